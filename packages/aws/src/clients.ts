@@ -1,0 +1,40 @@
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { Config } from "./config";
+
+/** Local servers accept any credentials; giving fixed ones keeps the SDK off the credential chain. */
+const localCredentials = { accessKeyId: "local", secretAccessKey: "local" };
+
+/** The SDK's own retries, on top of which SQS redelivery retries whole messages. */
+const maxAttempts = 3;
+
+/**
+ * A DynamoDB document client for the configured endpoint. Empty strings and class instances are
+ * not expected in items; undefined values are dropped so optional fields need no cleanup.
+ *
+ * @example
+ * const db = createDocumentClient(await loadConfig());
+ */
+export function createDocumentClient(config: Pick<Config, "region" | "dynamoEndpoint">): DynamoDBDocumentClient {
+  const client = new DynamoDBClient({
+    region: config.region,
+    maxAttempts,
+    ...(config.dynamoEndpoint ? { endpoint: config.dynamoEndpoint, credentials: localCredentials } : {}),
+  });
+  return DynamoDBDocumentClient.from(client, {
+    marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false },
+  });
+}
+
+/**
+ * An SQS client. Locally the endpoint must be explicit: fauxqs queue URLs name a host that does
+ * not resolve.
+ */
+export function createSqsClient(config: Pick<Config, "region" | "sqsEndpoint">): SQSClient {
+  return new SQSClient({
+    region: config.region,
+    maxAttempts,
+    ...(config.sqsEndpoint ? { endpoint: config.sqsEndpoint, credentials: localCredentials } : {}),
+  });
+}

@@ -1,0 +1,28 @@
+import { z } from "zod";
+
+/**
+ * The body of one message on the raw queue: a slice of one ingest request. Calls are kept as
+ * received (minus any `writeKey`), so the normalizer, not the ingest path, decides what they mean,
+ * and a redriven message is processed by the current rules.
+ *
+ * @example
+ * const msg: RawQueueMessage = { v: 1, workspaceId: "w1", source: "product",
+ *   receivedAt: "2024-05-01T12:00:00.000Z", requestId: "r1", calls: [{ type: "track" }] };
+ */
+export const RawQueueMessage = z.object({
+  v: z.literal(1),
+  workspaceId: z.string().min(1),
+  source: z.string().min(1),
+  receivedAt: z.string(),
+  requestId: z.string(),
+  calls: z.array(z.record(z.string(), z.unknown())).min(1),
+});
+export type RawQueueMessage = z.infer<typeof RawQueueMessage>;
+
+/** SQS message attribute names carried by every raw message (for routing, logs and redrive). */
+export const RawMessageAttribute = {
+  workspaceId: "workspaceId",
+  source: "source",
+  receivedAt: "receivedAt",
+  requestId: "requestId",
+} as const;

@@ -1,0 +1,77 @@
+import { z } from "zod";
+
+/** The Segment call types this product accepts. `delete` is Segment's user deletion request. */
+export const SegmentCallType = z.enum(["identify", "track", "group", "page", "screen", "alias", "delete"]);
+export type SegmentCallType = z.infer<typeof SegmentCallType>;
+
+/** Segment allows ids as strings or numbers; both become strings. Empty strings count as absent. */
+const SegmentId = z.union([z.string(), z.number().finite()]).nullish();
+
+const Time = z.string().nullish();
+const JsonObject = z.record(z.string(), z.unknown());
+
+/**
+ * One Segment call as it arrives (webhook or tracking API). Unknown top-level keys are kept:
+ * Segment adds fields over time and the normalizer decides what it uses.
+ *
+ * @example
+ * const call = SegmentCall.parse({ type: "track", userId: "u1", event: "Signed Up" });
+ */
+export const SegmentCall = z
+  .looseObject({
+    type: SegmentCallType,
+    messageId: SegmentId,
+    userId: SegmentId,
+    anonymousId: SegmentId,
+    groupId: SegmentId,
+    previousId: SegmentId,
+    event: z.string().nullish(),
+    name: z.string().nullish(),
+    timestamp: Time,
+    originalTimestamp: Time,
+    receivedAt: Time,
+    sentAt: Time,
+    traits: JsonObject.nullish(),
+    properties: JsonObject.nullish(),
+    context: JsonObject.nullish(),
+  })
+  .superRefine((call, ctx) => {
+    const has = (v: unknown) => v !== undefined && v !== null && v !== "";
+    const need = (ok: boolean, path: string, message: string) => {
+      if (!ok) ctx.addIssue({ code: "custom", path: [path], message });
+    };
+    switch (call.type) {
+      case "identify":
+      case "page":
+      case "screen":
+        need(has(call.userId) || has(call.anonymousId), "userId", `${call.type} needs userId or anonymousId`);
+        break;
+      case "track":
+        need(has(call.userId) || has(call.anonymousId), "userId", "track needs userId or anonymousId");
+        need(has(call.event), "event", "track needs an event name");
+        break;
+      case "group":
+        need(has(call.groupId), "groupId", "group needs groupId");
+        break;
+      case "alias":
+        need(has(call.previousId), "previousId", "alias needs previousId");
+        need(has(call.userId), "userId", "alias needs userId");
+        break;
+      case "delete":
+        need(has(call.userId), "userId", "delete needs userId");
+        break;
+    }
+  });
+export type SegmentCall = z.infer<typeof SegmentCall>;
+
+/** Turns a Segment id (string or number) into the string the model stores; absent → undefined. */
+export function segmentId(value: string | number | null | undefined): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  const s = typeof value === "number" ? String(value) : value;
+  return s === "" ? undefined : s;
+}
+
+/** Formats zod issues as one readable line: `event: track needs an event name; …`. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues.map((i) => (i.path.length ? `${i.path.join(".")}: ${i.message}` : i.message)).join("; ");
+}

@@ -1,0 +1,100 @@
+/**
+ * The one description of every table and queue. `infra/` builds the AWS resources from it and the
+ * local stack and tests create DynamoDB Local tables and fauxqs queues from it, so what runs on a
+ * laptop has exactly the keys, indexes and queue settings that are deployed. Plain data only: this
+ * module imports neither the AWS SDK nor SST.
+ */
+
+export type KeyType = "string" | "number";
+
+export interface IndexDefinition {
+  readonly name: string;
+  readonly partitionKey: string;
+  readonly sortKey: string;
+}
+
+export interface TableDefinition {
+  /** Logical name: the SST component name, and the local table name after the stack prefix. */
+  readonly name: string;
+  readonly partitionKey: string;
+  readonly sortKey: string;
+  readonly globalIndexes: readonly IndexDefinition[];
+  /** Attribute holding an epoch-seconds expiry; DynamoDB deletes the item after it. */
+  readonly ttlAttribute: string;
+}
+
+/**
+ * Single-table design for everything but events (see docs/data-model.md for the access patterns).
+ * `byUser` is the inverted index of memberships ("accounts of a user"); `byBucket` is sparse and
+ * holds only account profiles ("accounts in a bucket").
+ */
+export const EntitiesTable = {
+  name: "Entities",
+  partitionKey: "pk",
+  sortKey: "sk",
+  globalIndexes: [
+    { name: "byUser", partitionKey: "gsi1pk", sortKey: "gsi1sk" },
+    { name: "byBucket", partitionKey: "gsi2pk", sortKey: "gsi2sk" },
+  ],
+  ttlAttribute: "expires_at",
+} as const satisfies TableDefinition;
+
+/**
+ * Events keyed by workspace + messageId, so a redelivered message lands on its own item. The two
+ * indexes serve an account's and a user's events by time; their partition keys carry a month so a
+ * busy account spreads over one partition per month instead of one forever.
+ */
+export const EventsTable = {
+  name: "Events",
+  partitionKey: "pk",
+  sortKey: "sk",
+  globalIndexes: [
+    { name: "byAccount", partitionKey: "apk", sortKey: "ask" },
+    { name: "byUser", partitionKey: "upk", sortKey: "usk" },
+  ],
+  ttlAttribute: "expires_at",
+} as const satisfies TableDefinition;
+
+export const tables = [EntitiesTable, EventsTable] as const;
+
+export interface QueueDefinition {
+  readonly name: string;
+  /** Seconds a received message stays hidden; at least six times the consumer's timeout (AWS advice). */
+  readonly visibilityTimeoutSeconds: number;
+  readonly maximumMessageSizeBytes: number;
+  readonly messageRetentionSeconds: number;
+  /** Receives before a message moves to the dead-letter queue. */
+  readonly maxReceiveCount?: number;
+  readonly deadLetterQueue?: string;
+}
+
+/** The normalize function's timeout; the raw queue's visibility timeout is derived from it. */
+export const normalizeTimeoutSeconds = 30;
+
+/** SQS's classic per-message limit. Ingest splits batches so every message body stays under it. */
+export const maximumMessageSizeBytes = 256 * 1024;
+
+export const DeadLetterQueue = {
+  name: "RawDlq",
+  visibilityTimeoutSeconds: 30,
+  maximumMessageSizeBytes,
+  messageRetentionSeconds: 14 * 24 * 3600,
+} as const satisfies QueueDefinition;
+
+export const RawQueue = {
+  name: "RawQueue",
+  visibilityTimeoutSeconds: 6 * normalizeTimeoutSeconds,
+  maximumMessageSizeBytes,
+  messageRetentionSeconds: 4 * 24 * 3600,
+  maxReceiveCount: 5,
+  deadLetterQueue: DeadLetterQueue.name,
+} as const satisfies QueueDefinition;
+
+/** Dead-letter queues first, so the raw queue's redrive policy can name an existing ARN. */
+export const queues = [DeadLetterQueue, RawQueue] as const;
+
+/** How the normalize subscriber reads the raw queue. */
+export const normalizeSubscription = {
+  batchSize: 100,
+  maximumBatchingWindowSeconds: 2,
+} as const;

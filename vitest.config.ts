@@ -1,0 +1,38 @@
+import { defineConfig } from "vitest/config";
+
+const env = {
+  AWS_EC2_METADATA_DISABLED: "true",
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+  SST_TELEMETRY_DISABLED: "1",
+};
+
+export default defineConfig({
+  test: {
+    env,
+    projects: [
+      {
+        test: { name: "unit", include: ["test/unit/**/*.test.ts"], env },
+      },
+      {
+        test: {
+          name: "integration",
+          include: ["test/integration/**/*.test.ts"],
+          globalSetup: ["test/support/global-setup.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          env,
+        },
+      },
+      {
+        test: {
+          name: "e2e",
+          include: ["test/e2e/**/*.test.ts"],
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
+          env,
+        },
+      },
+    ],
+  },
+});
