@@ -1,0 +1,401 @@
+import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
+import {
+  BatchGetCommand,
+  BatchWriteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
+import { DependencyError } from "../../../core/src/errors";
+import type { VersionedFields } from "../../../core/src/normalize/merge";
+import type {
+  MembershipEdge,
+  ModelStore,
+  ProfileRef,
+  RejectRecord,
+  StoredEvent,
+  StoredProfile,
+} from "../../../core/src/pipeline/model-store";
+import { profileKey } from "../../../core/src/pipeline/model-store";
+import { type Key, keys, monthOf } from "./keys";
+import { storageCall } from "./storage-error";
+
+export interface TableNames {
+  entitiesTable: string;
+  eventsTable: string;
+}
+
+/** Longest offending value kept on a reject (serialised), so a reject item stays small. */
+const MAX_REJECT_VALUE_CHARS = 4096;
+/** Attempts for the items DynamoDB leaves unprocessed in a batch request. */
+const MAX_BATCH_ATTEMPTS = 6;
+
+const profileItemKey = (ref: ProfileRef): Key =>
+  ref.kind === "account" ? keys.account(ref.workspaceId, ref.id) : keys.user(ref.workspaceId, ref.id);
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The stored form of an event: its fields plus the keys of the table and its two indexes. */
+export function eventItem(event: StoredEvent): Record<string, unknown> {
+  const ws = event.workspace_id;
+  const order = keys.eventOrder(event.timestamp, event.event_id);
+  const month = monthOf(event.timestamp);
+  return {
+    ...keys.event(ws, event.event_id),
+    ...event,
+    ...(event.account_id !== null ? { ...keys.accountEvents(ws, event.account_id, month), ask: order } : {}),
+    ...(event.user_id !== null ? { ...keys.userEvents(ws, event.user_id, month), usk: order } : {}),
+  };
+}
+
+/** Strips the key attributes from a stored event item. */
+export function eventFromItem(item: Record<string, unknown>): StoredEvent {
+  const { pk: _pk, sk: _sk, apk: _apk, ask: _ask, upk: _upk, usk: _usk, ...event } = item;
+  return event as unknown as StoredEvent;
+}
+
+/**
+ * The DynamoDB implementation of the normalize pipeline's storage (see docs/data-model.md).
+ *
+ * @example
+ * const store = new DynamoModelStore(createDocumentClient(config), config);
+ */
+export class DynamoModelStore implements ModelStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tables: TableNames,
+  ) {}
+
+  async loadProfiles(refs: ProfileRef[]): Promise<Map<string, StoredProfile>> {
+    const result = new Map<string, StoredProfile>();
+    const byKey = new Map(refs.map((ref) => [JSON.stringify(profileItemKey(ref)), ref]));
+    const items = await this.batchGet(
+      this.tables.entitiesTable,
+      [...byKey.keys()].map((k) => JSON.parse(k)),
+      true,
+    );
+    for (const item of items) {
+      const ref = byKey.get(JSON.stringify({ pk: item.pk, sk: item.sk }));
+      if (!ref) continue;
+      result.set(profileKey(ref), {
+        fields: (item.f as VersionedFields | undefined) ?? {},
+        version: (item.version as number | undefined) ?? 0,
+      });
+    }
+    return result;
+  }
+
+  async saveProfile(
+    ref: ProfileRef,
+    fields: VersionedFields,
+    expectedVersion: number,
+    bucket?: string,
+  ): Promise<boolean> {
+    const names: Record<string, string> = {
+      "#f": "f",
+      "#v": "version",
+      "#kind": "kind",
+      "#id": "id",
+      "#ws": "workspace_id",
+    };
+    const values: Record<string, unknown> = {
+      ":f": fields,
+      ":nv": expectedVersion + 1,
+      ":kind": ref.kind,
+      ":id": ref.id,
+      ":ws": ref.workspaceId,
+    };
+    let set = "SET #f = :f, #v = :nv, #kind = :kind, #id = :id, #ws = :ws";
+    if (bucket !== undefined) {
+      const index = keys.bucketIndex(ref.workspaceId, bucket, ref.id);
+      Object.assign(names, { "#bucket": "bucket", "#g2pk": "gsi2pk", "#g2sk": "gsi2sk" });
+      Object.assign(values, { ":bucket": bucket, ":g2pk": index.gsi2pk, ":g2sk": index.gsi2sk });
+      set += ", #bucket = :bucket, #g2pk = :g2pk, #g2sk = :g2sk";
+    }
+    values[":ev"] = expectedVersion;
+    const condition = expectedVersion === 0 ? "attribute_not_exists(#v) OR #v = :ev" : "#v = :ev";
+    try {
+      await storageCall("profile write", () =>
+        this.db.send(
+          new UpdateCommand({
+            TableName: this.tables.entitiesTable,
+            Key: profileItemKey(ref),
+            UpdateExpression: set,
+            ConditionExpression: condition,
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
+          }),
+        ),
+      );
+      return true;
+    } catch (error) {
+      if ((error as { cause?: unknown }).cause instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async saveMembership(edge: MembershipEdge): Promise<boolean> {
+    const index = keys.membershipIndex(edge.workspaceId, edge.accountId, edge.userId);
+    try {
+      await storageCall("membership write", () =>
+        this.db.send(
+          new UpdateCommand({
+            TableName: this.tables.entitiesTable,
+            Key: keys.membership(edge.workspaceId, edge.accountId, edge.userId),
+            UpdateExpression:
+              "SET since = :s, gsi1pk = :g1pk, gsi1sk = :g1sk, account_id = :a, user_id = :u, workspace_id = :ws",
+            ConditionExpression: "attribute_not_exists(since) OR since > :s",
+            ExpressionAttributeValues: {
+              ":s": edge.since,
+              ":g1pk": index.gsi1pk,
+              ":g1sk": index.gsi1sk,
+              ":a": edge.accountId,
+              ":u": edge.userId,
+              ":ws": edge.workspaceId,
+            },
+          }),
+        ),
+      );
+      return true;
+    } catch (error) {
+      if ((error as { cause?: unknown }).cause instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async userMemberships(workspaceId: string, userId: string): Promise<{ accountId: string; since: string }[]> {
+    const items = await this.queryAll({
+      TableName: this.tables.entitiesTable,
+      IndexName: "byUser",
+      KeyConditionExpression: "gsi1pk = :pk",
+      ExpressionAttributeValues: { ":pk": keys.userMemberships(workspaceId, userId).gsi1pk },
+    });
+    return items.map((item) => ({ accountId: item.account_id as string, since: item.since as string }));
+  }
+
+  async existingEvents(workspaceId: string, eventIds: string[]): Promise<Set<string>> {
+    const items = await this.batchGet(
+      this.tables.eventsTable,
+      eventIds.map((id) => keys.event(workspaceId, id)),
+      false,
+      "event_id",
+    );
+    return new Set(items.map((item) => item.event_id as string));
+  }
+
+  async putEvents(events: StoredEvent[]): Promise<void> {
+    for (let i = 0; i < events.length; i += 25) {
+      const requests = events.slice(i, i + 25).map((event) => ({ PutRequest: { Item: eventItem(event) } }));
+      await this.batchWrite(this.tables.eventsTable, requests);
+    }
+  }
+
+  async userEventsResolvedFromMemberships(
+    workspaceId: string,
+    userId: string,
+    fromTime: string,
+  ): Promise<StoredEvent[]> {
+    const user = await storageCall("user read", () =>
+      this.db.send(
+        new GetCommand({
+          TableName: this.tables.entitiesTable,
+          Key: keys.user(workspaceId, userId),
+          ConsistentRead: true,
+        }),
+      ),
+    );
+    const months = [...((user.Item?.event_months as Set<string> | undefined) ?? [])].filter(
+      (m) => m >= monthOf(fromTime),
+    );
+    const events: StoredEvent[] = [];
+    for (const month of months.sort()) {
+      const items = await this.queryAll({
+        TableName: this.tables.eventsTable,
+        IndexName: "byUser",
+        KeyConditionExpression: "upk = :pk AND usk >= :from",
+        FilterExpression: "account_from_user = :yes",
+        ExpressionAttributeValues: {
+          ":pk": keys.userEvents(workspaceId, userId, month).upk,
+          ":from": fromTime,
+          ":yes": true,
+        },
+      });
+      events.push(...items.map(eventFromItem));
+    }
+    return events;
+  }
+
+  async touchLastSeen(ref: ProfileRef, time: string, months: string[]): Promise<void> {
+    const key = profileItemKey(ref);
+    const values: Record<string, unknown> = {
+      ":t": time,
+      ":months": new Set(months),
+      ":kind": ref.kind,
+      ":id": ref.id,
+      ":ws": ref.workspaceId,
+    };
+    let set =
+      "SET last_seen_at = :t, #kind = if_not_exists(#kind, :kind), #id = if_not_exists(#id, :id), workspace_id = if_not_exists(workspace_id, :ws)";
+    const names: Record<string, string> = { "#kind": "kind", "#id": "id" };
+    if (ref.kind === "account") {
+      // An account known only from events sits in the default bucket until its group call arrives.
+      const index = keys.bucketIndex(ref.workspaceId, "subscribed", ref.id);
+      Object.assign(values, { ":g2pk": index.gsi2pk, ":g2sk": index.gsi2sk, ":bucket": "subscribed" });
+      names["#bucket"] = "bucket";
+      set +=
+        ", gsi2pk = if_not_exists(gsi2pk, :g2pk), gsi2sk = if_not_exists(gsi2sk, :g2sk), #bucket = if_not_exists(#bucket, :bucket)";
+    }
+    try {
+      await storageCall("last seen write", () =>
+        this.db.send(
+          new UpdateCommand({
+            TableName: this.tables.entitiesTable,
+            Key: key,
+            UpdateExpression: `${set} ADD event_months :months`,
+            ConditionExpression: "attribute_not_exists(last_seen_at) OR last_seen_at < :t",
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
+          }),
+        ),
+      );
+    } catch (error) {
+      if (!((error as { cause?: unknown }).cause instanceof ConditionalCheckFailedException)) throw error;
+      // A newer event is already recorded: only the months of these events still need adding.
+      await storageCall("last seen write", () =>
+        this.db.send(
+          new UpdateCommand({
+            TableName: this.tables.entitiesTable,
+            Key: key,
+            UpdateExpression: "ADD event_months :months",
+            ExpressionAttributeValues: { ":months": new Set(months) },
+          }),
+        ),
+      );
+    }
+  }
+
+  async saveAlias(workspaceId: string, fromId: string, toUserId: string, time: string): Promise<void> {
+    try {
+      await storageCall("alias write", () =>
+        this.db.send(
+          new PutCommand({
+            TableName: this.tables.entitiesTable,
+            Item: {
+              ...keys.alias(workspaceId, fromId),
+              workspace_id: workspaceId,
+              from_id: fromId,
+              user_id: toUserId,
+              time,
+            },
+            // The newest link wins (ties by user id), whatever the order the calls arrive in.
+            ConditionExpression: "attribute_not_exists(#t) OR #t < :t OR (#t = :t AND user_id < :u)",
+            ExpressionAttributeNames: { "#t": "time" },
+            ExpressionAttributeValues: { ":t": time, ":u": toUserId },
+          }),
+        ),
+      );
+    } catch (error) {
+      if (!((error as { cause?: unknown }).cause instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  async saveRejects(rejects: RejectRecord[], seenAt: string): Promise<void> {
+    // One item per (message, code, field): a redelivered call updates its reject instead of adding one.
+    const unique = new Map<string, RejectRecord>();
+    for (const r of rejects) unique.set(JSON.stringify(keys.reject(r.workspaceId, r.messageId, r.code, r.field)), r);
+    for (const reject of unique.values()) {
+      const value = JSON.stringify(reject.value ?? null) ?? "null";
+      await storageCall("reject write", () =>
+        this.db.send(
+          new UpdateCommand({
+            TableName: this.tables.entitiesTable,
+            Key: keys.reject(reject.workspaceId, reject.messageId, reject.code, reject.field),
+            UpdateExpression:
+              "SET #ws = :ws, #source = :src, #mid = :mid, #code = :code, #field = :field, #message = :msg, #value = :val, #trunc = :trunc, #first = if_not_exists(#first, :now), #last = :now ADD #count :one",
+            ExpressionAttributeNames: {
+              "#ws": "workspace_id",
+              "#source": "source",
+              "#mid": "message_id",
+              "#code": "code",
+              "#field": "field",
+              "#message": "message",
+              "#value": "value",
+              "#trunc": "value_truncated",
+              "#first": "first_seen",
+              "#last": "last_seen",
+              "#count": "seen_count",
+            },
+            ExpressionAttributeValues: {
+              ":ws": reject.workspaceId,
+              ":src": reject.source,
+              ":mid": reject.messageId,
+              ":code": reject.code,
+              ":field": reject.field,
+              ":msg": reject.message,
+              ":val": value.slice(0, MAX_REJECT_VALUE_CHARS),
+              ":trunc": value.length > MAX_REJECT_VALUE_CHARS,
+              ":now": seenAt,
+              ":one": 1,
+            },
+          }),
+        ),
+      );
+    }
+  }
+
+  private async queryAll(input: ConstructorParameters<typeof QueryCommand>[0]): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await storageCall("query", () =>
+        this.db.send(new QueryCommand({ ...input, ExclusiveStartKey: start })),
+      );
+      items.push(...(page.Items ?? []));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return items;
+  }
+
+  private async batchGet(
+    table: string,
+    itemKeys: Key[],
+    consistent: boolean,
+    projection?: string,
+  ): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    for (let i = 0; i < itemKeys.length; i += 100) {
+      let pending: Record<string, unknown>[] = itemKeys.slice(i, i + 100) as unknown as Record<string, unknown>[];
+      for (let attempt = 0; pending.length > 0; attempt++) {
+        if (attempt >= MAX_BATCH_ATTEMPTS)
+          throw new DependencyError("storage.unavailable", "DynamoDB left reads unprocessed");
+        if (attempt > 0) await sleep(25 * 2 ** attempt);
+        const request = {
+          Keys: pending,
+          ConsistentRead: consistent,
+          ...(projection ? { ProjectionExpression: `pk, sk, ${projection}` } : {}),
+        };
+        const out = await storageCall("batch read", () =>
+          this.db.send(new BatchGetCommand({ RequestItems: { [table]: request } })),
+        );
+        items.push(...(out.Responses?.[table] ?? []));
+        pending = (out.UnprocessedKeys?.[table]?.Keys as Record<string, unknown>[] | undefined) ?? [];
+      }
+    }
+    return items;
+  }
+
+  private async batchWrite(table: string, requests: Record<string, unknown>[]): Promise<void> {
+    let pending = requests;
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt >= MAX_BATCH_ATTEMPTS)
+        throw new DependencyError("storage.unavailable", "DynamoDB left writes unprocessed");
+      if (attempt > 0) await sleep(25 * 2 ** attempt);
+      const out = await storageCall("batch write", () =>
+        this.db.send(new BatchWriteCommand({ RequestItems: { [table]: pending as never } })),
+      );
+      pending = (out.UnprocessedItems?.[table] as Record<string, unknown>[] | undefined) ?? [];
+    }
+  }
+}

@@ -1,0 +1,44 @@
+import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
+import type { ModelStore } from "../../../core/src/pipeline/model-store";
+import { normalizeBatch } from "../../../core/src/pipeline/normalize-batch";
+import { createDocumentClient } from "../clients";
+import { loadConfig } from "../config";
+import { DynamoModelStore } from "../dynamo/model-store";
+import { logger } from "../logger";
+
+export interface NormalizeDependencies {
+  store: ModelStore;
+  now?: () => string;
+}
+
+/**
+ * The normalize Lambda: one SQS batch in, partial batch failures out. Only messages that failed
+ * transiently are reported, so SQS delivers just those again (and moves them to the DLQ after the
+ * redrive policy's receive count); permanent problems were stored as rejects and are acknowledged.
+ *
+ * The batch is processed as a whole rather than record by record (which Powertools' batch utility
+ * does) so that events are written 25 to a request and `last_seen_at` once per profile per batch.
+ *
+ * @example
+ * export const handler = createNormalizeHandler();
+ */
+export function createNormalizeHandler(dependencies?: NormalizeDependencies | (() => Promise<NormalizeDependencies>)) {
+  let deps: Promise<NormalizeDependencies> | undefined;
+  const resolve = () => {
+    deps ??=
+      typeof dependencies === "function"
+        ? dependencies()
+        : dependencies
+          ? Promise.resolve(dependencies)
+          : loadConfig().then((config) => ({ store: new DynamoModelStore(createDocumentClient(config), config) }));
+    return deps;
+  };
+  return async (event: SQSEvent): Promise<SQSBatchResponse> => {
+    const started = Date.now();
+    const { store, now = () => new Date().toISOString() } = await resolve();
+    const records = event.Records.map((r) => ({ id: r.messageId, body: r.body }));
+    const outcome = await normalizeBatch(records, store, now);
+    logger.info("normalize batch", { ...outcome.stats, durationMs: Date.now() - started });
+    return { batchItemFailures: outcome.failedRecordIds.map((id) => ({ itemIdentifier: id })) };
+  };
+}

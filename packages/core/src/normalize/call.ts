@@ -1,0 +1,137 @@
+/** One Segment call mapped into the product model (spec 3): the entry point of the normalize rules. */
+import { type SegmentCall, type SegmentCallType, segmentId } from "../segment/envelope";
+import { type EventType, type NormalizedEvent, normalizeEvent } from "./event";
+import { eventTime, queueTime } from "./event-time";
+import { identifyMemberships, isMembershipTrait, type Membership } from "./membership";
+import type { Stamp } from "./merge";
+import { callMessageId } from "./message-id";
+import type { Problem } from "./problem";
+import { type ProfileWrite, profileWrite } from "./profile-write";
+
+/** Where a call came from, as carried by the raw queue message. */
+export interface CallMeta {
+  workspaceId: string;
+  source: string;
+  /** When ingest received the request (ISO-8601 with zone). */
+  receivedAt: string;
+}
+
+/** "`from` is this user": an anonymous or previous id linked to a userId (spec 3.5). */
+export interface AliasLink {
+  from: string;
+  to: string;
+}
+
+/** A Segment user deletion request. */
+export interface Deletion {
+  userId: string;
+}
+
+/** Everything one call means for the model. Fields a call type does not produce are empty or null. */
+export interface NormalizedCall {
+  workspaceId: string;
+  source: string;
+  type: SegmentCallType;
+  /** The call's messageId as a string, or `hash-<sha256>` of the call when it had none. */
+  messageId: string;
+  /** Event time (ISO UTC with ms). */
+  time: string;
+  /** The version of every profile write of this call: compare with `compareStamps`. */
+  stamp: Stamp;
+  /** When ingest received the call (ISO UTC with ms). */
+  receivedAt: string;
+  profiles: ProfileWrite[];
+  memberships: Membership[];
+  event: NormalizedEvent | null;
+  aliases: AliasLink[];
+  deletion: Deletion | null;
+  /** Every value left out, for the rejects store. Non-empty does not mean nothing was stored. */
+  problems: Problem[];
+}
+
+/** The parts a call type contributes. */
+type Parts = Pick<NormalizedCall, "profiles" | "memberships" | "event" | "aliases" | "deletion" | "problems">;
+
+const NO_PARTS: Parts = { profiles: [], memberships: [], event: null, aliases: [], deletion: null, problems: [] };
+
+/**
+ * Maps one Segment call into profile writes, memberships, an event, alias links or a deletion, and
+ * lists every problem found. Pure: no I/O, no clock. Numeric ids become strings; `writeKey` is never
+ * carried over.
+ *
+ * @throws ValidationError `time.received_at_invalid` when `meta.receivedAt` is not a zoned time (our bug).
+ * @example
+ * const n = normalizeCall(
+ *   { type: "group", groupId: 42, userId: "u1", traits: { name: "Acme", isTrial: "true" },
+ *     timestamp: "2024-05-01T12:00:00Z", messageId: "m1" },
+ *   { workspaceId: "w1", source: "product", receivedAt: "2024-05-01T12:00:01.000Z" },
+ * );
+ * // n.profiles: [{ kind: "account", id: "42", fields: { name: "Acme", is_trial: true } }]
+ * // n.memberships: [{ accountId: "42", userId: "u1" }]
+ */
+export function normalizeCall(call: SegmentCall, meta: CallMeta): NormalizedCall {
+  const receivedAt = queueTime(meta.receivedAt);
+  const { time, problems: timeProblems } = eventTime(call, receivedAt);
+  const messageId = callMessageId(call);
+  const parts = callParts(call, { eventId: messageId, time, receivedAt, source: meta.source });
+  return {
+    workspaceId: meta.workspaceId,
+    source: meta.source,
+    type: call.type,
+    messageId,
+    time,
+    stamp: { t: time, m: messageId },
+    receivedAt,
+    ...parts,
+    problems: [...timeProblems, ...parts.problems],
+  };
+}
+
+function callParts(call: SegmentCall, ctx: Parameters<typeof normalizeEvent>[1]): Parts {
+  switch (call.type) {
+    case "identify":
+      return identifyParts(call);
+    case "group":
+      return groupParts(call);
+    case "track":
+    case "page":
+    case "screen": {
+      const { event, problems } = normalizeEvent(call as SegmentCall & { type: EventType }, ctx);
+      return { ...NO_PARTS, event, problems };
+    }
+    case "alias":
+      return { ...NO_PARTS, aliases: aliasLinks(segmentId(call.previousId), segmentId(call.userId)) };
+    case "delete": {
+      const userId = segmentId(call.userId);
+      return { ...NO_PARTS, deletion: userId === undefined ? null : { userId } };
+    }
+  }
+}
+
+function identifyParts(call: SegmentCall): Parts {
+  const userId = segmentId(call.userId);
+  // Without a userId there is no profile to write: anonymous traits have no key to live under.
+  if (userId === undefined) return NO_PARTS;
+  const { write, problems } = profileWrite("user", userId, call.traits ?? {}, isMembershipTrait);
+  const membership = identifyMemberships(call, userId);
+  return {
+    ...NO_PARTS,
+    profiles: [write],
+    memberships: membership.memberships,
+    aliases: aliasLinks(segmentId(call.anonymousId), userId),
+    problems: [...problems, ...membership.problems],
+  };
+}
+
+function groupParts(call: SegmentCall): Parts {
+  const accountId = segmentId(call.groupId);
+  if (accountId === undefined) return NO_PARTS;
+  const { write, problems } = profileWrite("account", accountId, call.traits ?? {});
+  const userId = segmentId(call.userId);
+  const memberships = userId === undefined ? [] : [{ accountId, userId }];
+  return { ...NO_PARTS, profiles: [write], memberships, problems };
+}
+
+function aliasLinks(from: string | undefined, to: string | undefined): AliasLink[] {
+  return from === undefined || to === undefined || from === to ? [] : [{ from, to }];
+}

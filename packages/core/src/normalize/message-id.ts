@@ -1,0 +1,38 @@
+/** The id a call is stored and deduplicated under (spec 3.2). */
+import { createHash } from "node:crypto";
+import { type SegmentCall, segmentId } from "../segment/envelope";
+
+/**
+ * JSON with object keys sorted at every level, so equal data gives equal text whatever the key order.
+ * `undefined` members are dropped as `JSON.stringify` does.
+ *
+ * @example
+ * canonicalJson({ b: 1, a: [{ d: 2, c: 3 }] }); // '{"a":[{"c":3,"d":2}],"b":1}'
+ */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map((item) => canonicalJson(item ?? null)).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const record = value as Record<string, unknown>;
+    const keys = Object.keys(record)
+      .filter((key) => record[key] !== undefined)
+      .sort();
+    return `{${keys.map((key) => `${JSON.stringify(key)}:${canonicalJson(record[key])}`).join(",")}}`;
+  }
+  return JSON.stringify(value) ?? "null";
+}
+
+/**
+ * The call's messageId as a string, else `hash-` + the sha256 hex of its canonical JSON. The
+ * `writeKey` is left out of the hash: it is a credential, and the same call sent with a rotated key
+ * is still the same call.
+ *
+ * @example
+ * callMessageId({ type: "track", messageId: 42, event: "Signed Up" }); // "42"
+ * callMessageId({ type: "track", userId: "u1", event: "Signed Up" });  // "hash-3f1c…"
+ */
+export function callMessageId(call: SegmentCall): string {
+  const sent = segmentId(call.messageId);
+  if (sent !== undefined) return sent;
+  const { writeKey: _writeKey, ...rest } = call as SegmentCall & { writeKey?: unknown };
+  return `hash-${createHash("sha256").update(canonicalJson(rest)).digest("hex")}`;
+}

@@ -1,0 +1,157 @@
+/**
+ * The known profile fields of the model (spec 3, account and user tables): their canonical names,
+ * the Segment trait names they are read from, and their types.
+ */
+import type { Problem } from "./problem";
+import { readTime } from "./time";
+import { type FieldValue, isTooLarge, MAX_STRING_BYTES } from "./value";
+
+/** The two kinds of profile. */
+export type ProfileKind = "account" | "user";
+
+/** The type a known field must have. `time` is a zoned ISO-8601 string, stored in UTC. */
+export type KnownFieldType = "string" | "number" | "boolean" | "time";
+
+/** One known field: `from[0]` is the canonical trait name, the rest are aliases in priority order. */
+export interface KnownField {
+  readonly name: string;
+  readonly type: KnownFieldType;
+  readonly from: readonly string[];
+}
+
+// Aliases are the spec's, plus the camelCase form of each canonical name where the spec lists none
+// (avatarUrl, companyBio, trialExpiryDate, planName…): Segment's own spec writes traits in camelCase.
+/** Account fields, from `group` traits. */
+export const ACCOUNT_FIELDS = [
+  { name: "name", type: "string", from: ["name"] },
+  { name: "company_bio", type: "string", from: ["company_bio", "description", "companyBio"] },
+  { name: "website", type: "string", from: ["website"] },
+  { name: "industry", type: "string", from: ["industry"] },
+  { name: "avatar_url", type: "string", from: ["avatar_url", "avatar", "logo", "avatarUrl"] },
+  { name: "mrr", type: "number", from: ["mrr"] },
+  { name: "created_at", type: "time", from: ["created_at", "createdAt"] },
+  { name: "trial_start_date", type: "time", from: ["trial_start_date", "trial_start", "trialStartDate"] },
+  {
+    name: "trial_expiry_date",
+    type: "time",
+    from: ["trial_expiry_date", "trial_end", "trialEndDate", "trialExpiryDate"],
+  },
+  { name: "is_trial", type: "boolean", from: ["is_trial", "isTrial"] },
+  { name: "is_churned", type: "boolean", from: ["is_churned", "isChurned"] },
+  { name: "next_renewal_date", type: "time", from: ["next_renewal_date", "nextRenewalDate"] },
+  { name: "plan_name", type: "string", from: ["plan_name", "plan", "planName"] },
+] as const satisfies readonly KnownField[];
+
+/** User fields, from `identify` traits. */
+export const USER_FIELDS = [
+  { name: "first_name", type: "string", from: ["first_name", "firstName"] },
+  { name: "last_name", type: "string", from: ["last_name", "lastName"] },
+  { name: "email", type: "string", from: ["email"] },
+  { name: "created_at", type: "time", from: ["created_at", "createdAt"] },
+  { name: "name", type: "string", from: ["name"] },
+  { name: "avatar", type: "string", from: ["avatar"] },
+  { name: "title", type: "string", from: ["title"] },
+  { name: "username", type: "string", from: ["username"] },
+  { name: "description", type: "string", from: ["description"] },
+  { name: "key_user", type: "boolean", from: ["key_user", "keyUser"] },
+  { name: "linkedin_url", type: "string", from: ["linkedin_url", "linkedinUrl", "linkedin"] },
+  { name: "is_active", type: "boolean", from: ["is_active", "isActive"] },
+] as const satisfies readonly KnownField[];
+
+/** Canonical account field names. */
+export type AccountFieldName = (typeof ACCOUNT_FIELDS)[number]["name"];
+/** Canonical user field names. */
+export type UserFieldName = (typeof USER_FIELDS)[number]["name"];
+
+/** The known fields of a profile kind. */
+export function knownFields(kind: ProfileKind): readonly KnownField[] {
+  return kind === "account" ? ACCOUNT_FIELDS : USER_FIELDS;
+}
+
+/** Every trait name a kind reads into a known field (canonical names and aliases). */
+export function knownTraitNames(kind: ProfileKind): ReadonlySet<string> {
+  return new Set(knownFields(kind).flatMap((field) => field.from));
+}
+
+/** Prefix of custom trait field names in a profile write: `traits.<key>`. */
+export const CUSTOM_TRAIT_PREFIX = "traits.";
+
+/**
+ * Reads the known fields from traits. The first trait name of a field that is present decides it,
+ * so a canonical name beats its aliases even when it is `null` (an explicit clear).
+ *
+ * @example
+ * readKnownFields("account", { isTrial: "TRUE", trial_end: "2024-06-01T00:00:00Z" });
+ * // entries: [["trial_expiry_date", "2024-06-01T00:00:00.000Z"], ["is_trial", true]]
+ */
+export function readKnownFields(
+  kind: ProfileKind,
+  traits: Record<string, unknown>,
+): { entries: [string, FieldValue][]; problems: Problem[] } {
+  const entries: [string, FieldValue][] = [];
+  const problems: Problem[] = [];
+  for (const field of knownFields(kind)) {
+    const key = field.from.find((name) => Object.hasOwn(traits, name) && traits[name] !== undefined);
+    if (key === undefined) continue;
+    const typed = typeKnownValue(field.type, `traits.${key}`, traits[key]);
+    if ("problem" in typed) problems.push(typed.problem);
+    else entries.push([field.name, typed.value]);
+  }
+  return { entries, problems };
+}
+
+/**
+ * Types a value for a known field. Lenient where Segment sources commonly differ ("true" strings,
+ * numeric strings for numbers, numbers for strings), strict where a guess could be wrong (times).
+ */
+export function typeKnownValue(
+  type: KnownFieldType,
+  path: string,
+  raw: unknown,
+): { value: FieldValue } | { problem: Problem } {
+  if (raw === null) return { value: null };
+  const fail = (code: Problem["code"], message: string) => ({ problem: { code, field: path, message, value: raw } });
+  switch (type) {
+    case "string":
+      if (typeof raw === "number" && Number.isFinite(raw)) return { value: String(raw) };
+      if (typeof raw !== "string") return fail("trait.invalid_type", "expected a string");
+      return isTooLarge(raw)
+        ? fail("trait.too_large", `strings are limited to ${MAX_STRING_BYTES} bytes`)
+        : { value: raw };
+    case "number": {
+      const n = toNumber(raw);
+      if (n === undefined) return fail("trait.invalid_type", "expected a number");
+      return Number.isFinite(n) ? { value: n } : fail("trait.invalid_number", "numbers must be finite");
+    }
+    case "boolean": {
+      const b = toBoolean(raw);
+      return b === undefined ? fail("trait.invalid_type", 'expected true or false (or "true"/"false")') : { value: b };
+    }
+    case "time":
+      return typeTime(raw, fail);
+  }
+}
+
+function typeTime(raw: unknown, fail: (code: Problem["code"], message: string) => { problem: Problem }) {
+  if (typeof raw !== "string") return fail("time.invalid", "expected an ISO-8601 time string with a zone");
+  const reading = readTime(raw);
+  if (reading.kind === "zoned") return { value: reading.iso };
+  if (reading.kind === "no_zone") return fail("time.no_zone", "the time has no zone (add Z or ±hh:mm)");
+  return fail("time.invalid", "expected an ISO-8601 time string with a zone");
+}
+
+// Plain decimal only: Number() would also accept "", "0x1f" and "Infinity".
+const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i;
+
+function toNumber(raw: unknown): number | undefined {
+  if (typeof raw === "number") return raw;
+  if (typeof raw === "string" && DECIMAL.test(raw.trim())) return Number(raw.trim());
+  return undefined;
+}
+
+function toBoolean(raw: unknown): boolean | undefined {
+  if (typeof raw === "boolean") return raw;
+  if (typeof raw !== "string") return undefined;
+  const text = raw.trim().toLowerCase();
+  return text === "true" ? true : text === "false" ? false : undefined;
+}

@@ -1,0 +1,90 @@
+import type { NormalizedEvent } from "../normalize/event";
+import type { VersionedFields } from "../normalize/merge";
+import type { Problem } from "../normalize/problem";
+import type { ProfileKind } from "../normalize/profile-fields";
+
+/** A stored profile's versioned fields and its optimistic-lock version (0: never written). */
+export interface StoredProfile {
+  fields: VersionedFields;
+  version: number;
+}
+
+export interface ProfileRef {
+  workspaceId: string;
+  kind: ProfileKind;
+  id: string;
+}
+
+/** A membership edge and the earliest event time that established it. */
+export interface MembershipEdge {
+  workspaceId: string;
+  accountId: string;
+  userId: string;
+  since: string;
+}
+
+/** An event as stored: the normalized event plus its workspace. */
+export interface StoredEvent extends NormalizedEvent {
+  workspace_id: string;
+}
+
+/** A record of something that could not be stored whole (spec 3.6). */
+export interface RejectRecord {
+  workspaceId: string;
+  source: string;
+  messageId: string;
+  code: string;
+  field: string;
+  message: string;
+  /** The offending value or the raw call. */
+  value: unknown;
+}
+
+/**
+ * What the normalize pipeline needs from storage. The DynamoDB adapter implements it; tests may
+ * wrap it to inject faults. Methods throw `IngestError`s: `retryable` ones (throttling, timeouts)
+ * send the affected SQS messages back, permanent ones become rejects.
+ */
+export interface ModelStore {
+  loadProfiles(refs: ProfileRef[]): Promise<Map<string, StoredProfile>>;
+  /**
+   * Writes a profile's fields if its version is still `expectedVersion`; returns false when another
+   * writer got there first (the caller reloads and merges again).
+   */
+  saveProfile(ref: ProfileRef, fields: VersionedFields, expectedVersion: number, bucket?: string): Promise<boolean>;
+  /** Records a membership, keeping the earliest `since`; true when it is new or `since` moved earlier. */
+  saveMembership(edge: MembershipEdge): Promise<boolean>;
+  /** The memberships of a user, each with its `since`. */
+  userMemberships(workspaceId: string, userId: string): Promise<{ accountId: string; since: string }[]>;
+  /** Which of these event ids are already stored. */
+  existingEvents(workspaceId: string, eventIds: string[]): Promise<Set<string>>;
+  /** Stores events (batched); overwrites an event with the same id. */
+  putEvents(events: StoredEvent[]): Promise<void>;
+  /** Events of a user, from `fromTime` on, whose account came from the user's memberships. */
+  userEventsResolvedFromMemberships(workspaceId: string, userId: string, fromTime: string): Promise<StoredEvent[]>;
+  /** Keeps `last_seen_at` at the latest event time of a profile (never moves it back). */
+  touchLastSeen(ref: ProfileRef, time: string, months: string[]): Promise<void>;
+  saveAlias(workspaceId: string, fromId: string, toUserId: string, time: string): Promise<void>;
+  saveRejects(rejects: RejectRecord[], seenAt: string): Promise<void>;
+}
+
+/** The stable map key of a profile reference. */
+export function profileKey(ref: ProfileRef): string {
+  return `${ref.workspaceId}\u0000${ref.kind}\u0000${ref.id}`;
+}
+
+/** A problem of a call as a reject record. */
+export function problemReject(
+  call: { workspaceId: string; source: string; messageId: string },
+  problem: Problem,
+): RejectRecord {
+  return {
+    workspaceId: call.workspaceId,
+    source: call.source,
+    messageId: call.messageId,
+    code: problem.code,
+    field: problem.field,
+    message: problem.message,
+    value: problem.value,
+  };
+}
