@@ -348,3 +348,31 @@ describe("bad messages", () => {
     expect(rejects[0]?.message).toContain("event");
   });
 });
+
+describe("concurrent normalizers", () => {
+  it("lose no update when several write the same profile at once", async () => {
+    const ws = freshWorkspace();
+    const traits = Array.from({ length: 12 }, (_, i) => `field_${i}`);
+    // Twelve handlers, each with its own trait of the same user, all in flight together.
+    const results = await Promise.all(
+      traits.map((name, i) =>
+        handler(
+          sqsEvent([
+            rawMessage(ws, [
+              {
+                type: "identify",
+                messageId: `c${i}`,
+                userId: "same",
+                timestamp: `2024-05-01T00:00:${String(i).padStart(2, "0")}Z`,
+                traits: { [name]: i },
+              },
+            ]),
+          ]),
+        ),
+      ),
+    );
+    for (const r of results) expect(r.batchItemFailures).toEqual([]);
+    const user = await reader.getUser(ws, "same");
+    expect(user?.traits).toEqual(Object.fromEntries(traits.map((name, i) => [name, i])));
+  });
+});

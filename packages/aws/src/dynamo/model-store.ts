@@ -276,6 +276,60 @@ export class DynamoModelStore implements ModelStore {
     }
   }
 
+  async recomputeLastSeen(ref: ProfileRef): Promise<void> {
+    const key = profileItemKey(ref);
+    for (let attempt = 0; attempt < MAX_BATCH_ATTEMPTS; attempt++) {
+      const current = await storageCall("profile read", () =>
+        this.db.send(new GetCommand({ TableName: this.tables.entitiesTable, Key: key, ConsistentRead: true })),
+      );
+      const previous = current.Item?.last_seen_at as string | undefined;
+      const months = [...((current.Item?.event_months as Set<string> | undefined) ?? [])].sort().reverse();
+      let newest: string | undefined;
+      for (const month of months) {
+        const page = await storageCall("query", () =>
+          this.db.send(
+            new QueryCommand({
+              TableName: this.tables.eventsTable,
+              IndexName: "byAccount",
+              KeyConditionExpression: "apk = :pk",
+              ExpressionAttributeValues: { ":pk": keys.accountEvents(ref.workspaceId, ref.id, month).apk },
+              ScanIndexForward: false,
+              Limit: 1,
+            }),
+          ),
+        );
+        const order = page.Items?.[0]?.ask as string | undefined;
+        if (order) {
+          newest = order.slice(0, order.indexOf("#"));
+          break;
+        }
+      }
+      if (newest === previous) return;
+      try {
+        // Conditional on the value read, so a concurrent newer touch is never overwritten.
+        await storageCall("last seen write", () =>
+          this.db.send(
+            new UpdateCommand({
+              TableName: this.tables.entitiesTable,
+              Key: key,
+              UpdateExpression: newest === undefined ? "REMOVE last_seen_at" : "SET last_seen_at = :n",
+              ConditionExpression:
+                previous === undefined ? "attribute_not_exists(last_seen_at)" : "last_seen_at = :old",
+              ExpressionAttributeValues: {
+                ...(newest === undefined ? {} : { ":n": newest }),
+                ...(previous === undefined ? {} : { ":old": previous }),
+              },
+            }),
+          ),
+        );
+        return;
+      } catch (error) {
+        if (!((error as { cause?: unknown }).cause instanceof ConditionalCheckFailedException)) throw error;
+      }
+    }
+    throw new DependencyError("storage.contention", "last_seen_at kept changing while it was recomputed");
+  }
+
   async saveAlias(workspaceId: string, fromId: string, toUserId: string, time: string): Promise<void> {
     try {
       await storageCall("alias write", () =>

@@ -64,6 +64,11 @@ export interface ModelStore {
   userEventsResolvedFromMemberships(workspaceId: string, userId: string, fromTime: string): Promise<StoredEvent[]>;
   /** Keeps `last_seen_at` at the latest event time of a profile (never moves it back). */
   touchLastSeen(ref: ProfileRef, time: string, months: string[]): Promise<void>;
+  /**
+   * Sets an account's `last_seen_at` to its newest stored event: needed when an event moved to
+   * another account, which the monotonic `touchLastSeen` cannot express.
+   */
+  recomputeLastSeen(ref: ProfileRef): Promise<void>;
   saveAlias(workspaceId: string, fromId: string, toUserId: string, time: string): Promise<void>;
   saveRejects(rejects: RejectRecord[], seenAt: string): Promise<void>;
 }

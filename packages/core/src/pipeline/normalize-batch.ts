@@ -485,10 +485,12 @@ async function reattributeEvents(
       const memberships = await store.userMemberships(entry.ws, entry.userId);
       const events = await store.userEventsResolvedFromMemberships(entry.ws, entry.userId, entry.from);
       const updates: StoredEvent[] = [];
+      const losers = new Set<string>();
       for (const event of events) {
         const next = resolveEventAccount(event, accountsAt(memberships, event.timestamp));
         if (next.account_id === event.account_id && next.account_resolution === event.account_resolution) continue;
         updates.push({ ...next, workspace_id: entry.ws });
+        if (event.account_id !== null && event.account_id !== next.account_id) losers.add(event.account_id);
         if (next.account_id !== null) {
           noteSeen(
             seen,
@@ -499,6 +501,9 @@ async function reattributeEvents(
         }
       }
       for (let i = 0; i < updates.length; i += 25) await store.putEvents(updates.slice(i, i + 25));
+      // An account that lost events may have been seen last in one of them.
+      for (const accountId of losers)
+        await store.recomputeLastSeen({ workspaceId: entry.ws, kind: "account", id: accountId });
       stats.eventsReattributed += updates.length;
     });
   });
