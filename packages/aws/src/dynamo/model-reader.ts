@@ -79,6 +79,12 @@ export class DynamoModelReader {
     return items.map((i) => i.user_id as string);
   }
 
+  /** The tombstone of a deleted user: proof the deletion was carried out. */
+  async getDeletion(workspaceId: string, userId: string): Promise<{ user_id: string; deleted_at: string } | undefined> {
+    const item = await this.get(this.tables.entitiesTable, keys.tombstone(workspaceId, userId));
+    return item ? { user_id: item.user_id as string, deleted_at: item.deleted_at as string } : undefined;
+  }
+
   async getEvent(workspaceId: string, eventId: string): Promise<StoredEvent | undefined> {
     const item = await this.get(this.tables.eventsTable, keys.event(workspaceId, eventId));
     return item ? eventFromItem(item) : undefined;

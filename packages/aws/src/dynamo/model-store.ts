@@ -10,6 +10,8 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import { DependencyError } from "../../../core/src/errors";
 import type { VersionedFields } from "../../../core/src/normalize/merge";
+import type { ProfileKind } from "../../../core/src/normalize/profile-fields";
+import { type EntityRef, entityRefKey } from "../../../core/src/pipeline/identity";
 import type {
   MembershipEdge,
   ModelStore,
@@ -18,7 +20,7 @@ import type {
   StoredEvent,
   StoredProfile,
 } from "../../../core/src/pipeline/model-store";
-import { profileKey } from "../../../core/src/pipeline/model-store";
+import { type PendingCall, profileKey } from "../../../core/src/pipeline/model-store";
 import { type Key, keys, monthOf } from "./keys";
 import { storageCall } from "./storage-error";
 
@@ -46,7 +48,27 @@ export function eventItem(event: StoredEvent): Record<string, unknown> {
     ...keys.event(ws, event.event_id),
     ...event,
     ...(event.account_id !== null ? { ...keys.accountEvents(ws, event.account_id, month), ask: order } : {}),
-    ...(event.user_id !== null ? { ...keys.userEvents(ws, event.user_id, month), usk: order } : {}),
+    ...(event.user_id !== null
+      ? { ...keys.userEvents(ws, event.user_id, month), usk: order }
+      : event.anonymous_id !== null
+        ? { ...keys.anonymousEvents(ws, event.anonymous_id), usk: order }
+        : {}),
+  };
+}
+
+/** The stored form of a pending call. The call is kept as JSON text, exactly as received. */
+export function pendingItem(pending: PendingCall, expiresAt: number): Record<string, unknown> {
+  return {
+    ...keys.pending(pending.workspaceId, pending.time, pending.messageId),
+    workspace_id: pending.workspaceId,
+    source: pending.source,
+    message_id: pending.messageId,
+    time: pending.time,
+    held_at: pending.heldAt,
+    received_at: pending.receivedAt,
+    call: JSON.stringify(pending.call),
+    missing: pending.missing.map((m) => ({ source: m.source, kind: m.kind, external_id: m.externalId })),
+    expires_at: expiresAt,
   };
 }
 
@@ -330,9 +352,15 @@ export class DynamoModelStore implements ModelStore {
     throw new DependencyError("storage.contention", "last_seen_at kept changing while it was recomputed");
   }
 
-  async saveAlias(workspaceId: string, fromId: string, toUserId: string, time: string): Promise<void> {
+  async saveAlias(
+    workspaceId: string,
+    fromId: string,
+    toUserId: string,
+    time: string,
+  ): Promise<{ changed: boolean; previous?: string }> {
+    let previous: string | undefined;
     try {
-      await storageCall("alias write", () =>
+      const out = await storageCall("alias write", () =>
         this.db.send(
           new PutCommand({
             TableName: this.tables.entitiesTable,
@@ -347,12 +375,217 @@ export class DynamoModelStore implements ModelStore {
             ConditionExpression: "attribute_not_exists(#t) OR #t < :t OR (#t = :t AND user_id < :u)",
             ExpressionAttributeNames: { "#t": "time" },
             ExpressionAttributeValues: { ":t": time, ":u": toUserId },
+            ReturnValues: "ALL_OLD",
           }),
         ),
       );
+      previous = out.Attributes?.user_id as string | undefined;
     } catch (error) {
-      if (!((error as { cause?: unknown }).cause instanceof ConditionalCheckFailedException)) throw error;
+      if ((error as { cause?: unknown }).cause instanceof ConditionalCheckFailedException) return { changed: false };
+      throw error;
     }
+    if (previous === toUserId) return { changed: false };
+    const requests: Record<string, unknown>[] = [
+      {
+        PutRequest: {
+          Item: { ...keys.userAlias(workspaceId, toUserId, fromId), workspace_id: workspaceId, from_id: fromId },
+        },
+      },
+    ];
+    if (previous !== undefined)
+      requests.push({ DeleteRequest: { Key: keys.userAlias(workspaceId, previous, fromId) } });
+    await this.batchWrite(this.tables.entitiesTable, requests);
+    return previous === undefined ? { changed: true } : { changed: true, previous };
+  }
+
+  async aliasTargets(workspaceId: string, fromIds: string[]): Promise<Map<string, string>> {
+    const items = await this.batchGet(
+      this.tables.entitiesTable,
+      fromIds.map((id) => keys.alias(workspaceId, id)),
+      true,
+      "from_id, user_id",
+    );
+    return new Map(items.map((item) => [item.from_id as string, item.user_id as string]));
+  }
+
+  async eventsAttributedByAlias(
+    workspaceId: string,
+    anonymousId: string,
+    userId: string | null,
+  ): Promise<StoredEvent[]> {
+    if (userId === null) {
+      const items = await this.queryAll({
+        TableName: this.tables.eventsTable,
+        IndexName: "byUser",
+        KeyConditionExpression: "upk = :pk",
+        ExpressionAttributeValues: { ":pk": keys.anonymousEvents(workspaceId, anonymousId).upk },
+      });
+      return items.map(eventFromItem);
+    }
+    const events: StoredEvent[] = [];
+    for (const month of await this.eventMonths(keys.user(workspaceId, userId))) {
+      const items = await this.queryAll({
+        TableName: this.tables.eventsTable,
+        IndexName: "byUser",
+        KeyConditionExpression: "upk = :pk",
+        FilterExpression: "anonymous_id = :a AND user_from_alias = :yes",
+        ExpressionAttributeValues: {
+          ":pk": keys.userEvents(workspaceId, userId, month).upk,
+          ":a": anonymousId,
+          ":yes": true,
+        },
+      });
+      events.push(...items.map(eventFromItem));
+    }
+    return events;
+  }
+
+  async lookupEntityMaps(workspaceId: string, refs: EntityRef[]): Promise<Map<string, string>> {
+    const items = await this.batchGet(
+      this.tables.entitiesTable,
+      refs.map((ref) => keys.entityMap(workspaceId, ref.source, ref.kind, ref.externalId)),
+      true,
+      "#src, kind, external_id, canonical_id",
+      { "#src": "source" },
+    );
+    return new Map(
+      items.map((item) => [
+        entityRefKey({
+          source: item.source as string,
+          kind: item.kind as ProfileKind,
+          externalId: item.external_id as string,
+        }),
+        item.canonical_id as string,
+      ]),
+    );
+  }
+
+  async holdPending(pending: PendingCall, expiresAt: number): Promise<void> {
+    await storageCall("pending write", () =>
+      this.db.send(
+        new PutCommand({
+          TableName: this.tables.entitiesTable,
+          Item: pendingItem(pending, expiresAt),
+          // A redelivered call keeps its first held_at, so retention is not reset by retries.
+          ConditionExpression: "attribute_not_exists(pk)",
+        }),
+      ),
+    ).catch((error) => {
+      if (!((error as { cause?: unknown }).cause instanceof ConditionalCheckFailedException)) throw error;
+    });
+  }
+
+  async deletedUsers(workspaceId: string, userIds: string[]): Promise<Set<string>> {
+    const items = await this.batchGet(
+      this.tables.entitiesTable,
+      userIds.map((id) => keys.tombstone(workspaceId, id)),
+      true,
+      "user_id",
+    );
+    return new Set(items.map((item) => item.user_id as string));
+  }
+
+  async deleteUser(workspaceId: string, userId: string, deletedAt: string): Promise<{ accountsWithEvents: string[] }> {
+    const table = this.tables.entitiesTable;
+    // The tombstone first: from now on every call about the user is refused, even while we delete.
+    await storageCall("tombstone write", () =>
+      this.db.send(
+        new PutCommand({
+          TableName: table,
+          Item: {
+            ...keys.tombstone(workspaceId, userId),
+            workspace_id: workspaceId,
+            user_id: userId,
+            deleted_at: deletedAt,
+          },
+          ConditionExpression: "attribute_not_exists(pk)",
+        }),
+      ),
+    ).catch((error) => {
+      if (!((error as { cause?: unknown }).cause instanceof ConditionalCheckFailedException)) throw error;
+    });
+
+    const accounts = new Set<string>();
+    const eventKeys: Key[] = [];
+    const collect = (items: Record<string, unknown>[]) => {
+      for (const item of items) {
+        eventKeys.push({ pk: item.pk as string, sk: item.sk as string });
+        if (typeof item.account_id === "string") accounts.add(item.account_id);
+      }
+    };
+    for (const month of await this.eventMonths(keys.user(workspaceId, userId))) {
+      collect(
+        await this.queryAll({
+          TableName: this.tables.eventsTable,
+          IndexName: "byUser",
+          KeyConditionExpression: "upk = :pk",
+          ExpressionAttributeValues: { ":pk": keys.userEvents(workspaceId, userId, month).upk },
+        }),
+      );
+    }
+    // Records under the user's partition: profile, alias and map back-references (not the tombstone).
+    const own = await this.queryAll({
+      TableName: table,
+      KeyConditionExpression: "pk = :pk",
+      ExpressionAttributeValues: { ":pk": keys.userPartition(workspaceId, userId).pk },
+    });
+    const entityDeletes: Key[] = [];
+    for (const item of own) {
+      const sk = item.sk as string;
+      if (sk === "DELETED") continue;
+      entityDeletes.push({ pk: item.pk as string, sk });
+      if (sk.startsWith("ALIAS#")) {
+        const fromId = item.from_id as string;
+        entityDeletes.push(keys.alias(workspaceId, fromId));
+        // Anonymous events not yet attributed still carry the user's pre-sign-in activity.
+        collect(
+          await this.queryAll({
+            TableName: this.tables.eventsTable,
+            IndexName: "byUser",
+            KeyConditionExpression: "upk = :pk",
+            ExpressionAttributeValues: { ":pk": keys.anonymousEvents(workspaceId, fromId).upk },
+          }),
+        );
+      }
+      if (sk.startsWith("MAP#"))
+        entityDeletes.push(keys.entityMap(workspaceId, item.source as string, "user", item.external_id as string));
+    }
+    const memberships = await this.queryAll({
+      TableName: table,
+      IndexName: "byUser",
+      KeyConditionExpression: "gsi1pk = :pk",
+      ExpressionAttributeValues: { ":pk": keys.userMemberships(workspaceId, userId).gsi1pk },
+    });
+    for (const m of memberships) entityDeletes.push({ pk: m.pk as string, sk: m.sk as string });
+    const rejects = await this.queryAll({
+      TableName: table,
+      KeyConditionExpression: "pk = :pk",
+      FilterExpression: "user_id = :u",
+      ExpressionAttributeValues: { ":pk": keys.rejectPartition(workspaceId).pk, ":u": userId },
+    });
+    for (const r of rejects) entityDeletes.push({ pk: r.pk as string, sk: r.sk as string });
+
+    for (let i = 0; i < eventKeys.length; i += 25) {
+      await this.batchWrite(
+        this.tables.eventsTable,
+        eventKeys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } })),
+      );
+    }
+    for (let i = 0; i < entityDeletes.length; i += 25) {
+      await this.batchWrite(
+        table,
+        entityDeletes.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } })),
+      );
+    }
+    return { accountsWithEvents: [...accounts] };
+  }
+
+  /** The months a profile has events in (newest last). */
+  private async eventMonths(key: Key): Promise<string[]> {
+    const out = await storageCall("profile read", () =>
+      this.db.send(new GetCommand({ TableName: this.tables.entitiesTable, Key: key, ConsistentRead: true })),
+    );
+    return [...((out.Item?.event_months as Set<string> | undefined) ?? [])].sort();
   }
 
   async saveRejects(rejects: RejectRecord[], seenAt: string): Promise<void> {
@@ -367,7 +600,7 @@ export class DynamoModelStore implements ModelStore {
             TableName: this.tables.entitiesTable,
             Key: keys.reject(reject.workspaceId, reject.messageId, reject.code, reject.field),
             UpdateExpression:
-              "SET #ws = :ws, #source = :src, #mid = :mid, #code = :code, #field = :field, #message = :msg, #value = :val, #trunc = :trunc, #first = if_not_exists(#first, :now), #last = :now ADD #count :one",
+              "SET #ws = :ws, #user = :user, #source = :src, #mid = :mid, #code = :code, #field = :field, #message = :msg, #value = :val, #trunc = :trunc, #first = if_not_exists(#first, :now), #last = :now ADD #count :one",
             ExpressionAttributeNames: {
               "#ws": "workspace_id",
               "#source": "source",
@@ -380,9 +613,11 @@ export class DynamoModelStore implements ModelStore {
               "#first": "first_seen",
               "#last": "last_seen",
               "#count": "seen_count",
+              "#user": "user_id",
             },
             ExpressionAttributeValues: {
               ":ws": reject.workspaceId,
+              ":user": reject.userId ?? null,
               ":src": reject.source,
               ":mid": reject.messageId,
               ":code": reject.code,
@@ -417,8 +652,12 @@ export class DynamoModelStore implements ModelStore {
     itemKeys: Key[],
     consistent: boolean,
     projection?: string,
+    names?: Record<string, string>,
   ): Promise<Record<string, unknown>[]> {
     const items: Record<string, unknown>[] = [];
+    // BatchGetItem refuses a request that names the same key twice.
+    const unique = new Map(itemKeys.map((k) => [`${k.pk}\u0000${k.sk}`, k]));
+    itemKeys = [...unique.values()];
     for (let i = 0; i < itemKeys.length; i += 100) {
       let pending: Record<string, unknown>[] = itemKeys.slice(i, i + 100) as unknown as Record<string, unknown>[];
       for (let attempt = 0; pending.length > 0; attempt++) {
@@ -429,6 +668,7 @@ export class DynamoModelStore implements ModelStore {
           Keys: pending,
           ConsistentRead: consistent,
           ...(projection ? { ProjectionExpression: `pk, sk, ${projection}` } : {}),
+          ...(names ? { ExpressionAttributeNames: names } : {}),
         };
         const out = await storageCall("batch read", () =>
           this.db.send(new BatchGetCommand({ RequestItems: { [table]: request } })),
@@ -438,6 +678,11 @@ export class DynamoModelStore implements ModelStore {
       }
     }
     return items;
+  }
+
+  /** Writes any number of put/delete requests, 25 to a BatchWriteItem. */
+  async writeBatches(table: string, requests: Record<string, unknown>[]): Promise<void> {
+    for (let i = 0; i < requests.length; i += 25) await this.batchWrite(table, requests.slice(i, i + 25));
   }
 
   private async batchWrite(table: string, requests: Record<string, unknown>[]): Promise<void> {

@@ -1,6 +1,6 @@
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import type { ModelStore } from "../../../core/src/pipeline/model-store";
-import { normalizeBatch } from "../../../core/src/pipeline/normalize-batch";
+import { type NormalizeSettings, normalizeBatch } from "../../../core/src/pipeline/normalize-batch";
 import { createDocumentClient } from "../clients";
 import { loadConfig } from "../config";
 import { DynamoModelStore } from "../dynamo/model-store";
@@ -9,6 +9,7 @@ import { logger } from "../logger";
 export interface NormalizeDependencies {
   store: ModelStore;
   now?: () => string;
+  settings?: NormalizeSettings;
 }
 
 /**
@@ -30,14 +31,17 @@ export function createNormalizeHandler(dependencies?: NormalizeDependencies | ((
         ? dependencies()
         : dependencies
           ? Promise.resolve(dependencies)
-          : loadConfig().then((config) => ({ store: new DynamoModelStore(createDocumentClient(config), config) }));
+          : loadConfig().then((config) => ({
+              store: new DynamoModelStore(createDocumentClient(config), config),
+              settings: { pendingRetentionDays: config.pendingRetentionDays },
+            }));
     return deps;
   };
   return async (event: SQSEvent): Promise<SQSBatchResponse> => {
     const started = Date.now();
-    const { store, now = () => new Date().toISOString() } = await resolve();
+    const { store, now = () => new Date().toISOString(), settings } = await resolve();
     const records = event.Records.map((r) => ({ id: r.messageId, body: r.body }));
-    const outcome = await normalizeBatch(records, store, now);
+    const outcome = await normalizeBatch(records, store, now, settings);
     logger.info("normalize batch", { ...outcome.stats, durationMs: Date.now() - started });
     return { batchItemFailures: outcome.failedRecordIds.map((id) => ({ itemIdentifier: id })) };
   };

@@ -2,6 +2,7 @@ import type { NormalizedEvent } from "../normalize/event";
 import type { VersionedFields } from "../normalize/merge";
 import type { Problem } from "../normalize/problem";
 import type { ProfileKind } from "../normalize/profile-fields";
+import type { EntityRef } from "./identity";
 
 /** A stored profile's versioned fields and its optimistic-lock version (0: never written). */
 export interface StoredProfile {
@@ -26,6 +27,23 @@ export interface MembershipEdge {
 /** An event as stored: the normalized event plus its workspace. */
 export interface StoredEvent extends NormalizedEvent {
   workspace_id: string;
+  /** True when the call had only an anonymous id and the user came from an alias (spec 3.5). */
+  user_from_alias?: boolean;
+}
+
+/** A call from a non-primary source waiting for entity maps of its ids (spec 3.5). */
+export interface PendingCall {
+  workspaceId: string;
+  source: string;
+  messageId: string;
+  /** Event time: pending calls are listed and replayed in this order. */
+  time: string;
+  /** When it was first held; retention counts from here. */
+  heldAt: string;
+  receivedAt: string;
+  /** The call as received, replayed through the raw queue when its maps arrive. */
+  call: Record<string, unknown>;
+  missing: EntityRef[];
 }
 
 /** A record of something that could not be stored whole (spec 3.6). */
@@ -33,6 +51,8 @@ export interface RejectRecord {
   workspaceId: string;
   source: string;
   messageId: string;
+  /** The user the call was about, so deleting the user also deletes its rejects (they hold its data). */
+  userId?: string;
   code: string;
   field: string;
   message: string;
@@ -69,7 +89,34 @@ export interface ModelStore {
    * another account, which the monotonic `touchLastSeen` cannot express.
    */
   recomputeLastSeen(ref: ProfileRef): Promise<void>;
-  saveAlias(workspaceId: string, fromId: string, toUserId: string, time: string): Promise<void>;
+  /**
+   * Records "fromId is this user"; the newest link (by event time) wins whatever the arrival order.
+   * Says whether the stored link changed, and the user it pointed to before.
+   */
+  saveAlias(
+    workspaceId: string,
+    fromId: string,
+    toUserId: string,
+    time: string,
+  ): Promise<{ changed: boolean; previous?: string }>;
+  /** The users that anonymous or previous ids are linked to. */
+  aliasTargets(workspaceId: string, fromIds: string[]): Promise<Map<string, string>>;
+  /**
+   * Events with this anonymous id and no userId of their own: those not attributed yet (`userId`
+   * null) or those attributed to `userId` through an alias.
+   */
+  eventsAttributedByAlias(workspaceId: string, anonymousId: string, userId: string | null): Promise<StoredEvent[]>;
+  /** Canonical ids of entity map entries, keyed by `entityRefKey`. */
+  lookupEntityMaps(workspaceId: string, refs: EntityRef[]): Promise<Map<string, string>>;
+  /** Holds a call until its entity maps arrive; `expiresAt` is the TTL safety net (epoch seconds). */
+  holdPending(pending: PendingCall, expiresAt: number): Promise<void>;
+  /** Which of these users were deleted (have a tombstone). */
+  deletedUsers(workspaceId: string, userIds: string[]): Promise<Set<string>>;
+  /**
+   * Deletes a user's profile, memberships, aliases, entity maps, events and rejects, and leaves a
+   * tombstone. Returns the accounts that lost events (their `last_seen_at` is recomputed).
+   */
+  deleteUser(workspaceId: string, userId: string, deletedAt: string): Promise<{ accountsWithEvents: string[] }>;
   saveRejects(rejects: RejectRecord[], seenAt: string): Promise<void>;
 }
 
@@ -80,13 +127,14 @@ export function profileKey(ref: ProfileRef): string {
 
 /** A problem of a call as a reject record. */
 export function problemReject(
-  call: { workspaceId: string; source: string; messageId: string },
+  call: { workspaceId: string; source: string; messageId: string; userId?: string },
   problem: Problem,
 ): RejectRecord {
   return {
     workspaceId: call.workspaceId,
     source: call.source,
     messageId: call.messageId,
+    ...(call.userId ? { userId: call.userId } : {}),
     code: problem.code,
     field: problem.field,
     message: problem.message,

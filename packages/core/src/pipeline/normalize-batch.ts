@@ -7,6 +7,7 @@ import { canonicalJson } from "../normalize/message-id";
 import type { FieldValue } from "../normalize/value";
 import { RawQueueMessage } from "../queue-message";
 import { describeIssues, SegmentCall } from "../segment/envelope";
+import { entityRefKey, idsToTranslate, translateCall, userIdsOf } from "./identity";
 import {
   type MembershipEdge,
   type ModelStore,
@@ -28,6 +29,11 @@ export interface QueueRecord {
 export interface BatchStats {
   records: number;
   calls: number;
+  /** Calls held until entity maps of their ids arrive. */
+  pending: number;
+  deletedUsers: number;
+  /** Calls about deleted users, recorded as `user.deleted` rejects. */
+  refusedForDeletedUsers: number;
   eventsStored: number;
   duplicates: number;
   profilesWritten: number;
@@ -46,13 +52,26 @@ export interface BatchOutcome {
 /** Largest serialised profile we write: far under DynamoDB's 400 KB item limit. */
 const MAX_PROFILE_BYTES = 300 * 1024;
 /** Optimistic-lock attempts before a profile is handed back to SQS. */
-const MAX_PROFILE_ATTEMPTS = 8;
+const MAX_PROFILE_ATTEMPTS = 12;
 /** Concurrent storage requests per batch. */
 const CONCURRENCY = 8;
+
+/** Settings of the pipeline that come from configuration. */
+export interface NormalizeSettings {
+  /** Days a call waits for its entity maps before it expires as a reject. */
+  pendingRetentionDays: number;
+}
 
 interface CallUnit {
   recordId: string;
   call: NormalizedCall;
+  /** The call as received, for holding it as pending. */
+  raw: Record<string, unknown>;
+}
+
+/** The user a call is about, for tying its rejects to the user (deletion removes them). */
+function firstUserId(call: NormalizedCall): string | undefined {
+  return userIdsOf(call)[0];
 }
 
 /** Runs `work` over items with at most `limit` in flight. */
@@ -82,12 +101,16 @@ export async function normalizeBatch(
   records: QueueRecord[],
   store: ModelStore,
   now: () => string,
+  settings: NormalizeSettings = { pendingRetentionDays: 14 },
 ): Promise<BatchOutcome> {
   const failed = new Set<string>();
   const rejects: { recordIds: string[]; reject: RejectRecord }[] = [];
   const stats: BatchStats = {
     records: records.length,
     calls: 0,
+    pending: 0,
+    deletedUsers: 0,
+    refusedForDeletedUsers: 0,
     eventsStored: 0,
     duplicates: 0,
     profilesWritten: 0,
@@ -127,25 +150,13 @@ export async function normalizeBatch(
     }
   };
 
-  const units = parseRecords(records, rejects);
-  stats.calls = units.length;
+  const parsed = parseRecords(records, rejects);
+  stats.calls = parsed.length;
+  const { units, changedAliases } = await resolveIdentity(parsed, store, guard, rejects, stats, now, settings);
   for (const unit of units) {
-    for (const problem of unit.call.problems)
-      rejects.push({ recordIds: [unit.recordId], reject: problemReject(unit.call, problem) });
-    if (unit.call.deletion) {
-      // User deletion arrives with the identity work; until then the request is kept as a reject, not lost.
-      rejects.push({
-        recordIds: [unit.recordId],
-        reject: {
-          workspaceId: unit.call.workspaceId,
-          source: unit.call.source,
-          messageId: unit.call.messageId,
-          code: "call.unsupported",
-          field: "type",
-          message: "delete calls are recorded but not yet applied",
-          value: { userId: unit.call.deletion.userId },
-        },
-      });
+    const userId = firstUserId(unit.call);
+    for (const problem of unit.call.problems) {
+      rejects.push({ recordIds: [unit.recordId], reject: problemReject({ ...unit.call, userId }, problem) });
     }
   }
 
@@ -154,17 +165,10 @@ export async function normalizeBatch(
   const seen = new Map<string, { ref: ProfileRef; time: string; months: Set<string>; units: CallUnit[] }>();
   await writeEvents(units, store, guard, stats, seen);
   await reattributeEvents(changedMemberships, units, store, guard, stats, seen);
+  await reattributeAliasedEvents(changedAliases, store, guard, stats, seen);
 
   await eachLimited([...seen.values()], CONCURRENCY, (entry) =>
     guard(entry.units, "last_seen_at", () => store.touchLastSeen(entry.ref, entry.time, [...entry.months])),
-  );
-
-  const aliasUnits = units.filter((u) => u.call.aliases.length > 0);
-  await eachLimited(aliasUnits, CONCURRENCY, (unit) =>
-    guard([unit], "alias", async () => {
-      for (const link of unit.call.aliases)
-        await store.saveAlias(unit.call.workspaceId, link.from, link.to, unit.call.time);
-    }),
   );
 
   if (rejects.length > 0) {
@@ -248,7 +252,7 @@ function parseRecords(records: QueueRecord[], rejects: { recordIds: string[]; re
         return;
       }
       // The raw call, not zod's copy: the parse drops `__proto__` keys, which the rules must see to report.
-      units.push({ recordId: record.id, call: normalizeCall(raw as SegmentCall, meta) });
+      units.push({ recordId: record.id, call: normalizeCall(raw as SegmentCall, meta), raw });
     });
   }
   return units;
@@ -284,6 +288,8 @@ async function writeProfiles(
       "profile",
       async () => {
         for (let attempt = 0; attempt < MAX_PROFILE_ATTEMPTS; attempt++) {
+          // Jittered backoff after a lost race, so a crowd of writers does not collide in lockstep.
+          if (attempt > 0) await new Promise((r) => setTimeout(r, Math.random() * 10 * 2 ** Math.min(attempt, 5)));
           const stored = (await store.loadProfiles([group.ref])).get(profileKey(group.ref));
           let fields = stored?.fields ?? {};
           let changed = false;
@@ -507,4 +513,241 @@ async function reattributeEvents(
       stats.eventsReattributed += updates.length;
     });
   });
+}
+
+type RejectList = { recordIds: string[]; reject: RejectRecord }[];
+
+interface ChangedAlias {
+  workspaceId: string;
+  from: string;
+  to: string;
+  previous?: string;
+  unit: CallUnit;
+}
+
+function groupByWorkspace(list: CallUnit[]): Map<string, CallUnit[]> {
+  const groups = new Map<string, CallUnit[]>();
+  for (const item of list) groups.set(item.call.workspaceId, [...(groups.get(item.call.workspaceId) ?? []), item]);
+  return groups;
+}
+
+/**
+ * Identity before anything is written (spec 3.5): ids from non-primary sources translated through
+ * entity maps (or the call held as pending), calls about deleted users refused, deletions applied,
+ * alias links saved, and events that carry only an anonymous id attributed to the linked user.
+ */
+async function resolveIdentity(
+  parsed: CallUnit[],
+  store: ModelStore,
+  guard: Guard,
+  rejects: RejectList,
+  stats: BatchStats,
+  now: () => string,
+  settings: NormalizeSettings,
+): Promise<{ units: CallUnit[]; changedAliases: ChangedAlias[] }> {
+  const translated = await translateIds(parsed, store, guard, stats, now, settings);
+  const kept = await refuseDeletedUsers(translated, store, guard, rejects, stats);
+
+  for (const unit of kept) {
+    const deletion = unit.call.deletion;
+    if (!deletion) continue;
+    await guard([unit], "deletion", async () => {
+      const { accountsWithEvents } = await store.deleteUser(unit.call.workspaceId, deletion.userId, now());
+      for (const accountId of accountsWithEvents) {
+        await store.recomputeLastSeen({ workspaceId: unit.call.workspaceId, kind: "account", id: accountId });
+      }
+      stats.deletedUsers++;
+    });
+  }
+  const units = kept.filter((u) => !u.call.deletion);
+
+  // Alias links before events, so this batch's anonymous events are attributed too.
+  const changedAliases: ChangedAlias[] = [];
+  await eachLimited(
+    units.filter((u) => u.call.aliases.length > 0),
+    CONCURRENCY,
+    (unit) =>
+      guard([unit], "alias", async () => {
+        for (const link of unit.call.aliases) {
+          const saved = await store.saveAlias(unit.call.workspaceId, link.from, link.to, unit.call.time);
+          if (saved.changed) {
+            changedAliases.push({
+              workspaceId: unit.call.workspaceId,
+              from: link.from,
+              to: link.to,
+              previous: saved.previous,
+              unit,
+            });
+          }
+        }
+      }),
+  );
+  return { units: await attributeAnonymousEvents(units, store, guard), changedAliases };
+}
+
+/** Ids of non-primary sources through entity maps; a call with an unmapped id is held as pending. */
+async function translateIds(
+  parsed: CallUnit[],
+  store: ModelStore,
+  guard: Guard,
+  stats: BatchStats,
+  now: () => string,
+  settings: NormalizeSettings,
+): Promise<CallUnit[]> {
+  const translated: CallUnit[] = [];
+  for (const [ws, group] of groupByWorkspace(parsed)) {
+    const refs = group.flatMap((u) => idsToTranslate(u.call));
+    let maps = new Map<string, string>();
+    let lookedUp = refs.length === 0;
+    if (!lookedUp) {
+      await guard(group, "entity_map", async () => {
+        maps = await store.lookupEntityMaps(ws, refs);
+        lookedUp = true;
+      });
+    }
+    if (!lookedUp) continue;
+    for (const unit of group) {
+      const result = translateCall(unit.call, (ref) => maps.get(entityRefKey(ref)));
+      if (result.call) {
+        translated.push({ ...unit, call: result.call });
+        continue;
+      }
+      const heldAt = now();
+      // The TTL is a safety net a week past retention; the expiry sweep records the reject first.
+      const expiresAt = Math.floor(Date.parse(heldAt) / 1000) + (settings.pendingRetentionDays + 7) * 86400;
+      const pending = {
+        workspaceId: ws,
+        source: unit.call.source,
+        messageId: unit.call.messageId,
+        time: unit.call.time,
+        heldAt,
+        receivedAt: unit.call.receivedAt,
+        call: unit.raw,
+        missing: result.missing,
+      };
+      await guard([unit], "pending", () => store.holdPending(pending, expiresAt));
+      stats.pending++;
+    }
+  }
+  return translated;
+}
+
+/** Calls about a deleted user (or one deleted in this very batch) become `user.deleted` rejects. */
+async function refuseDeletedUsers(
+  translated: CallUnit[],
+  store: ModelStore,
+  guard: Guard,
+  rejects: RejectList,
+  stats: BatchStats,
+): Promise<CallUnit[]> {
+  const kept: CallUnit[] = [];
+  for (const [ws, group] of groupByWorkspace(translated)) {
+    const deleting = new Set(group.flatMap((u) => (u.call.deletion ? [u.call.deletion.userId] : [])));
+    const ids = [...new Set(group.flatMap((u) => userIdsOf(u.call)))];
+    let deleted = new Set<string>();
+    let checked = ids.length === 0;
+    if (!checked) {
+      await guard(group, "tombstone", async () => {
+        deleted = await store.deletedUsers(ws, ids);
+        checked = true;
+      });
+    }
+    if (!checked) continue;
+    for (const unit of group) {
+      const refused = unit.call.deletion
+        ? undefined
+        : userIdsOf(unit.call).find((id) => deleted.has(id) || deleting.has(id));
+      if (refused === undefined) {
+        kept.push(unit);
+        continue;
+      }
+      stats.refusedForDeletedUsers++;
+      rejects.push({
+        recordIds: [unit.recordId],
+        reject: {
+          workspaceId: ws,
+          source: unit.call.source,
+          messageId: unit.call.messageId,
+          code: "user.deleted",
+          field: "userId",
+          message: "the user was deleted; calls about them are not stored",
+          // Only the id: the call's data belongs to a user who asked to be forgotten.
+          value: { user_id: refused, type: unit.call.type },
+        },
+      });
+    }
+  }
+  return kept;
+}
+
+/** Events with only an anonymous id get the user an alias links that id to. */
+async function attributeAnonymousEvents(units: CallUnit[], store: ModelStore, guard: Guard): Promise<CallUnit[]> {
+  const isAnonymous = (u: CallUnit) =>
+    u.call.event !== null && u.call.event.user_id === null && u.call.event.anonymous_id !== null;
+  const result: CallUnit[] = [];
+  for (const [ws, group] of groupByWorkspace(units)) {
+    const anonymous = group.filter(isAnonymous);
+    const ids = [...new Set(anonymous.map((u) => u.call.event?.anonymous_id as string))];
+    let targets = new Map<string, string>();
+    let ok = ids.length === 0;
+    if (!ok) {
+      await guard(anonymous, "alias_lookup", async () => {
+        targets = await store.aliasTargets(ws, ids);
+        ok = true;
+      });
+    }
+    for (const unit of group) {
+      const event = unit.call.event;
+      if (!event || !isAnonymous(unit)) {
+        result.push(unit);
+        continue;
+      }
+      if (!ok) continue;
+      const userId = targets.get(event.anonymous_id as string);
+      const attributedEvent = { ...event, user_id: userId ?? null, user_from_alias: userId !== undefined };
+      result.push(userId === undefined ? unit : { ...unit, call: { ...unit.call, event: attributedEvent } });
+    }
+  }
+  return result;
+}
+
+/**
+ * A new alias link (or one that now points elsewhere) moves the anonymous id's events to the user,
+ * so the stored state does not depend on whether the alias or the events arrived first.
+ */
+async function reattributeAliasedEvents(
+  changed: ChangedAlias[],
+  store: ModelStore,
+  guard: Guard,
+  stats: BatchStats,
+  seen: SeenMap,
+): Promise<void> {
+  await eachLimited(changed, CONCURRENCY, (alias) =>
+    guard([alias.unit], "alias_reattribute", async () => {
+      const ws = alias.workspaceId;
+      const events = [
+        ...(await store.eventsAttributedByAlias(ws, alias.from, null)),
+        ...(alias.previous === undefined ? [] : await store.eventsAttributedByAlias(ws, alias.from, alias.previous)),
+      ];
+      if (events.length === 0) return;
+      const memberships = await store.userMemberships(ws, alias.to);
+      const losers = new Set<string>();
+      const updates: StoredEvent[] = events.map((event) => {
+        const moved = { ...event, user_id: alias.to };
+        const next = moved.account_from_user
+          ? resolveEventAccount(moved, accountsAt(memberships, moved.timestamp))
+          : moved;
+        if (event.account_id !== null && event.account_id !== next.account_id) losers.add(event.account_id);
+        noteSeen(seen, { workspaceId: ws, kind: "user", id: alias.to }, next.timestamp, [alias.unit]);
+        if (next.account_id !== null) {
+          noteSeen(seen, { workspaceId: ws, kind: "account", id: next.account_id }, next.timestamp, [alias.unit]);
+        }
+        return { ...next, workspace_id: ws, user_from_alias: true };
+      });
+      await store.putEvents(updates);
+      for (const accountId of losers)
+        await store.recomputeLastSeen({ workspaceId: ws, kind: "account", id: accountId });
+      stats.eventsReattributed += updates.length;
+    }),
+  );
 }

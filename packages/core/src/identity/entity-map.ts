@@ -1,0 +1,168 @@
+/**
+ * Entity maps (spec 3.5): "this id in source X is this canonical user/account". Parsing uploads
+ * (JSON or CSV) and planning what an upload changes are pure; the adapter reads and writes.
+ */
+import { z } from "zod";
+import { ValidationError } from "../errors";
+import { primarySourceName } from "../workspace/workspace";
+
+/** Most rows one upload may carry. */
+export const MAX_ENTITY_MAP_ROWS = 10_000;
+
+const Id = z.union([z.string().min(1).max(1024), z.number().finite()]).transform(String);
+
+/** One map entry as uploaded and as stored. */
+export const EntityMapEntry = z.object({
+  source: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, "source must be a source name (lowercase letters, digits, - and _)")
+    .refine(
+      (s) => s !== primarySourceName,
+      `ids of the primary source "${primarySourceName}" are canonical and need no map`,
+    ),
+  kind: z.enum(["user", "account"]),
+  external_id: Id,
+  canonical_id: Id,
+});
+export type EntityMapEntry = z.infer<typeof EntityMapEntry>;
+
+/** Which entries an upload creates, changes, leaves as they are, or cannot apply. */
+export interface EntityMapPlan {
+  created: EntityMapEntry[];
+  /** Entries whose stored canonical id differs and the upload asked to replace. */
+  changed: { entry: EntityMapEntry; previous: string }[];
+  unchanged: EntityMapEntry[];
+  conflicts: { entry: EntityMapEntry; reason: string; other: string }[];
+}
+
+/** The identity of an entry: one external id of one kind in one source. */
+export function entityMapKey(entry: Pick<EntityMapEntry, "source" | "kind" | "external_id">): string {
+  return `${entry.source}\u0000${entry.kind}\u0000${entry.external_id}`;
+}
+
+/** Parses one CSV line (RFC 4180 quoting: `"a,b"`, `""` for a quote). */
+function csvFields(line: string): string[] {
+  const fields: string[] = [];
+  let field = "";
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i];
+    if (quoted) {
+      if (ch === '"' && line[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
+      else field += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ",") {
+      fields.push(field);
+      field = "";
+    } else field += ch;
+  }
+  fields.push(field);
+  return fields;
+}
+
+const CSV_HEADER = ["source", "kind", "external_id", "canonical_id"] as const;
+
+/**
+ * Reads an upload body: a JSON array of entries or CSV with the header
+ * `source,kind,external_id,canonical_id`. Every bad row is reported together, by row number.
+ *
+ * @throws ValidationError `entity_map.invalid` listing the problems, `entity_map.too_many_rows`.
+ * @example
+ * parseEntityMapUpload("source,kind,external_id,canonical_id\nsalesforce,account,001A,acme", "text/csv");
+ */
+export function parseEntityMapUpload(body: string, contentType: string | undefined): EntityMapEntry[] {
+  let rows: unknown[];
+  let firstRow = 0;
+  if ((contentType ?? "").toLowerCase().includes("csv")) {
+    const lines = body.split(/\r?\n/).filter((l) => l.trim() !== "");
+    const header = csvFields(lines[0] ?? "").map((h) => h.trim());
+    if (CSV_HEADER.some((name, i) => header[i] !== name)) {
+      throw new ValidationError("entity_map.invalid", `CSV header must be ${CSV_HEADER.join(",")}`);
+    }
+    rows = lines.slice(1).map((line) => {
+      const [source, kind, external_id, canonical_id] = csvFields(line).map((f) => f.trim());
+      return { source, kind, external_id, canonical_id };
+    });
+    firstRow = 2;
+  } else {
+    try {
+      rows = JSON.parse(body);
+    } catch {
+      throw new ValidationError("entity_map.invalid", "body is not valid JSON (send a JSON array or text/csv)");
+    }
+    if (!Array.isArray(rows)) throw new ValidationError("entity_map.invalid", "body must be a JSON array of entries");
+  }
+  if (rows.length === 0) throw new ValidationError("entity_map.invalid", "the upload has no entries");
+  if (rows.length > MAX_ENTITY_MAP_ROWS) {
+    throw new ValidationError(
+      "entity_map.too_many_rows",
+      `an upload holds at most ${MAX_ENTITY_MAP_ROWS} rows; this one has ${rows.length}`,
+    );
+  }
+  const entries: EntityMapEntry[] = [];
+  const problems: string[] = [];
+  rows.forEach((row, i) => {
+    const parsed = EntityMapEntry.safeParse(row);
+    if (parsed.success) entries.push(parsed.data);
+    else {
+      const label = firstRow ? `line ${i + firstRow}` : `entry ${i}`;
+      problems.push(
+        `${label}: ${parsed.error.issues.map((x) => `${x.path.join(".") || "entry"} ${x.message}`).join(", ")}`,
+      );
+    }
+  });
+  if (problems.length > 0) {
+    throw new ValidationError(
+      "entity_map.invalid",
+      `${problems.length} invalid row(s): ${problems.slice(0, 20).join("; ")}`,
+      {
+        details: { problems },
+      },
+    );
+  }
+  return entries;
+}
+
+/**
+ * Plans an upload against what is stored. An external id given two canonical ids in the upload is a
+ * conflict; so is one whose stored canonical id differs, unless `replace` is set (then it changes).
+ *
+ * @example
+ * planEntityMapUpload(entries, new Map([[entityMapKey(e), "old"]]), { replace: false }).conflicts;
+ */
+export function planEntityMapUpload(
+  entries: EntityMapEntry[],
+  stored: ReadonlyMap<string, string>,
+  options: { replace: boolean },
+): EntityMapPlan {
+  const plan: EntityMapPlan = { created: [], changed: [], unchanged: [], conflicts: [] };
+  const seen = new Map<string, EntityMapEntry>();
+  for (const entry of entries) {
+    const key = entityMapKey(entry);
+    const earlier = seen.get(key);
+    if (earlier) {
+      if (earlier.canonical_id !== entry.canonical_id) {
+        plan.conflicts.push({
+          entry,
+          reason: "mapped to two canonical ids in this upload",
+          other: earlier.canonical_id,
+        });
+      }
+      continue;
+    }
+    seen.set(key, entry);
+    const previous = stored.get(key);
+    if (previous === undefined) plan.created.push(entry);
+    else if (previous === entry.canonical_id) plan.unchanged.push(entry);
+    else if (options.replace) plan.changed.push({ entry, previous });
+    else plan.conflicts.push({ entry, reason: "already mapped to another canonical id", other: previous });
+  }
+  // An entry that conflicts inside the upload must not be written through its first occurrence either.
+  const conflicted = new Set(plan.conflicts.map((c) => entityMapKey(c.entry)));
+  plan.created = plan.created.filter((e) => !conflicted.has(entityMapKey(e)));
+  plan.changed = plan.changed.filter((c) => !conflicted.has(entityMapKey(c.entry)));
+  return plan;
+}
