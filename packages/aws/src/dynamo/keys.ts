@@ -30,6 +30,7 @@ export const keys = {
   workspace: (ws: string): Key => ({ pk: workspacePrefix(ws), sk: "WORKSPACE" }),
   /** All workspaces, for `workspaces list` (a small, admin-only partition). */
   workspaceIndex: (ws: string): Key => ({ pk: "WORKSPACES", sk: ws }),
+  workspaceIndexPartition: () => ({ pk: "WORKSPACES" }),
   source: (ws: string, source: string): Key => ({ pk: workspacePrefix(ws), sk: `SOURCE#${source}` }),
   sourcePrefix: (ws: string) => ({ pk: workspacePrefix(ws), skPrefix: "SOURCE#" }),
   /** Write key look-up by its SHA-256; the tracking API only has the key. */
@@ -65,6 +66,18 @@ export const keys = {
 
   /** Anonymous or previous id → user id. */
   alias: (ws: string, fromId: string): Key => ({ pk: `${workspacePrefix(ws)}#ALIAS#${fromId}`, sk: "ALIAS" }),
+  /** The user's record of an alias pointing at it, so deleting the user finds its aliases. */
+  userAlias: (ws: string, userId: string, fromId: string): Key => ({
+    pk: `${workspacePrefix(ws)}#U#${userId}`,
+    sk: `ALIAS#${fromId}`,
+  }),
+  /** The user's record of an entity map naming it as canonical, so deleting the user finds its maps. */
+  userEntityMap: (ws: string, userId: string, source: string, externalId: string): Key => ({
+    pk: `${workspacePrefix(ws)}#U#${userId}`,
+    sk: `MAP#${source}#${externalId}`,
+  }),
+  /** Everything stored under a user's partition (profile, tombstone, alias and map records). */
+  userPartition: (ws: string, userId: string) => ({ pk: `${workspacePrefix(ws)}#U#${userId}` }),
   /** A deleted user's tombstone: later calls for the user become rejects. */
   tombstone: (ws: string, userId: string): Key => ({ pk: `${workspacePrefix(ws)}#U#${userId}`, sk: "DELETED" }),
   entityMap: (ws: string, source: string, kind: string, externalId: string): Key => ({
@@ -98,6 +111,11 @@ export const keys = {
   }),
   /** byUser index: one partition per user and month. */
   userEvents: (ws: string, userId: string, month: string) => ({ upk: `${workspacePrefix(ws)}#U#${userId}#${month}` }),
+  /**
+   * byUser index for events that have only an anonymous id and no alias yet: one partition per
+   * anonymous id (a device before sign-in has little activity, so no month is needed).
+   */
+  anonymousEvents: (ws: string, anonymousId: string) => ({ upk: `${workspacePrefix(ws)}#N#${anonymousId}` }),
   /** Sort key inside an event index partition: time first so ranges and newest-first are one query. */
   eventOrder: (timestamp: string, messageId: string) => `${timestamp}#${messageId}`,
 };
