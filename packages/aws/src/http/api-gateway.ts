@@ -1,0 +1,52 @@
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import type { HttpRequest } from "../../../core/src/http/request";
+import { errorBody, httpStatusOf } from "../../../core/src/http/status";
+
+/** An API Gateway HTTP API (payload v2) Lambda handler, as `functions/` export them. */
+export type HttpApiHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
+
+/**
+ * The request an API Gateway HTTP API event carries. API Gateway lowercases header names and
+ * base64-encodes bodies it does not consider text; both cases come out as raw bytes.
+ *
+ * @example
+ * const request = httpRequestOf(event);
+ */
+export function httpRequestOf(event: APIGatewayProxyEventV2): HttpRequest {
+  const headers: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(event.headers ?? {})) headers[name.toLowerCase()] = value;
+  const body =
+    event.body === undefined ? Buffer.alloc(0) : Buffer.from(event.body, event.isBase64Encoded ? "base64" : "utf8");
+  return {
+    method: event.requestContext.http.method,
+    path: event.rawPath,
+    headers,
+    body,
+    requestId: event.requestContext.requestId,
+    receivedAt: new Date(event.requestContext.timeEpoch || Date.now()),
+  };
+}
+
+/**
+ * A JSON answer.
+ *
+ * @example
+ * return jsonResult(200, { success: true });
+ */
+export function jsonResult(statusCode: number, body: unknown): APIGatewayProxyStructuredResultV2 {
+  return {
+    statusCode,
+    headers: { "content-type": "application/json; charset=utf-8" },
+    body: JSON.stringify(body),
+  };
+}
+
+/**
+ * The JSON error answer for an error, its status chosen by `httpStatusOf`.
+ *
+ * @example
+ * return errorResult(new AuthError("auth.write_key_invalid", "Unknown write key")); // 401
+ */
+export function errorResult(error: unknown): APIGatewayProxyStructuredResultV2 {
+  return jsonResult(httpStatusOf(error), errorBody(error));
+}

@@ -1,0 +1,98 @@
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import { IngestError } from "../../../core/src/errors";
+import { httpStatusOf, successBody } from "../../../core/src/http/status";
+import { type IngestPorts, receiveIngestRequest } from "../../../core/src/ingest/receive";
+import { createDocumentClient, createSqsClient } from "../clients";
+import type { Config } from "../config";
+import { WorkspaceStore } from "../dynamo/workspaces";
+import { errorResult, type HttpApiHandler, httpRequestOf, jsonResult } from "../http/api-gateway";
+import { logger } from "../logger";
+import { createRawQueueSender } from "../sqs/raw-queue";
+
+/** The log methods the handler uses (Powertools' Logger has them). */
+export interface RequestLog {
+  info(message: string, attributes: Record<string, unknown>): void;
+  error(message: string, attributes: Record<string, unknown>): void;
+}
+
+/** What the ingest handler needs: where credentials and the queue are, and where to log. */
+export interface IngestDependencies extends IngestPorts {
+  log?: RequestLog;
+}
+
+/**
+ * The ingest dependencies of a configuration: the workspace store (its look-ups cached for
+ * `credentialCacheSeconds`) and the raw queue.
+ *
+ * @example
+ * const deps = createIngestDependencies(await loadConfig());
+ */
+export function createIngestDependencies(config: Config): IngestDependencies {
+  return {
+    credentials: new WorkspaceStore(createDocumentClient(config), config.entitiesTable, {
+      cacheSeconds: config.credentialCacheSeconds,
+    }),
+    queue: createRawQueueSender(createSqsClient(config), config.rawQueueUrl),
+  };
+}
+
+/**
+ * The ingest Lambda handler (API Gateway HTTP API, payload v2) over the given dependencies, or a
+ * function that makes them on first use (once per container). Answers 200 `{"success":true}` only
+ * once the raw queue accepted every message; every other answer is the JSON error body. Logs one
+ * line per request: ids, counts, outcome and duration, never credentials or payload contents.
+ *
+ * @example
+ * export const handler = createIngestHandler(async () => createIngestDependencies(await loadConfig()));
+ */
+export function createIngestHandler(
+  dependencies: IngestDependencies | (() => Promise<IngestDependencies>),
+): HttpApiHandler {
+  let ready: Promise<IngestDependencies> | undefined;
+  const resolve = () => {
+    if (typeof dependencies !== "function") return Promise.resolve(dependencies);
+    ready ??= dependencies().catch((error: unknown) => {
+      ready = undefined;
+      throw error;
+    });
+    return ready;
+  };
+
+  return async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
+    const started = performance.now();
+    const request = httpRequestOf(event);
+    const line: Record<string, unknown> = { requestId: request.requestId, bytes: request.body.byteLength };
+    let log: RequestLog = logger;
+    let result: APIGatewayProxyStructuredResultV2;
+    try {
+      const deps = await resolve();
+      log = deps.log ?? logger;
+      const outcome = await receiveIngestRequest(request, deps);
+      Object.assign(line, outcome.facts);
+      if (outcome.ok) {
+        result = jsonResult(200, successBody);
+        line.outcome = "queued";
+      } else {
+        result = errorResult(outcome.error);
+        line.outcome = outcome.error.code;
+        if (httpStatusOf(outcome.error) >= 500) line.error = describe(outcome.error);
+      }
+    } catch (error) {
+      result = errorResult(error);
+      line.outcome = error instanceof IngestError ? error.code : "internal.error";
+      line.error = describe(error);
+    }
+    line.status = result.statusCode;
+    line.durationMs = Math.round(performance.now() - started);
+    if ((result.statusCode ?? 500) >= 500) log.error("ingest", line);
+    else log.info("ingest", line);
+    return result;
+  };
+}
+
+/** Name and message of a server-side failure (SDK and config errors carry no payload data). */
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause instanceof Error ? ` (cause: ${error.cause.name}: ${error.cause.message})` : "";
+  return `${error.name}: ${error.message}${cause}`;
+}

@@ -1,0 +1,136 @@
+import {
+  type MessageAttributeValue,
+  SendMessageBatchCommand,
+  type SendMessageBatchRequestEntry,
+  type SQSClient,
+} from "@aws-sdk/client-sqs";
+import { DependencyError, IngestError } from "../../../core/src/errors";
+import type { RawQueueSender } from "../../../core/src/ingest/receive";
+import type { RawMessageMeta } from "../../../core/src/ingest/split-batch";
+import { RawMessageAttribute } from "../../../core/src/queue-message";
+
+/** SendMessageBatch takes at most 10 entries… */
+const maxEntriesPerCall = 10;
+/** …and at most 256 KiB in total (body plus attributes of every entry). */
+const maxBytesPerCall = 256 * 1024;
+
+export interface RawQueueSenderOptions {
+  /** Tries per entry, the first included. */
+  attempts?: number;
+  /** First pause between tries; doubles each time, with jitter. */
+  baseDelayMs?: number;
+}
+
+function attributesOf(meta: RawMessageMeta): Record<string, MessageAttributeValue> {
+  const attribute = (value: string): MessageAttributeValue => ({ DataType: "String", StringValue: value });
+  return {
+    [RawMessageAttribute.workspaceId]: attribute(meta.workspaceId),
+    [RawMessageAttribute.source]: attribute(meta.source),
+    [RawMessageAttribute.receivedAt]: attribute(meta.receivedAt),
+    [RawMessageAttribute.requestId]: attribute(meta.requestId),
+  };
+}
+
+/** Size SQS counts for an entry: body, and each attribute's name, type and value. */
+function entryBytes(entry: SendMessageBatchRequestEntry): number {
+  let bytes = Buffer.byteLength(entry.MessageBody ?? "", "utf8");
+  for (const [name, value] of Object.entries(entry.MessageAttributes ?? {})) {
+    bytes +=
+      Buffer.byteLength(name) + Buffer.byteLength(value.DataType ?? "") + Buffer.byteLength(value.StringValue ?? "");
+  }
+  return bytes;
+}
+
+/** Groups entries into SendMessageBatch calls: at most 10 entries and 256 KiB each. */
+function batchCalls(entries: SendMessageBatchRequestEntry[]): SendMessageBatchRequestEntry[][] {
+  const calls: SendMessageBatchRequestEntry[][] = [];
+  let current: SendMessageBatchRequestEntry[] = [];
+  let bytes = 0;
+  for (const entry of entries) {
+    const size = entryBytes(entry);
+    if (current.length === maxEntriesPerCall || (current.length > 0 && bytes + size > maxBytesPerCall)) {
+      calls.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(entry);
+    bytes += size;
+  }
+  if (current.length > 0) calls.push(current);
+  return calls;
+}
+
+/** Errors worth another try: throttling, 5xx, timeouts and network failures (no HTTP status). */
+function isTransient(error: unknown): boolean {
+  const e = error as { $retryable?: unknown; $metadata?: { httpStatusCode?: number }; name?: string };
+  if (e.$retryable) return true;
+  const status = e.$metadata?.httpStatusCode;
+  if (status === undefined) return true;
+  return status >= 500 || status === 429 || /Throttl|RequestThrottled|OverLimit/.test(e.name ?? "");
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The raw queue behind `RawQueueSender`: sends bodies with SendMessageBatch (10 entries and at most
+ * 256 KiB per call, calls in parallel), each with the workspace, source, receive time and request
+ * id as message attributes. Entries that fail, and calls that throw a transient error, are tried
+ * again a few times with a short backoff (the whole answer must stay well inside Segment's 5 s);
+ * after that it throws `DependencyError("queue.unavailable")`, answered 503 so the sender retries.
+ * Entries SQS refuses as the sender's fault (too large, bad characters) are not retried: that is a
+ * bug here, thrown as `queue.message_rejected`.
+ *
+ * @example
+ * const queue = createRawQueueSender(createSqsClient(config), config.rawQueueUrl);
+ * await queue.send(bodies, meta);
+ */
+export function createRawQueueSender(
+  sqs: SQSClient,
+  queueUrl: string,
+  options: RawQueueSenderOptions = {},
+): RawQueueSender {
+  const attempts = Math.max(1, options.attempts ?? 3);
+  const baseDelayMs = options.baseDelayMs ?? 50;
+
+  async function sendCall(entries: SendMessageBatchRequestEntry[]): Promise<void> {
+    let pending = entries;
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      if (attempt > 1) await sleep(baseDelayMs * 2 ** (attempt - 2) * (0.5 + Math.random()));
+      try {
+        const answer = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: pending }));
+        const failed = answer.Failed ?? [];
+        if (failed.length === 0) return;
+        const refused = failed.filter((f) => f.SenderFault);
+        if (refused.length > 0) {
+          throw new IngestError(
+            "queue.message_rejected",
+            `The raw queue refused ${refused.length} message(s): ${refused.map((f) => f.Code).join(", ")}`,
+          );
+        }
+        const failedIds = new Set(failed.map((f) => f.Id));
+        pending = pending.filter((entry) => failedIds.has(entry.Id));
+        lastError = new Error(`SendMessageBatch failed entries: ${failed.map((f) => f.Code).join(", ")}`);
+      } catch (error) {
+        if (error instanceof IngestError) throw error;
+        lastError = error;
+        if (!isTransient(error)) break;
+      }
+    }
+    throw new DependencyError(
+      "queue.unavailable",
+      "The queue is unavailable: retry the request (calls received twice are stored once)",
+      { cause: lastError, details: { unsent: pending.length } },
+    );
+  }
+
+  return {
+    async send(bodies, meta) {
+      const attributes = attributesOf(meta);
+      const entries = bodies.map((body, i) => ({ Id: `m${i}`, MessageBody: body, MessageAttributes: attributes }));
+      const results = await Promise.allSettled(batchCalls(entries).map(sendCall));
+      const failure = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+      if (failure) throw failure.reason;
+    },
+  };
+}

@@ -1,0 +1,89 @@
+import {
+  AuthError,
+  DependencyError,
+  IngestError,
+  LimitError,
+  NotFoundError,
+  NotImplementedError,
+  ValidationError,
+} from "../errors";
+
+/**
+ * The one place HTTP status codes are chosen. A class gives the default (validation 400, auth 401,
+ * not found 404, dependency 503, …); a few codes need a more precise status than their class.
+ */
+const statusByCode: Readonly<Record<string, number>> = {
+  "request.too_large": 413,
+  "request.content_type_unsupported": 415,
+  "request.method_not_allowed": 405,
+  "workspace.exists": 409,
+  "source.exists": 409,
+  "secret.rotation_pending": 409,
+  "secret.nothing_to_retire": 409,
+};
+
+/**
+ * The HTTP status that answers an error. Anything that is not an `IngestError` is a bug: 500.
+ *
+ * @example
+ * httpStatusOf(new AuthError("segment.signature_invalid", "…")); // 401
+ */
+export function httpStatusOf(error: unknown): number {
+  if (!(error instanceof IngestError)) return 500;
+  const byCode = statusByCode[error.code];
+  if (byCode !== undefined) return byCode;
+  if (error instanceof ValidationError || error instanceof LimitError) return 400;
+  if (error instanceof AuthError) return 401;
+  if (error instanceof NotFoundError) return 404;
+  if (error instanceof DependencyError) return 503;
+  if (error instanceof NotImplementedError) return 501;
+  return 500;
+}
+
+/** One problem of one item of a request (an event of a batch, a row of an upload). */
+export interface ItemProblem {
+  index: number;
+  message: string;
+}
+
+/** The JSON body of every error answer. `problems` lists per-item problems when there are any. */
+export interface ErrorBody {
+  success: false;
+  code: string;
+  message: string;
+  problems?: ItemProblem[];
+}
+
+/** The JSON body of a successful ingest answer. */
+export const successBody = { success: true } as const;
+
+function isItemProblem(value: unknown): value is ItemProblem {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as ItemProblem).index === "number" &&
+    typeof (value as ItemProblem).message === "string"
+  );
+}
+
+/**
+ * The JSON error body for an error. Server-side failures keep their code but get a generic
+ * message, so internal details (configuration, stack traces) never reach a caller.
+ *
+ * @example
+ * errorBody(new LimitError("batch.too_many_events", "A batch holds at most 2500 events"));
+ * // { success: false, code: "batch.too_many_events", message: "A batch holds at most 2500 events" }
+ */
+export function errorBody(error: unknown): ErrorBody {
+  if (!(error instanceof IngestError)) {
+    return { success: false, code: "internal.error", message: "Internal error" };
+  }
+  const status = httpStatusOf(error);
+  if (status >= 500 && !(error instanceof DependencyError)) {
+    return { success: false, code: error.code, message: "Internal error" };
+  }
+  const body: ErrorBody = { success: false, code: error.code, message: error.message };
+  const problems = error.details?.problems;
+  if (Array.isArray(problems) && problems.every(isItemProblem)) body.problems = problems;
+  return body;
+}

@@ -1,0 +1,84 @@
+import { LimitError, ValidationError } from "../errors";
+import type { ItemProblem } from "../http/status";
+import { describeIssues, SegmentCall } from "../segment/envelope";
+import { isJsonObject } from "./body";
+import { eventBytes, ingestLimits } from "./limits";
+
+/** A Segment call as received, checked, ready to queue. */
+export type QueuedCall = Record<string, unknown>;
+
+/** Answers list at most this many per-event problems; the message gives the full count. */
+const maxListedProblems = 50;
+
+function problemsError(
+  ErrorClass: typeof ValidationError | typeof LimitError,
+  code: string,
+  summary: string,
+  problems: ItemProblem[],
+): Error {
+  const listed = problems.slice(0, maxListedProblems);
+  const more = problems.length > listed.length ? ` (first ${listed.length} listed)` : "";
+  const first = listed[0];
+  const example = first ? `: event ${first.index}: ${first.message}` : "";
+  return new ErrorClass(code, `${problems.length} ${summary}${more}${example}`, { details: { problems: listed } });
+}
+
+/** The call without a `writeKey` field: a credential is never queued or stored. */
+function withoutWriteKey(call: QueuedCall): QueuedCall {
+  if (!Object.hasOwn(call, "writeKey")) return call;
+  const { writeKey: _dropped, ...rest } = call;
+  return rest;
+}
+
+/**
+ * Checks the calls of one request against Segment's limits and the envelope schema, and returns
+ * them as they will be queued (unchanged but for a dropped `writeKey`). The request is all or
+ * nothing, like Segment's own API: one bad call refuses the whole request with 400, listing every
+ * bad call by index, and nothing is queued. A sender fixes the batch and sends it again; a partial
+ * accept would leave it guessing which calls to resend.
+ *
+ * @example
+ * const calls = checkCalls(Array.isArray(body) ? body : [body]);
+ */
+export function checkCalls(calls: readonly unknown[]): QueuedCall[] {
+  if (calls.length === 0) throw new ValidationError("batch.empty", "The batch holds no events");
+  if (calls.length > ingestLimits.maxEventsPerBatch) {
+    throw new LimitError(
+      "batch.too_many_events",
+      `The batch holds ${calls.length} events; the limit is ${ingestLimits.maxEventsPerBatch} events per batch`,
+    );
+  }
+
+  const tooLarge: ItemProblem[] = [];
+  calls.forEach((call, index) => {
+    const bytes = eventBytes(call);
+    if (bytes > ingestLimits.maxEventBytes) {
+      tooLarge.push({
+        index,
+        message: `event is ${bytes} bytes; the limit is 32 KB (${ingestLimits.maxEventBytes} bytes)`,
+      });
+    }
+  });
+  if (tooLarge.length > 0) {
+    throw problemsError(LimitError, "event.too_large", "events are over the 32 KB event limit", tooLarge);
+  }
+
+  const invalid: ItemProblem[] = [];
+  const checked: QueuedCall[] = [];
+  calls.forEach((call, index) => {
+    if (!isJsonObject(call)) {
+      invalid.push({ index, message: "a call must be a JSON object" });
+      return;
+    }
+    const result = SegmentCall.safeParse(call);
+    if (!result.success) {
+      invalid.push({ index, message: describeIssues(result.error) });
+      return;
+    }
+    checked.push(withoutWriteKey(call));
+  });
+  if (invalid.length > 0) {
+    throw problemsError(ValidationError, "envelope.invalid", "events are not valid Segment calls", invalid);
+  }
+  return checked;
+}

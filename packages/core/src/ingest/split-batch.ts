@@ -1,0 +1,64 @@
+import { LimitError } from "../errors";
+import type { RawQueueMessage } from "../queue-message";
+import type { QueuedCall } from "./calls";
+
+/** What every raw queue message of one request says about where its calls came from. */
+export type RawMessageMeta = Pick<RawQueueMessage, "workspaceId" | "source" | "receivedAt" | "requestId">;
+
+/**
+ * Characters SQS refuses in a message body (it allows #x9, #xA, #xD, #x20-#xD7FF, #xE000-#xFFFD
+ * and #x10000-#x10FFFF). Matched per UTF-16 unit, so astral characters (emoji) are escaped too:
+ * some SQS emulators check units, not code points. In JSON text they can only be inside strings,
+ * where `\uXXXX` means the same character.
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: these are exactly the characters to escape.
+const outsideSqsCharset = /[^\x09\x0A\x0D\x20-\uD7FF\uE000-\uFFFD]/g;
+
+/** JSON text of a value that SQS accepts byte for byte. */
+export function sqsSafeJson(value: unknown): string {
+  return JSON.stringify(value).replace(outsideSqsCharset, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/**
+ * Splits the calls of one request into raw queue message bodies (serialised `RawQueueMessage`s),
+ * each at most `maxBytes` bytes of UTF-8, keeping every call exactly once and in order. Calls are
+ * packed greedily; the sizes are exact because each body is assembled from the calls' own JSON.
+ *
+ * @example
+ * const bodies = splitBatch(calls, { workspaceId, source, receivedAt, requestId }, maxRawMessageBodyBytes);
+ */
+export function splitBatch(calls: readonly QueuedCall[], meta: RawMessageMeta, maxBytes: number): string[] {
+  const envelope: RawQueueMessage = {
+    v: 1,
+    workspaceId: meta.workspaceId,
+    source: meta.source,
+    receivedAt: meta.receivedAt,
+    requestId: meta.requestId,
+    calls: [],
+  };
+  // `calls` is the last key, so the body is this head, the calls joined by commas, and `]}`.
+  const head = sqsSafeJson(envelope).slice(0, -2);
+  const fixedBytes = Buffer.byteLength(head, "utf8") + 2;
+
+  const bodies: string[] = [];
+  let parts: string[] = [];
+  let bytes = fixedBytes;
+  const flush = () => {
+    if (parts.length > 0) bodies.push(`${head}${parts.join(",")}]}`);
+    parts = [];
+    bytes = fixedBytes;
+  };
+  for (const call of calls) {
+    const json = sqsSafeJson(call);
+    const callBytes = Buffer.byteLength(json, "utf8");
+    if (fixedBytes + callBytes > maxBytes) {
+      throw new LimitError("event.too_large", `An event of ${callBytes} bytes does not fit a queue message`);
+    }
+    const separator = parts.length > 0 ? 1 : 0;
+    if (bytes + separator + callBytes > maxBytes) flush();
+    bytes += (parts.length > 0 ? 1 : 0) + callBytes;
+    parts.push(json);
+  }
+  flush();
+  return bodies;
+}
