@@ -12,11 +12,17 @@ export default $config({
   async run() {
     const storage = await import("./infra/storage");
     const queue = await import("./infra/queue");
+    const functions = await import("./infra/functions");
+    const { httpApi } = await import("./infra/api");
+    await import("./infra/alarms");
     return {
+      apiUrl: httpApi.url,
+      webhookUrlTemplate: $interpolate`${httpApi.url}/v1/webhooks/segment/{workspaceId}`,
       entitiesTable: storage.entities.name,
       eventsTable: storage.events.name,
-      rawQueue: queue.rawQueue.url,
-      deadLetterQueue: queue.deadLetterQueue.url,
+      rawQueueUrl: queue.rawQueue.url,
+      deadLetterQueueUrl: queue.deadLetterQueue.url,
+      normalizeFunction: functions.normalize.nodes.function.name,
     };
   },
 });

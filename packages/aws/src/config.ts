@@ -1,5 +1,8 @@
 import { z } from "zod";
 import { ConfigError } from "../../core/src/errors";
+import { ConfigEnv } from "../../resources/src/environment";
+
+export { ConfigEnv };
 
 /**
  * Where the adapters find their tables and queues. On AWS the names come from SST's linked
@@ -25,19 +28,8 @@ export type Config = z.infer<typeof Config>;
 
 type Env = Record<string, string | undefined>;
 
-/** Environment variable names of the local configuration, in one place for the stack and the docs. */
-export const ConfigEnv = {
-  region: "AWS_REGION",
-  entitiesTable: "ENTITIES_TABLE",
-  eventsTable: "EVENTS_TABLE",
-  rawQueueUrl: "RAW_QUEUE_URL",
-  deadLetterQueueUrl: "DLQ_URL",
-  dynamoEndpoint: "DYNAMODB_ENDPOINT",
-  sqsEndpoint: "SQS_ENDPOINT",
-  credentialCacheSeconds: "CREDENTIAL_CACHE_SECONDS",
-  pendingRetentionDays: "PENDING_RETENTION_DAYS",
-  version: "SERVICE_VERSION",
-} as const satisfies Record<keyof Config, string>;
+/** Every configuration field has its environment variable (names shared with infra/). */
+const _everyFieldNamed: Record<keyof Config, string> = ConfigEnv;
 
 /** Linked SST resources as `sst/resource` exposes them (only the fields read here). */
 export interface LinkedResources {

@@ -93,8 +93,34 @@ export const RawQueue = {
 /** Dead-letter queues first, so the raw queue's redrive policy can name an existing ARN. */
 export const queues = [DeadLetterQueue, RawQueue] as const;
 
-/** How the normalize subscriber reads the raw queue. */
+/**
+ * How the normalize subscriber reads the raw queue. Partial batch responses must stay on: without
+ * them one throttled message would send its whole batch back.
+ */
 export const normalizeSubscription = {
   batchSize: 100,
   maximumBatchingWindowSeconds: 2,
+  partialResponses: true,
+} as const;
+
+/** Lambda settings of each function, read by infra/ (and checked by the infrastructure test). */
+export const functionSettings = {
+  ingest: { timeoutSeconds: 10, memoryMb: 512 },
+  api: { timeoutSeconds: 15, memoryMb: 512 },
+  normalize: { timeoutSeconds: normalizeTimeoutSeconds, memoryMb: 1024 },
+  sweep: { timeoutSeconds: 300, memoryMb: 512 },
+} as const;
+
+/** API Gateway throttling of the default route settings, per stage. */
+export const apiThrottling = {
+  production: { burstLimit: 5000, rateLimit: 2000 },
+  default: { burstLimit: 500, rateLimit: 200 },
+} as const;
+
+/** Alarm thresholds (docs/operations.md says what each means). */
+export const alarmThresholds = {
+  /** Oldest raw message age before we call the pipeline stuck. */
+  queueAgeSeconds: 300,
+  /** Ingest 5xx answers in five minutes before paging (Segment retries them, but not forever). */
+  ingest5xxPerFiveMinutes: 10,
 } as const;

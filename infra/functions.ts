@@ -1,0 +1,88 @@
+import { functionSettings, normalizeSubscription, RawQueue } from "../packages/resources/src/definitions";
+import { ConfigEnv } from "../packages/resources/src/environment";
+import { deadLetterQueue, rawQueue } from "./queue";
+import { entities, events } from "./storage";
+
+/**
+ * The functions and what each may touch. Permissions are listed action by action instead of
+ * linking whole resources (a link grants every action on it): ingest only reads credentials and
+ * sends to the raw queue; normalize and the API read and write the tables they use.
+ */
+const runtime = {
+  runtime: "nodejs24.x" as const,
+  architecture: "arm64" as const,
+  nodejs: { minify: true, format: "esm" as const },
+};
+
+const tableArns = (table: sst.aws.Dynamo) => [table.arn, $interpolate`${table.arn}/index/*`];
+const read = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"];
+const write = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"];
+
+const environment = {
+  [ConfigEnv.entitiesTable]: entities.name,
+  [ConfigEnv.eventsTable]: events.name,
+  [ConfigEnv.rawQueueUrl]: rawQueue.url,
+  [ConfigEnv.deadLetterQueueUrl]: deadLetterQueue.url,
+  [ConfigEnv.version]: $app.stage,
+};
+
+export const ingest = new sst.aws.Function("Ingest", {
+  ...runtime,
+  handler: "functions/ingest.handler",
+  timeout: `${functionSettings.ingest.timeoutSeconds} seconds`,
+  memory: `${functionSettings.ingest.memoryMb} MB`,
+  environment,
+  permissions: [
+    { actions: ["dynamodb:GetItem"], resources: tableArns(entities) },
+    { actions: ["sqs:SendMessage"], resources: [rawQueue.arn] },
+  ],
+});
+
+export const api = new sst.aws.Function("Api", {
+  ...runtime,
+  handler: "functions/api.handler",
+  timeout: `${functionSettings.api.timeoutSeconds} seconds`,
+  memory: `${functionSettings.api.memoryMb} MB`,
+  environment,
+  permissions: [
+    { actions: [...read, ...write], resources: tableArns(entities) },
+    { actions: read, resources: tableArns(events) },
+    { actions: ["sqs:SendMessage"], resources: [rawQueue.arn] },
+  ],
+});
+
+export const normalize = rawQueue.subscribe(
+  {
+    ...runtime,
+    handler: "functions/normalize.handler",
+    timeout: `${functionSettings.normalize.timeoutSeconds} seconds`,
+    memory: `${functionSettings.normalize.memoryMb} MB`,
+    environment,
+    permissions: [{ actions: [...read, ...write], resources: [...tableArns(entities), ...tableArns(events)] }],
+  },
+  {
+    batch: {
+      size: normalizeSubscription.batchSize,
+      window: `${normalizeSubscription.maximumBatchingWindowSeconds} seconds`,
+      partialResponses: normalizeSubscription.partialResponses,
+    },
+  },
+);
+
+/** Pending calls whose entity maps never arrived expire as rejects (spec 3.5). */
+export const sweep = new sst.aws.Cron("PendingSweep", {
+  schedule: "rate(1 hour)",
+  function: {
+    ...runtime,
+    handler: "functions/sweep.handler",
+    timeout: `${functionSettings.sweep.timeoutSeconds} seconds`,
+    memory: `${functionSettings.sweep.memoryMb} MB`,
+    environment,
+    permissions: [{ actions: [...read, ...write], resources: tableArns(entities) }],
+  },
+});
+
+/** Visibility timeout must outlast the consumer: checked here as well as in the settings test. */
+if (RawQueue.visibilityTimeoutSeconds < 6 * functionSettings.normalize.timeoutSeconds) {
+  throw new Error("RawQueue visibility timeout must be at least six times the normalize timeout");
+}
