@@ -105,7 +105,7 @@ describe("infrastructure settings", () => {
   it("wires the raw queue to its dead-letter queue with an explicit size and a long enough visibility timeout", () => {
     const raw = byName(RawQueue.name).args as Record<string, Record<string, unknown>>;
     expect(raw.dlq).toEqual({ queue: `arn:Queue:${DeadLetterQueue.name}`, retry: RawQueue.maxReceiveCount });
-    expect((raw.transform?.queue as Record<string, unknown>).maxMessageSize).toBe(RawQueue.maximumMessageSizeBytes);
+    expect((raw.transform?.queue as Record<string, unknown> | undefined)?.maxMessageSize).toBe(RawQueue.maximumMessageSizeBytes);
     const subscription = subscriptions.find((s) => s.queue === RawQueue.name);
     expect(subscription).toBeDefined();
     expect(seconds(raw.visibilityTimeout)).toBeGreaterThanOrEqual(6 * seconds(subscription?.fn.timeout));

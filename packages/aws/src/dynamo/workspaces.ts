@@ -43,6 +43,15 @@ export interface CreatedWorkspace {
   writeKey: string;
 }
 
+/**
+ * Credentials to use instead of generated ones (the local stack's `dev` workspace takes them from
+ * `DEV_SHARED_SECRET` / `DEV_WRITE_KEY`). A write key must fit HTTP Basic auth, so it has no `:`.
+ */
+export interface GivenCredentials {
+  sharedSecret?: string;
+  writeKey?: string;
+}
+
 /** A newly created source with its credentials, shown once. */
 export interface CreatedSource {
   source: Source;
@@ -99,6 +108,20 @@ function isSourceName(name: string): boolean {
   return sourceNamePattern.test(name);
 }
 
+/** The look-up item that leads the tracking API from a write key's hash to its source. */
+function writeKeyItemOf(workspaceId: string, source: string, writeKeyHash: string, createdAt: string) {
+  return { ...keys.writeKey(writeKeyHash), type: "writeKey", workspaceId, source, createdAt };
+}
+
+function checkGivenCredentials(given: GivenCredentials): void {
+  if (given.sharedSecret !== undefined && given.sharedSecret.length === 0) {
+    throw new ValidationError("credential.invalid", "A shared secret cannot be empty");
+  }
+  if (given.writeKey !== undefined && (given.writeKey.length === 0 || given.writeKey.includes(":"))) {
+    throw new ValidationError("credential.invalid", "A write key is not empty and has no `:` (it is sent as HTTP Basic user)");
+  }
+}
+
 function conditionFailed(error: unknown, index?: number): boolean {
   if (!(error instanceof TransactionCanceledException)) return false;
   const reasons = error.CancellationReasons ?? [];
@@ -134,7 +157,7 @@ export class WorkspaceStore implements CredentialLookup {
    * Creates a workspace with its primary source `product`, a shared secret and a write key.
    * Throws `workspace.id_invalid` for a bad id and `workspace.exists` when the id is taken.
    */
-  async createWorkspace(input: { id: string; name?: string }): Promise<CreatedWorkspace> {
+  async createWorkspace(input: { id: string; name?: string; credentials?: GivenCredentials }): Promise<CreatedWorkspace> {
     if (!isWorkspaceId(input.id)) {
       throw new ValidationError(
         "workspace.id_invalid",
@@ -143,7 +166,11 @@ export class WorkspaceStore implements CredentialLookup {
     }
     const createdAt = this.now().toISOString();
     const workspace: Workspace = { id: input.id, name: input.name ?? input.id, createdAt };
-    const { source, item, writeKeyItem, sharedSecret, writeKey } = this.newSource(input.id, primarySourceName);
+    const { source, item, writeKeyItem, sharedSecret, writeKey } = this.newSource(
+      input.id,
+      primarySourceName,
+      input.credentials,
+    );
     try {
       await this.db.send(
         new TransactWriteCommand({
@@ -295,6 +322,77 @@ export class WorkspaceStore implements CredentialLookup {
     return this.updateSource(workspaceId, sourceName, ({ bearerTokenHash: _cleared, ...rest }) => rest);
   }
 
+  /**
+   * Replaces a source's credentials with given ones: the shared secret becomes the only active
+   * secret, and the write key's look-up item moves to the new key (the old key stops working).
+   * What is not given stays as it is. Meant for fixed development credentials; customers rotate.
+   *
+   * @example
+   * await store.replaceCredentials("dev", "product", { sharedSecret: process.env.DEV_SHARED_SECRET });
+   */
+  async replaceCredentials(workspaceId: string, sourceName: string, given: GivenCredentials): Promise<Source> {
+    checkGivenCredentials(given);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const current = await this.getSourceItem(workspaceId, sourceName);
+      if (!current) {
+        throw new NotFoundError("source.not_found", `No source ${sourceName} in workspace ${workspaceId}`);
+      }
+      const now = this.now().toISOString();
+      const next: Source = { ...current.source };
+      if (given.sharedSecret !== undefined) next.secrets = [{ value: given.sharedSecret, createdAt: now }];
+      if (given.writeKey !== undefined) next.writeKeyHash = hashCredential(given.writeKey);
+      const keyMoved = next.writeKeyHash !== current.source.writeKeyHash;
+      const item: SourceItem = {
+        ...keys.source(workspaceId, sourceName),
+        type: "source",
+        ...next,
+        version: current.version + 1,
+      };
+      try {
+        await this.db.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                Put: {
+                  TableName: this.tableName,
+                  Item: item,
+                  ConditionExpression: "version = :version",
+                  ExpressionAttributeValues: { ":version": current.version },
+                },
+              },
+              ...(keyMoved
+                ? [
+                    {
+                      Put: {
+                        TableName: this.tableName,
+                        Item: writeKeyItemOf(workspaceId, sourceName, next.writeKeyHash, now),
+                        ConditionExpression: "attribute_not_exists(pk)",
+                      },
+                    },
+                    { Delete: { TableName: this.tableName, Key: keys.writeKey(current.source.writeKeyHash) } },
+                  ]
+                : []),
+            ],
+          }),
+        );
+        this.forget(workspaceId, sourceName);
+        this.cache.delete(`K#${current.source.writeKeyHash}`);
+        this.cache.delete(`K#${next.writeKeyHash}`);
+        return next;
+      } catch (error) {
+        if (conditionFailed(error, 1)) {
+          throw new ValidationError("credential.write_key_taken", "That write key belongs to another source", {
+            cause: error,
+          });
+        }
+        if (!conditionFailed(error, 0)) throw error;
+      }
+    }
+    throw new IngestError("source.update_conflict", `Source ${sourceName} changed while updating; try again`, {
+      retryable: true,
+    });
+  }
+
   /** `CredentialLookup`: the source, cached for `cacheSeconds`. */
   async findSource(workspaceId: string, sourceName: string): Promise<Source | undefined> {
     if (!isWorkspaceId(workspaceId) || !isSourceName(sourceName)) return undefined;
@@ -313,10 +411,11 @@ export class WorkspaceStore implements CredentialLookup {
     }) as Promise<SourceRef | undefined>;
   }
 
-  private newSource(workspaceId: string, name: string) {
+  private newSource(workspaceId: string, name: string, given: GivenCredentials = {}) {
+    checkGivenCredentials(given);
     const createdAt = this.now().toISOString();
-    const sharedSecret = generateCredential();
-    const writeKey = generateCredential();
+    const sharedSecret = given.sharedSecret ?? generateCredential();
+    const writeKey = given.writeKey ?? generateCredential();
     const source: Source = {
       workspaceId,
       name,
@@ -325,13 +424,7 @@ export class WorkspaceStore implements CredentialLookup {
       createdAt,
     };
     const item: SourceItem = { ...keys.source(workspaceId, name), type: "source", ...source, version: 1 };
-    const writeKeyItem = {
-      ...keys.writeKey(source.writeKeyHash),
-      type: "writeKey",
-      workspaceId,
-      source: name,
-      createdAt,
-    };
+    const writeKeyItem = writeKeyItemOf(workspaceId, name, source.writeKeyHash, createdAt);
     return { source, item, writeKeyItem, sharedSecret, writeKey };
   }
 
