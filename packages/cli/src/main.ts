@@ -7,13 +7,14 @@ import { WorkspaceStore } from "../../aws/src/dynamo/workspaces";
 import { IngestError } from "../../core/src/errors";
 import { errorBody } from "../../core/src/http/status";
 import { type CliCommand, type CliContext, UsageError } from "./command";
+import { redriveCommand } from "./commands/redrive";
 import { workspaceCommands } from "./commands/workspaces";
 
 /**
  * The admin CLI: `npm run cli -- <command words> [options] [--json]`. Each command lives in its
  * own file under commands/; add it to this list and it is routed, parsed and listed in the help.
  */
-export const commands: readonly CliCommand[] = [...workspaceCommands];
+export const commands: readonly CliCommand[] = [...workspaceCommands, redriveCommand];
 
 /** Where the CLI writes, and what it talks to (tests pass their own). */
 export interface CliIo {

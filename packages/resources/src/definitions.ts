@@ -90,6 +90,11 @@ export const RawQueue = {
   deadLetterQueue: DeadLetterQueue.name,
 } as const satisfies QueueDefinition;
 
+/** The queue's name on AWS: `<app>-<stage>-<logical name>` (SQS names allow letters, digits, - and _). */
+export function deployedQueueName(app: string, stage: string, definition: QueueDefinition): string {
+  return `${app}-${stage}-${definition.name}`;
+}
+
 /** Dead-letter queues first, so the raw queue's redrive policy can name an existing ARN. */
 export const queues = [DeadLetterQueue, RawQueue] as const;
 
