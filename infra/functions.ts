@@ -11,7 +11,9 @@ import { entities, events } from "./storage";
 const runtime = {
   runtime: "nodejs24.x" as const,
   architecture: "arm64" as const,
-  nodejs: { minify: true, format: "esm" as const },
+  // The Node.js runtime ships AWS SDK v3; bundling only our code keeps cold starts short
+  // (bundle sizes: docs/performance.md). No SDK v2 anywhere.
+  nodejs: { minify: true, format: "esm" as const, esbuild: { external: ["@aws-sdk/*", "@smithy/*"] } },
 };
 
 const tableArns = (table: sst.aws.Dynamo) => [table.arn, $interpolate`${table.arn}/index/*`];

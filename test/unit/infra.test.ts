@@ -105,7 +105,9 @@ describe("infrastructure settings", () => {
   it("wires the raw queue to its dead-letter queue with an explicit size and a long enough visibility timeout", () => {
     const raw = byName(RawQueue.name).args as Record<string, Record<string, unknown>>;
     expect(raw.dlq).toEqual({ queue: `arn:Queue:${DeadLetterQueue.name}`, retry: RawQueue.maxReceiveCount });
-    expect((raw.transform?.queue as Record<string, unknown> | undefined)?.maxMessageSize).toBe(RawQueue.maximumMessageSizeBytes);
+    expect((raw.transform?.queue as Record<string, unknown> | undefined)?.maxMessageSize).toBe(
+      RawQueue.maximumMessageSizeBytes,
+    );
     const subscription = subscriptions.find((s) => s.queue === RawQueue.name);
     expect(subscription).toBeDefined();
     expect(seconds(raw.visibilityTimeout)).toBeGreaterThanOrEqual(6 * seconds(subscription?.fn.timeout));
@@ -129,6 +131,7 @@ describe("infrastructure settings", () => {
     for (const fn of [byName("Ingest").args, byName("Api").args, subscriptions[0]?.fn ?? {}]) {
       expect(fn.architecture).toBe("arm64");
       expect(fn.runtime).toBe("nodejs24.x");
+      expect((fn.nodejs as { esbuild: { external: string[] } }).esbuild.external).toContain("@aws-sdk/*");
     }
     expect(seconds(byName("Ingest").args.timeout)).toBe(functionSettings.ingest.timeoutSeconds);
   });

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod/mini";
 import { ConfigError } from "../../core/src/errors";
 import { ConfigEnv } from "../../resources/src/environment";
 
@@ -9,20 +9,20 @@ export { ConfigEnv };
  * resources; locally (stack, tests, CLI) from environment variables. Read once per process.
  */
 export const Config = z.object({
-  region: z.string().min(1),
-  entitiesTable: z.string().min(1),
-  eventsTable: z.string().min(1),
-  rawQueueUrl: z.string().url(),
-  deadLetterQueueUrl: z.string().url().optional(),
+  region: z.string().check(z.minLength(1)),
+  entitiesTable: z.string().check(z.minLength(1)),
+  eventsTable: z.string().check(z.minLength(1)),
+  rawQueueUrl: z.url(),
+  deadLetterQueueUrl: z.optional(z.url()),
   /** Set locally: DynamoDB Local's URL. Absent on AWS. */
-  dynamoEndpoint: z.string().url().optional(),
+  dynamoEndpoint: z.optional(z.url()),
   /** Set locally: fauxqs's URL. fauxqs queue URLs name a host that does not resolve, so it is required there. */
-  sqsEndpoint: z.string().url().optional(),
+  sqsEndpoint: z.optional(z.url()),
   /** How long a Lambda may reuse a looked-up source's credentials. */
-  credentialCacheSeconds: z.coerce.number().int().min(0).max(3600).default(30),
+  credentialCacheSeconds: z._default(z.coerce.number().check(z.int(), z.minimum(0), z.maximum(3600)), 30),
   /** How long pending calls wait for an entity map before they expire as rejects. */
-  pendingRetentionDays: z.coerce.number().int().min(1).max(365).default(14),
-  version: z.string().default("dev"),
+  pendingRetentionDays: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(365)), 14),
+  version: z._default(z.string(), "dev"),
 });
 export type Config = z.infer<typeof Config>;
 

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod/mini";
 
 /**
  * The body of one message on the raw queue: a slice of one ingest request. Calls are kept as
@@ -11,11 +11,11 @@ import { z } from "zod";
  */
 export const RawQueueMessage = z.object({
   v: z.literal(1),
-  workspaceId: z.string().min(1),
-  source: z.string().min(1),
+  workspaceId: z.string().check(z.minLength(1)),
+  source: z.string().check(z.minLength(1)),
   receivedAt: z.string(),
   requestId: z.string(),
-  calls: z.array(z.record(z.string(), z.unknown())).min(1),
+  calls: z.array(z.record(z.string(), z.unknown())).check(z.minLength(1)),
 });
 export type RawQueueMessage = z.infer<typeof RawQueueMessage>;
 

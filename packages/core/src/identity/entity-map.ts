@@ -2,24 +2,27 @@
  * Entity maps (spec 3.5): "this id in source X is this canonical user/account". Parsing uploads
  * (JSON or CSV) and planning what an upload changes are pure; the adapter reads and writes.
  */
-import { z } from "zod";
+import * as z from "zod/mini";
 import { ValidationError } from "../errors";
 import { primarySourceName } from "../workspace/workspace";
 
 /** Most rows one upload may carry. */
 export const MAX_ENTITY_MAP_ROWS = 10_000;
 
-const Id = z.union([z.string().min(1).max(1024), z.number().finite()]).transform(String);
+const Id = z.pipe(
+  z.union([z.string().check(z.minLength(1), z.maxLength(1024)), z.number()]),
+  z.transform((id) => String(id)),
+);
 
 /** One map entry as uploaded and as stored. */
 export const EntityMapEntry = z.object({
-  source: z
-    .string()
-    .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, "source must be a source name (lowercase letters, digits, - and _)")
-    .refine(
+  source: z.string().check(
+    z.regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, "source must be a source name (lowercase letters, digits, - and _)"),
+    z.refine(
       (s) => s !== primarySourceName,
       `ids of the primary source "${primarySourceName}" are canonical and need no map`,
     ),
+  ),
   kind: z.enum(["user", "account"]),
   external_id: Id,
   canonical_id: Id,

@@ -1,13 +1,14 @@
-import { z } from "zod";
+// zod/mini: the same validation as classic zod, tree-shakable, so the ingest bundle stays small.
+import * as z from "zod/mini";
 
 /** The Segment call types this product accepts. `delete` is Segment's user deletion request. */
 export const SegmentCallType = z.enum(["identify", "track", "group", "page", "screen", "alias", "delete"]);
 export type SegmentCallType = z.infer<typeof SegmentCallType>;
 
 /** Segment allows ids as strings or numbers; both become strings. Empty strings count as absent. */
-const SegmentId = z.union([z.string(), z.number().finite()]).nullish();
+const SegmentId = z.nullish(z.union([z.string(), z.number()]));
 
-const Time = z.string().nullish();
+const Time = z.nullish(z.string());
 const JsonObject = z.record(z.string(), z.unknown());
 
 /**
@@ -25,43 +26,45 @@ export const SegmentCall = z
     anonymousId: SegmentId,
     groupId: SegmentId,
     previousId: SegmentId,
-    event: z.string().nullish(),
-    name: z.string().nullish(),
+    event: z.nullish(z.string()),
+    name: z.nullish(z.string()),
     timestamp: Time,
     originalTimestamp: Time,
     receivedAt: Time,
     sentAt: Time,
-    traits: JsonObject.nullish(),
-    properties: JsonObject.nullish(),
-    context: JsonObject.nullish(),
+    traits: z.nullish(JsonObject),
+    properties: z.nullish(JsonObject),
+    context: z.nullish(JsonObject),
   })
-  .superRefine((call, ctx) => {
-    const has = (v: unknown) => v !== undefined && v !== null && v !== "";
-    const need = (ok: boolean, path: string, message: string) => {
-      if (!ok) ctx.addIssue({ code: "custom", path: [path], message });
-    };
-    switch (call.type) {
-      case "identify":
-      case "page":
-      case "screen":
-        need(has(call.userId) || has(call.anonymousId), "userId", `${call.type} needs userId or anonymousId`);
-        break;
-      case "track":
-        need(has(call.userId) || has(call.anonymousId), "userId", "track needs userId or anonymousId");
-        need(has(call.event), "event", "track needs an event name");
-        break;
-      case "group":
-        need(has(call.groupId), "groupId", "group needs groupId");
-        break;
-      case "alias":
-        need(has(call.previousId), "previousId", "alias needs previousId");
-        need(has(call.userId), "userId", "alias needs userId");
-        break;
-      case "delete":
-        need(has(call.userId), "userId", "delete needs userId");
-        break;
-    }
-  });
+  .check(
+    z.superRefine((call, ctx) => {
+      const has = (v: unknown) => v !== undefined && v !== null && v !== "";
+      const need = (ok: boolean, path: string, message: string) => {
+        if (!ok) ctx.addIssue({ code: "custom", path: [path], message, input: call });
+      };
+      switch (call.type) {
+        case "identify":
+        case "page":
+        case "screen":
+          need(has(call.userId) || has(call.anonymousId), "userId", `${call.type} needs userId or anonymousId`);
+          break;
+        case "track":
+          need(has(call.userId) || has(call.anonymousId), "userId", "track needs userId or anonymousId");
+          need(has(call.event), "event", "track needs an event name");
+          break;
+        case "group":
+          need(has(call.groupId), "groupId", "group needs groupId");
+          break;
+        case "alias":
+          need(has(call.previousId), "previousId", "alias needs previousId");
+          need(has(call.userId), "userId", "alias needs userId");
+          break;
+        case "delete":
+          need(has(call.userId), "userId", "delete needs userId");
+          break;
+      }
+    }),
+  );
 export type SegmentCall = z.infer<typeof SegmentCall>;
 
 /** Turns a Segment id (string or number) into the string the model stores; absent → undefined. */
@@ -72,6 +75,6 @@ export function segmentId(value: string | number | null | undefined): string | u
 }
 
 /** Formats zod issues as one readable line: `event: track needs an event name; …`. */
-export function describeIssues(error: z.ZodError): string {
+export function describeIssues(error: z.core.$ZodError): string {
   return error.issues.map((i) => (i.path.length ? `${i.path.join(".")}: ${i.message}` : i.message)).join("; ");
 }
