@@ -7,7 +7,7 @@ import { checkContentType, checkRequestSize, parseJsonBody } from "./body";
 import { checkCalls, type QueuedCall } from "./calls";
 import { maxRawMessageBodyBytes } from "./limits";
 import { ingestRoute } from "./routes";
-import { verifySegmentSignature } from "./signature";
+import { isJsonArrayText, verifySegmentSignature } from "./signature";
 import { type RawMessageMeta, splitBatch } from "./split-batch";
 import { trackingPayload } from "./tracking";
 
@@ -63,7 +63,18 @@ async function webhookCalls(
   const signature = request.headers["x-signature"];
   if (!signature) throw new AuthError("segment.signature_missing", "X-Signature header is missing");
   const secrets = source.secrets.map((s) => s.value);
-  if (!verifySegmentSignature(request.body, signature, secrets)) {
+  // An array body may be signed on its first element only (Actions batching): parse it once here,
+  // for the signature and for the calls. A parse failure counts as a wrong signature first.
+  let parsed: unknown;
+  let parseFailure: unknown;
+  if (isJsonArrayText(request.body)) {
+    try {
+      parsed = parseJsonBody(request.body);
+    } catch (error) {
+      parseFailure = error;
+    }
+  }
+  if (!verifySegmentSignature(request.body, signature, secrets, parsed)) {
     throw new AuthError("segment.signature_invalid", "X-Signature does not match the body and the shared secret");
   }
   if (source.bearerTokenHash !== undefined) {
@@ -72,7 +83,8 @@ async function webhookCalls(
       throw new AuthError("auth.bearer_invalid", "This source requires its Authorization: Bearer token");
     }
   }
-  const body = parseJsonBody(request.body);
+  if (parseFailure !== undefined) throw parseFailure;
+  const body = parsed ?? parseJsonBody(request.body);
   return Array.isArray(body) ? body : [body];
 }
 

@@ -26,7 +26,7 @@ function anySecretSigns(payload: Uint8Array | string, given: Buffer, secrets: re
 }
 
 /** True when the first non-whitespace character of a JSON text is `[`. */
-function startsWithArray(body: Uint8Array | string): boolean {
+export function isJsonArrayText(body: Uint8Array | string): boolean {
   if (typeof body === "string") return /^[ \t\r\n]*\[/.test(body);
   for (const byte of body) {
     if (byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d) continue;
@@ -39,7 +39,7 @@ function startsWithArray(body: Uint8Array | string): boolean {
 function firstElementPayload(body: Uint8Array | string, parsedBody: unknown): string | undefined {
   let parsed = parsedBody;
   if (parsed === undefined) {
-    if (!startsWithArray(body)) return undefined;
+    if (!isJsonArrayText(body)) return undefined;
     try {
       parsed = JSON.parse(typeof body === "string" ? body : Buffer.from(body).toString("utf8"));
     } catch {

@@ -1,6 +1,6 @@
 import { LimitError } from "../errors";
 import type { RawQueueMessage } from "../queue-message";
-import type { QueuedCall } from "./calls";
+import { callJson, type QueuedCall } from "./calls";
 
 /** What every raw queue message of one request says about where its calls came from. */
 export type RawMessageMeta = Pick<RawQueueMessage, "workspaceId" | "source" | "receivedAt" | "requestId">;
@@ -16,7 +16,12 @@ const outsideSqsCharset = /[^\x09\x0A\x0D\x20-\uD7FF\uE000-\uFFFD]/g;
 
 /** JSON text of a value that SQS accepts byte for byte. */
 export function sqsSafeJson(value: unknown): string {
-  return JSON.stringify(value).replace(outsideSqsCharset, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return sqsSafeText(JSON.stringify(value));
+}
+
+/** JSON text made safe for SQS (see `outsideSqsCharset`); most text has nothing to escape. */
+function sqsSafeText(json: string): string {
+  return json.replace(outsideSqsCharset, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
 /**
@@ -49,7 +54,7 @@ export function splitBatch(calls: readonly QueuedCall[], meta: RawMessageMeta, m
     bytes = fixedBytes;
   };
   for (const call of calls) {
-    const json = sqsSafeJson(call);
+    const json = sqsSafeText(callJson(call));
     const callBytes = Buffer.byteLength(json, "utf8");
     if (fixedBytes + callBytes > maxBytes) {
       throw new LimitError("event.too_large", `An event of ${callBytes} bytes does not fit a queue message`);
