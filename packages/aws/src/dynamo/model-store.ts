@@ -20,7 +20,7 @@ import type {
   StoredEvent,
   StoredProfile,
 } from "../../../core/src/pipeline/model-store";
-import { type PendingCall, profileKey } from "../../../core/src/pipeline/model-store";
+import { membershipKey, type PendingCall, profileKey } from "../../../core/src/pipeline/model-store";
 import { type Key, keys, monthOf } from "./keys";
 import { storageCall } from "./storage-error";
 
@@ -104,6 +104,8 @@ export class DynamoModelStore implements ModelStore {
       result.set(profileKey(ref), {
         fields: (item.f as VersionedFields | undefined) ?? {},
         version: (item.version as number | undefined) ?? 0,
+        lastSeenAt: item.last_seen_at as string | undefined,
+        eventMonths: [...((item.event_months as Set<string> | undefined) ?? [])],
       });
     }
     return result;
@@ -156,6 +158,25 @@ export class DynamoModelStore implements ModelStore {
       if ((error as { cause?: unknown }).cause instanceof ConditionalCheckFailedException) return false;
       throw error;
     }
+  }
+
+  async loadMemberships(edges: MembershipEdge[]): Promise<Map<string, string>> {
+    const items = await this.batchGet(
+      this.tables.entitiesTable,
+      edges.map((e) => keys.membership(e.workspaceId, e.accountId, e.userId)),
+      true,
+      "workspace_id, account_id, user_id, since",
+    );
+    return new Map(
+      items.map((i) => [
+        membershipKey({
+          workspaceId: i.workspace_id as string,
+          accountId: i.account_id as string,
+          userId: i.user_id as string,
+        }),
+        i.since as string,
+      ]),
+    );
   }
 
   async saveMembership(edge: MembershipEdge): Promise<boolean> {

@@ -8,6 +8,9 @@ import type { EntityRef } from "./identity";
 export interface StoredProfile {
   fields: VersionedFields;
   version: number;
+  /** Latest event time seen for the profile, and the months that have its events. */
+  lastSeenAt?: string;
+  eventMonths: string[];
 }
 
 export interface ProfileRef {
@@ -72,6 +75,8 @@ export interface ModelStore {
    * writer got there first (the caller reloads and merges again).
    */
   saveProfile(ref: ProfileRef, fields: VersionedFields, expectedVersion: number, bucket?: string): Promise<boolean>;
+  /** The stored `since` of these memberships (absent ones are left out), keyed by `membershipKey`. */
+  loadMemberships(edges: MembershipEdge[]): Promise<Map<string, string>>;
   /** Records a membership, keeping the earliest `since`; true when it is new or `since` moved earlier. */
   saveMembership(edge: MembershipEdge): Promise<boolean>;
   /** The memberships of a user, each with its `since`. */
@@ -118,6 +123,11 @@ export interface ModelStore {
    */
   deleteUser(workspaceId: string, userId: string, deletedAt: string): Promise<{ accountsWithEvents: string[] }>;
   saveRejects(rejects: RejectRecord[], seenAt: string): Promise<void>;
+}
+
+/** The stable map key of a membership edge. */
+export function membershipKey(edge: Pick<MembershipEdge, "workspaceId" | "accountId" | "userId">): string {
+  return `${edge.workspaceId}\u0000${edge.accountId}\u0000${edge.userId}`;
 }
 
 /** The stable map key of a profile reference. */

@@ -11,11 +11,13 @@ import { entityRefKey, idsToTranslate, translateCall, userIdsOf } from "./identi
 import {
   type MembershipEdge,
   type ModelStore,
+  membershipKey,
   type ProfileRef,
   problemReject,
   profileKey,
   type RejectRecord,
   type StoredEvent,
+  type StoredProfile,
 } from "./model-store";
 
 /** One SQS record as the pipeline sees it. */
@@ -167,9 +169,7 @@ export async function normalizeBatch(
   await reattributeEvents(changedMemberships, units, store, guard, stats, seen);
   await reattributeAliasedEvents(changedAliases, store, guard, stats, seen);
 
-  await eachLimited([...seen.values()], CONCURRENCY, (entry) =>
-    guard(entry.units, "last_seen_at", () => store.touchLastSeen(entry.ref, entry.time, [...entry.months])),
-  );
+  await touchSeenProfiles(seen, store, guard);
 
   if (rejects.length > 0) {
     const recordIds = [...new Set(rejects.flatMap((r) => r.recordIds))];
@@ -282,6 +282,15 @@ async function writeProfiles(
     }
   }
   const list = [...groups.values()];
+  // One read for every profile of the batch; a profile re-reads alone only after losing a race.
+  let preloaded = new Map<string, StoredProfile>();
+  await guard(
+    list.flatMap((g) => g.writes.map((w) => w.unit)),
+    "profile_read",
+    async () => {
+      preloaded = await store.loadProfiles(list.map((g) => g.ref));
+    },
+  );
   await eachLimited(list, CONCURRENCY, (group) =>
     guard(
       group.writes.map((w) => w.unit),
@@ -290,7 +299,10 @@ async function writeProfiles(
         for (let attempt = 0; attempt < MAX_PROFILE_ATTEMPTS; attempt++) {
           // Jittered backoff after a lost race, so a crowd of writers does not collide in lockstep.
           if (attempt > 0) await new Promise((r) => setTimeout(r, Math.random() * 10 * 2 ** Math.min(attempt, 5)));
-          const stored = (await store.loadProfiles([group.ref])).get(profileKey(group.ref));
+          const stored =
+            attempt === 0
+              ? preloaded.get(profileKey(group.ref))
+              : (await store.loadProfiles([group.ref])).get(profileKey(group.ref));
           let fields = stored?.fields ?? {};
           let changed = false;
           for (const write of group.writes) {
@@ -355,7 +367,26 @@ async function writeMemberships(
     }
   }
   const changed: MembershipEdge[] = [];
-  await eachLimited([...edges.values()], CONCURRENCY, (entry) =>
+  // Most memberships repeat (every identify names the user's account): read them all once, write only news.
+  let known = new Map<string, string>();
+  const all = [...edges.values()];
+  let read = all.length === 0;
+  if (!read) {
+    await guard(
+      all.flatMap((e) => e.units),
+      "membership_read",
+      async () => {
+        known = await store.loadMemberships(all.map((e) => e.edge));
+        read = true;
+      },
+    );
+  }
+  if (!read) return changed;
+  const toWrite = all.filter((e) => {
+    const since = known.get(membershipKey(e.edge));
+    return since === undefined || since > e.edge.since;
+  });
+  await eachLimited(toWrite, CONCURRENCY, (entry) =>
     guard(entry.units, "membership", async () => {
       if (await store.saveMembership(entry.edge)) {
         changed.push(entry.edge);
@@ -372,6 +403,34 @@ function accountsAt(memberships: { accountId: string; since: string }[], time: s
 }
 
 type SeenMap = Map<string, { ref: ProfileRef; time: string; months: Set<string>; units: CallUnit[] }>;
+
+/**
+ * Keeps `last_seen_at` and `event_months` of every profile seen in the batch, one read for all of
+ * them and a write only where this batch moves them (late events usually do not).
+ */
+async function touchSeenProfiles(seen: SeenMap, store: ModelStore, guard: Guard): Promise<void> {
+  const entries = [...seen.values()];
+  if (entries.length === 0) return;
+  let stored = new Map<string, StoredProfile>();
+  let read = false;
+  await guard(
+    entries.flatMap((e) => e.units),
+    "last_seen_read",
+    async () => {
+      stored = await store.loadProfiles(entries.map((e) => e.ref));
+      read = true;
+    },
+  );
+  if (!read) return;
+  const stale = entries.filter((entry) => {
+    const current = stored.get(profileKey(entry.ref));
+    if (!current?.lastSeenAt || current.lastSeenAt < entry.time) return true;
+    return [...entry.months].some((m) => !current.eventMonths.includes(m));
+  });
+  await eachLimited(stale, CONCURRENCY, (entry) =>
+    guard(entry.units, "last_seen_at", () => store.touchLastSeen(entry.ref, entry.time, [...entry.months])),
+  );
+}
 
 /** Notes that a profile was seen at `time`, by the calls in `units` (whose records fail if the write does). */
 function noteSeen(seen: SeenMap, ref: ProfileRef, time: string, units: CallUnit[]): void {
