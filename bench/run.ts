@@ -1,0 +1,172 @@
+/**
+ * `npm run bench`: where the product costs money and time, measured as ratios within one run (the
+ * machines are noisy; absolute numbers move, ratios much less). Prints a table and writes
+ * bench/results.json. `--quick` (CI) runs a short version to prove the bench works; it gates
+ * nothing on speed.
+ */
+import { execFileSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { createSqsClient } from "../packages/aws/src/clients";
+import { parseConfig } from "../packages/aws/src/config";
+import { logger } from "../packages/aws/src/logger";
+import { localEnvironment } from "../packages/local/src/environment";
+import { provisionResources } from "../packages/local/src/provision";
+import { startLocalServices } from "../packages/local/src/services";
+import { benchColdStart } from "./cold-start";
+import { benchIngestCpu, benchNormalizeCpu } from "./cpu";
+import { benchDynamoCost } from "./dynamo-cost";
+import { benchEndToEnd } from "./end-to-end";
+import { round } from "./measure";
+
+const quick = process.argv.includes("--quick") || process.env.BENCH_QUICK === "1";
+// The handlers' per-request log lines would bury the table (and cost time being written).
+logger.setLogLevel("SILENT");
+
+interface Row {
+  measure: string;
+  value: string;
+  target: string;
+  met: "yes" | "no" | "-";
+}
+const rows: Row[] = [];
+const row = (measure: string, value: string, target = "", met?: boolean) =>
+  rows.push({ measure, value, target, met: met === undefined ? "-" : met ? "yes" : "no" });
+const step = (name: string) => process.stderr.write(`bench: ${name}…\n`);
+
+const results: Record<string, unknown> = {
+  machine: {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    memoryGiB: round(totalmem() / 2 ** 30, 1),
+    node: process.version,
+  },
+  quick,
+  startedAt: new Date().toISOString(),
+};
+
+step("ingest CPU");
+const ingest = await benchIngestCpu(quick);
+results.ingestCpu = ingest;
+for (const r of ingest) {
+  row(
+    `ingest CPU per event, ${r.label}`,
+    `${round(r.ingestNsPerEvent / 1000, 1)} µs (floor ${round(r.floorNsPerEvent / 1000, 1)} µs) = ${round(r.ratio, 2)}x floor`,
+    "≤ 3x floor",
+    r.ratio <= 3,
+  );
+}
+
+step("normalize CPU");
+const normalize = await benchNormalizeCpu(quick);
+results.normalizeCpu = normalize;
+row(
+  "normalize rules, one core",
+  `${Math.round(normalize.eventsPerSecond).toLocaleString("en")} events/s`,
+  "≥ 20,000 events/s",
+  normalize.eventsPerSecond >= 20_000,
+);
+
+step("cold start");
+const cold = await benchColdStart(["ingest", "normalize", "api", "sweep"], quick);
+results.coldStart = cold;
+for (const c of cold) {
+  const isIngest = c.function === "ingest";
+  row(
+    `${c.function}: bundle, init`,
+    `${round(c.bundleBytes / 1024, 1)} KB, ${round(c.initMs, 1)} ms`,
+    isIngest ? "< 300 KB, < 100 ms" : "",
+    isIngest ? c.bundleBytes < 300 * 1024 && c.initMs < 100 : undefined,
+  );
+}
+
+step("starting DynamoDB Local and fauxqs");
+const services = await startLocalServices();
+try {
+  const db = new DynamoDBClient({
+    region: "us-east-1",
+    endpoint: services.dynamoEndpoint,
+    credentials: { accessKeyId: "local", secretAccessKey: "local" },
+  });
+  const sqs = createSqsClient({ region: "us-east-1", sqsEndpoint: services.sqsEndpoint });
+  const env = localEnvironment(services, await provisionResources(db, sqs, `bench${Date.now()}`));
+  const config = parseConfig(env);
+
+  step("DynamoDB cost");
+  const events = quick ? 400 : 4000;
+  const cost = [
+    await benchDynamoCost(config, {
+      label: "batches of 10 messages × 100 calls",
+      events,
+      callsPerMessage: 100,
+      recordsPerBatch: 10,
+      workspace: "cost-a",
+    }),
+    await benchDynamoCost(config, {
+      label: "batches of 100 single-call messages",
+      events,
+      callsPerMessage: 1,
+      recordsPerBatch: 100,
+      workspace: "cost-b",
+    }),
+  ];
+  results.dynamoCost = cost;
+  for (const c of cost) {
+    const p = c.perThousand;
+    row(
+      `DynamoDB per 1,000 track events (${c.label})`,
+      `${p.itemsWritten} item writes (${p.writeUnits} WCU), ${p.requests} requests`,
+      "≤ 1,100 writes, ≤ 100 requests",
+      p.itemsWritten <= 1100 && p.requests <= 100,
+    );
+  }
+
+  step("normalize memory");
+  const memory = JSON.parse(
+    execFileSync(process.execPath, ["--import", "tsx", "bench/normalize-memory.ts"], {
+      env: { ...process.env, ...env, LOG_LEVEL: "SILENT", BENCH_MESSAGES: quick ? "200" : "1000" },
+    })
+      .toString()
+      .trim()
+      .split("\n")
+      .at(-1) as string,
+  );
+  results.normalizeMemory = memory;
+  row(
+    `normalize peak RSS, ${memory.messages}-message batch (${memory.calls} calls)`,
+    `${round(memory.peakRssMb, 0)} MB in ${round(memory.durationMs / 1000, 1)} s`,
+    "< 256 MB",
+    memory.peakRssMb < 256,
+  );
+
+  db.destroy();
+  sqs.destroy();
+} finally {
+  await services.stop();
+}
+
+step("end to end (local stack)");
+const e2e = await benchEndToEnd({ quick });
+results.endToEnd = e2e;
+const baseCost = e2e.runs[0]?.cpuMicrosPerEvent ?? 0;
+for (const r of e2e.runs) {
+  const flat = r.cpuMicrosPerEvent <= baseCost * 1.25;
+  row(
+    `end to end ${r.scale}x (${r.events.toLocaleString("en")} events)`,
+    `${Math.round(r.eventsPerSecond)} events/s, p50 ${Math.round(r.p50Ms)} ms, p99 ${Math.round(r.p99Ms)} ms, ${Math.round(r.cpuMicrosPerEvent)} µs CPU/event`,
+    r.scale === 1 ? "≥ ½ raw write speed" : "CPU/event within 25% of 1x",
+    r.scale === 1 ? r.eventsPerSecond >= e2e.rawWritesPerSecond / 2 : flat,
+  );
+}
+row("DynamoDB Local raw BatchWriteItem (same items)", `${Math.round(e2e.rawWritesPerSecond)} items/s`);
+
+results.finishedAt = new Date().toISOString();
+writeFileSync("bench/results.json", `${JSON.stringify({ ...results, table: rows }, null, 2)}\n`);
+const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => [r.measure, r.value, r.target][i]?.length ?? 0)));
+for (const r of rows) {
+  console.log(
+    `${r.measure.padEnd(widths[0] ?? 0)} | ${r.value.padEnd(widths[1] ?? 0)} | ${r.target.padEnd(widths[2] ?? 0)} | ${r.met}`,
+  );
+}
+console.log("\nwritten: bench/results.json");
