@@ -1,4 +1,5 @@
 import type { ParseArgsConfig } from "node:util";
+import type { ApiKeyStore } from "../../aws/src/dynamo/api-keys";
 import type { WorkspaceStore } from "../../aws/src/dynamo/workspaces";
 import { ValidationError } from "../../core/src/errors";
 
@@ -14,6 +15,7 @@ export type OptionValues = Record<string, string | boolean | undefined>;
 /** What commands reach the product through; created on first use, closed after the command. */
 export interface CliContext {
   workspaces(): Promise<WorkspaceStore>;
+  apiKeys(): Promise<ApiKeyStore>;
   env: Readonly<Record<string, string | undefined>>;
 }
 
@@ -31,7 +33,12 @@ export interface CliCommand {
   /** Options after the words, e.g. `--id ID [--name NAME]`. */
   usage: string;
   options: CommandOptions;
-  run(values: OptionValues, context: CliContext): Promise<CommandResult>;
+  /**
+   * Names of the positional arguments after the words (`ACCOUNT_ID`), all required; a command
+   * without this list takes none. A name ending in `?` is optional.
+   */
+  positionals?: readonly string[];
+  run(values: OptionValues, context: CliContext, args: readonly string[]): Promise<CommandResult>;
 }
 
 /** A command line that does not say what to do (answered with the usage, exit code 2). */

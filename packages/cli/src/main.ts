@@ -3,18 +3,32 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { createDocumentClient } from "../../aws/src/clients";
 import { loadConfig } from "../../aws/src/config";
+import { ApiKeyStore } from "../../aws/src/dynamo/api-keys";
 import { WorkspaceStore } from "../../aws/src/dynamo/workspaces";
 import { IngestError } from "../../core/src/errors";
 import { errorBody } from "../../core/src/http/status";
 import { type CliCommand, type CliContext, UsageError } from "./command";
+import { accountCommands } from "./commands/accounts";
+import { apiKeyCommands } from "./commands/api-keys";
+import { dataQualityCommands } from "./commands/data-quality";
+import { entityMapCommands } from "./commands/entity-maps";
 import { redriveCommand } from "./commands/redrive";
+import { userCommands } from "./commands/users";
 import { workspaceCommands } from "./commands/workspaces";
 
 /**
  * The admin CLI: `npm run cli -- <command words> [options] [--json]`. Each command lives in its
  * own file under commands/; add it to this list and it is routed, parsed and listed in the help.
  */
-export const commands: readonly CliCommand[] = [...workspaceCommands, redriveCommand];
+export const commands: readonly CliCommand[] = [
+  ...workspaceCommands,
+  ...apiKeyCommands,
+  redriveCommand,
+  ...accountCommands,
+  ...userCommands,
+  ...dataQualityCommands,
+  ...entityMapCommands,
+];
 
 /** Where the CLI writes, and what it talks to (tests pass their own). */
 export interface CliIo {
@@ -31,19 +45,23 @@ const processIo: CliIo = {
 
 /** A context that reads the configuration on first use and closes its clients afterwards. */
 function environmentContext(): CliContext & { close(): void } {
-  let store: WorkspaceStore | undefined;
+  let stores: Promise<{ workspaces: WorkspaceStore; apiKeys: ApiKeyStore }> | undefined;
   let close = () => {};
+  const open = () => {
+    stores ??= loadConfig().then((config) => {
+      const db = createDocumentClient(config);
+      close = () => db.destroy();
+      return {
+        workspaces: new WorkspaceStore(db, config.entitiesTable),
+        apiKeys: new ApiKeyStore(db, config.entitiesTable),
+      };
+    });
+    return stores;
+  };
   return {
     env: process.env,
-    async workspaces() {
-      if (!store) {
-        const config = await loadConfig();
-        const db = createDocumentClient(config);
-        close = () => db.destroy();
-        store = new WorkspaceStore(db, config.entitiesTable);
-      }
-      return store;
-    },
+    workspaces: async () => (await open()).workspaces,
+    apiKeys: async () => (await open()).apiKeys,
     close: () => close(),
   };
 }
@@ -88,17 +106,18 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
   const owned = io.context ? undefined : environmentContext();
   const context = io.context ?? (owned as CliContext);
   try {
-    const { values } = parseArgs({
+    const { values, positionals } = parseArgs({
       args: argv.slice(command.path.length),
       options: { ...command.options, json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
       strict: true,
-      allowPositionals: false,
+      allowPositionals: command.positionals !== undefined,
     });
     if (values.help) {
       io.stdout(`Usage: ${program} ${[...command.path, command.usage].join(" ")}\n\n${command.summary}`);
       return 0;
     }
-    const result = await command.run(values, context);
+    checkPositionals(command, positionals);
+    const result = await command.run(values, context, positionals);
     io.stdout(json ? JSON.stringify(result.data, null, 2) : result.text);
     return 0;
   } catch (error) {
@@ -117,6 +136,14 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
   } finally {
     owned?.close();
   }
+}
+
+/** Refuses missing or extra positional arguments, naming the first one missing. */
+function checkPositionals(command: CliCommand, given: readonly string[]): void {
+  const names = command.positionals ?? [];
+  const missing = names.find((name, i) => !name.endsWith("?") && (given[i] === undefined || given[i] === ""));
+  if (missing !== undefined) throw new UsageError(`${missing} is required`);
+  if (given.length > names.length) throw new UsageError(`unexpected argument: ${given[names.length]}`);
 }
 
 /** True when this file is the program being run (not imported by a test). */

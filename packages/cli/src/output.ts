@@ -25,3 +25,22 @@ export function formatFields(fields: readonly (readonly [string, string])[]): st
   const width = Math.max(...fields.map(([label]) => label.length)) + 1;
   return fields.map(([label, value]) => `${`${label}:`.padEnd(width)}  ${value}`).join("\n");
 }
+
+/**
+ * A value as one table cell: `-` for none, lists joined by commas, and control characters (from
+ * customer data) shown as spaces so they cannot break the table or drive the terminal.
+ *
+ * @example
+ * cell(null); // "-"
+ * cell(["a", "b"]); // "a, b"
+ */
+export function cell(value: unknown): string {
+  if (value === null || value === undefined || value === "") return "-";
+  const text = Array.isArray(value)
+    ? value.map(String).join(", ")
+    : typeof value === "object"
+      ? JSON.stringify(value)
+      : String(value);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: these are the characters to neutralise.
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, " ");
+}

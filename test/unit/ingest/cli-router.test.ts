@@ -13,6 +13,10 @@ function run(argv: string[], store: Partial<WorkspaceStore> = {}) {
       connected = true;
       return store as WorkspaceStore;
     },
+    async apiKeys() {
+      connected = true;
+      throw new Error("no API keys in this test");
+    },
   };
   return runCli(argv, { stdout: (t) => out.push(t), stderr: (t) => err.push(t), context }).then((code) => ({
     code,

@@ -39,6 +39,8 @@ export const keys = {
   apiKey: (apiKeyHash: string): Key => ({ pk: `APIKEY#${apiKeyHash}`, sk: "APIKEY" }),
   /** The workspace's own record of an API key (for listing and revoking by id). */
   apiKeyRecord: (ws: string, keyId: string): Key => ({ pk: workspacePrefix(ws), sk: `APIKEY#${keyId}` }),
+  /** Every API key record of a workspace, for listing. */
+  apiKeyRecords: (ws: string) => ({ pk: workspacePrefix(ws), skPrefix: "APIKEY#" }),
 
   account: (ws: string, accountId: string): Key => ({ pk: `${workspacePrefix(ws)}#A#${accountId}`, sk: "PROFILE" }),
   user: (ws: string, userId: string): Key => ({ pk: `${workspacePrefix(ws)}#U#${userId}`, sk: "PROFILE" }),

@@ -1,14 +1,53 @@
-import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { BatchGetCommand, type DynamoDBDocumentClient, GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { DependencyError } from "../../../core/src/errors";
 import { type Account, materializeAccount, materializeUser, type User } from "../../../core/src/normalize/materialize";
 import type { VersionedFields } from "../../../core/src/normalize/merge";
+import type { ProfileKind } from "../../../core/src/normalize/profile-fields";
 import type { StoredEvent } from "../../../core/src/pipeline/model-store";
-import { keys } from "./keys";
+import type { Page } from "./identity-store";
+import { type Key, keys } from "./keys";
 import { eventFromItem, type TableNames } from "./model-store";
 import { storageCall } from "./storage-error";
 
 /** Activity facts kept beside a profile's fields. */
 export interface Activity {
   last_seen_at: string | null;
+}
+
+/** A membership edge as listed from one side: the other side's id and when the edge began. */
+export interface MembershipEntry {
+  id: string;
+  since: string;
+}
+
+/** A time range of events: `from` inclusive, `to` exclusive, both ISO UTC with milliseconds. */
+export interface EventRange {
+  from?: string;
+  to?: string;
+}
+
+/** Attempts for the keys DynamoDB leaves unprocessed in a BatchGetItem. */
+const MAX_BATCH_ATTEMPTS = 6;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function activityOf(item: Record<string, unknown> | undefined): Activity {
+  return { last_seen_at: (item?.last_seen_at as string | undefined) ?? null };
+}
+
+function rejectFromItem(i: Record<string, unknown>): StoredReject {
+  return {
+    workspace_id: i.workspace_id as string,
+    source: i.source as string,
+    message_id: i.message_id as string,
+    code: i.code as string,
+    field: i.field as string,
+    message: i.message as string,
+    value: JSON.parse(i.value_truncated ? "null" : ((i.value as string) ?? "null")),
+    value_truncated: Boolean(i.value_truncated),
+    first_seen: i.first_seen as string,
+    last_seen: i.last_seen as string,
+    seen_count: Number(i.seen_count ?? 0),
+  };
 }
 
 /** A stored reject as the API shows it. */
@@ -96,24 +135,240 @@ export class DynamoModelReader {
       KeyConditionExpression: "pk = :pk",
       ExpressionAttributeValues: { ":pk": keys.rejectPartition(workspaceId).pk },
     });
-    return items.map((i) => ({
-      workspace_id: i.workspace_id as string,
-      source: i.source as string,
-      message_id: i.message_id as string,
-      code: i.code as string,
-      field: i.field as string,
-      message: i.message as string,
-      value: JSON.parse(i.value_truncated ? "null" : ((i.value as string) ?? "null")),
-      value_truncated: Boolean(i.value_truncated),
-      first_seen: i.first_seen as string,
-      last_seen: i.last_seen as string,
-      seen_count: Number(i.seen_count ?? 0),
-    }));
+    return items.map(rejectFromItem);
+  }
+
+  /**
+   * One page of rejects, by message id, optionally of one reason code. The code is a filter, so a
+   * page is read on until it holds `limit` rejects or the partition ends; `next` is the key of the
+   * last item DynamoDB evaluated, so nothing between pages is skipped or repeated.
+   */
+  async rejectsPage(
+    workspaceId: string,
+    code: string | undefined,
+    limit: number,
+    start?: Record<string, unknown>,
+  ): Promise<Page<StoredReject>> {
+    const items: StoredReject[] = [];
+    let next = start;
+    do {
+      const page = await this.queryPage({
+        TableName: this.tables.entitiesTable,
+        KeyConditionExpression: "pk = :pk",
+        ...(code === undefined
+          ? { ExpressionAttributeValues: { ":pk": keys.rejectPartition(workspaceId).pk } }
+          : {
+              FilterExpression: "#code = :code",
+              ExpressionAttributeNames: { "#code": "code" },
+              ExpressionAttributeValues: { ":pk": keys.rejectPartition(workspaceId).pk, ":code": code },
+            }),
+        Limit: limit - items.length,
+        ExclusiveStartKey: next,
+      });
+      items.push(...page.items.map(rejectFromItem));
+      next = page.next;
+    } while (next && items.length < limit);
+    return { items, next };
+  }
+
+  /** One page of the accounts of a bucket (byBucket index), by account id. */
+  async accountsInBucket(
+    workspaceId: string,
+    bucket: string,
+    limit: number,
+    start?: Record<string, unknown>,
+  ): Promise<Page<Account & Activity>> {
+    const page = await this.queryPage({
+      TableName: this.tables.entitiesTable,
+      IndexName: "byBucket",
+      KeyConditionExpression: "gsi2pk = :pk",
+      ExpressionAttributeValues: { ":pk": keys.bucketPartition(workspaceId, bucket).gsi2pk },
+      Limit: limit,
+      ExclusiveStartKey: start,
+    });
+    return {
+      items: page.items.map((item) => ({
+        ...materializeAccount(workspaceId, item.id as string, (item.f as VersionedFields) ?? {}),
+        ...activityOf(item),
+      })),
+      next: page.next,
+    };
+  }
+
+  /** One page of the users of an account, by user id, each with the start of the membership. */
+  async accountMembers(
+    workspaceId: string,
+    accountId: string,
+    limit: number,
+    start?: Record<string, unknown>,
+  ): Promise<Page<MembershipEntry>> {
+    const prefix = keys.accountMembersPrefix(workspaceId, accountId);
+    const page = await this.queryPage({
+      TableName: this.tables.entitiesTable,
+      KeyConditionExpression: "pk = :pk AND begins_with(sk, :sk)",
+      ExpressionAttributeValues: { ":pk": prefix.pk, ":sk": prefix.skPrefix },
+      Limit: limit,
+      ExclusiveStartKey: start,
+    });
+    return { items: page.items.map((i) => ({ id: i.user_id as string, since: i.since as string })), next: page.next };
+  }
+
+  /** One page of the accounts of a user (byUser index), by account id, with the start of the membership. */
+  async userMemberships(
+    workspaceId: string,
+    userId: string,
+    limit: number,
+    start?: Record<string, unknown>,
+  ): Promise<Page<MembershipEntry>> {
+    const page = await this.queryPage({
+      TableName: this.tables.entitiesTable,
+      IndexName: "byUser",
+      KeyConditionExpression: "gsi1pk = :pk",
+      ExpressionAttributeValues: { ":pk": keys.userMemberships(workspaceId, userId).gsi1pk },
+      Limit: limit,
+      ExclusiveStartKey: start,
+    });
+    return {
+      items: page.items.map((i) => ({ id: i.account_id as string, since: i.since as string })),
+      next: page.next,
+    };
+  }
+
+  /** True when a membership names this account (or user), even if it has no profile yet. */
+  async hasMemberships(workspaceId: string, kind: ProfileKind, id: string): Promise<boolean> {
+    const page =
+      kind === "account"
+        ? await this.accountMembers(workspaceId, id, 1)
+        : await this.userMemberships(workspaceId, id, 1);
+    return page.items.length > 0;
+  }
+
+  /**
+   * Accounts by id, materialized with their activity; an id without a profile item (known only from
+   * a membership) is an account with no fields yet.
+   */
+  async getAccounts(workspaceId: string, accountIds: string[]): Promise<Map<string, Account & Activity>> {
+    const items = await this.batchGet(accountIds.map((id) => keys.account(workspaceId, id)));
+    return new Map(
+      accountIds.map((id) => {
+        const item = items.get(JSON.stringify(keys.account(workspaceId, id)));
+        return [
+          id,
+          { ...materializeAccount(workspaceId, id, (item?.f as VersionedFields) ?? {}), ...activityOf(item) },
+        ];
+      }),
+    );
+  }
+
+  /** Users by id, materialized with their activity (as `getAccounts`). */
+  async getUsers(workspaceId: string, userIds: string[]): Promise<Map<string, User & Activity>> {
+    const items = await this.batchGet(userIds.map((id) => keys.user(workspaceId, id)));
+    return new Map(
+      userIds.map((id) => {
+        const item = items.get(JSON.stringify(keys.user(workspaceId, id)));
+        return [id, { ...materializeUser(workspaceId, id, (item?.f as VersionedFields) ?? {}), ...activityOf(item) }];
+      }),
+    );
+  }
+
+  /**
+   * The months (`yyyy-mm`) in which a profile has events, newest first; undefined when there is no
+   * profile item. The event indexes are read month by month from this list.
+   */
+  async eventMonths(workspaceId: string, kind: ProfileKind, id: string): Promise<string[] | undefined> {
+    const key = kind === "account" ? keys.account(workspaceId, id) : keys.user(workspaceId, id);
+    const item = await this.get(this.tables.entitiesTable, key);
+    if (!item) return undefined;
+    return [...((item.event_months as Set<string> | undefined) ?? [])].sort().reverse();
+  }
+
+  /**
+   * One page of the events of an account or user in one month partition, newest first, in a time
+   * range. The index sort key is `<timestamp>#<messageId>` and timestamps have one fixed length, so
+   * `ask >= from` keeps events at `from` and `ask < to` drops those at `to`.
+   */
+  async eventsPage(
+    workspaceId: string,
+    kind: ProfileKind,
+    id: string,
+    month: string,
+    range: EventRange,
+    limit: number,
+    start?: Record<string, unknown>,
+  ): Promise<Page<StoredEvent>> {
+    const [index, pkName, skName, pk] =
+      kind === "account"
+        ? ["byAccount", "apk", "ask", keys.accountEvents(workspaceId, id, month).apk]
+        : ["byUser", "upk", "usk", keys.userEvents(workspaceId, id, month).upk];
+    const values: Record<string, string> = { ":pk": pk };
+    let condition = `${pkName} = :pk`;
+    if (range.from !== undefined && range.to !== undefined) {
+      condition += ` AND ${skName} BETWEEN :from AND :to`;
+      Object.assign(values, { ":from": range.from, ":to": range.to });
+    } else if (range.from !== undefined) {
+      condition += ` AND ${skName} >= :from`;
+      values[":from"] = range.from;
+    } else if (range.to !== undefined) {
+      condition += ` AND ${skName} < :to`;
+      values[":to"] = range.to;
+    }
+    const page = await this.queryPage({
+      TableName: this.tables.eventsTable,
+      IndexName: index,
+      KeyConditionExpression: condition,
+      ExpressionAttributeValues: values,
+      ScanIndexForward: false,
+      Limit: limit,
+      ExclusiveStartKey: start,
+    });
+    return { items: page.items.map(eventFromItem), next: page.next };
+  }
+
+  /** Throws unless the Entities table can be read (for the health check). */
+  async checkReachable(): Promise<void> {
+    await storageCall("health check", () =>
+      this.db.send(
+        new QueryCommand({
+          TableName: this.tables.entitiesTable,
+          KeyConditionExpression: "pk = :pk",
+          ExpressionAttributeValues: { ":pk": keys.workspaceIndexPartition().pk },
+          Limit: 1,
+        }),
+      ),
+    );
   }
 
   private async get(table: string, key: { pk: string; sk: string }): Promise<Record<string, unknown> | undefined> {
     const out = await storageCall("read", () => this.db.send(new GetCommand({ TableName: table, Key: key })));
     return out.Item;
+  }
+
+  private async queryPage(
+    input: ConstructorParameters<typeof QueryCommand>[0],
+  ): Promise<Page<Record<string, unknown>>> {
+    const page = await storageCall("query", () => this.db.send(new QueryCommand(input)));
+    return { items: page.Items ?? [], next: page.LastEvaluatedKey };
+  }
+
+  /** Items by key (100 a request, unprocessed keys retried), keyed by `JSON.stringify({ pk, sk })`. */
+  private async batchGet(itemKeys: Key[]): Promise<Map<string, Record<string, unknown>>> {
+    const table = this.tables.entitiesTable;
+    const found = new Map<string, Record<string, unknown>>();
+    const unique = [...new Map(itemKeys.map((k) => [JSON.stringify({ pk: k.pk, sk: k.sk }), k])).values()];
+    for (let i = 0; i < unique.length; i += 100) {
+      let pending: Record<string, unknown>[] = unique.slice(i, i + 100).map((k) => ({ pk: k.pk, sk: k.sk }));
+      for (let attempt = 0; pending.length > 0; attempt++) {
+        if (attempt >= MAX_BATCH_ATTEMPTS)
+          throw new DependencyError("storage.unavailable", "DynamoDB left reads unprocessed");
+        if (attempt > 0) await sleep(25 * 2 ** attempt);
+        const out = await storageCall("batch read", () =>
+          this.db.send(new BatchGetCommand({ RequestItems: { [table]: { Keys: pending } } })),
+        );
+        for (const item of out.Responses?.[table] ?? []) found.set(JSON.stringify({ pk: item.pk, sk: item.sk }), item);
+        pending = (out.UnprocessedKeys?.[table]?.Keys as Record<string, unknown>[] | undefined) ?? [];
+      }
+    }
+    return found;
   }
 
   private async queryAll(input: ConstructorParameters<typeof QueryCommand>[0]): Promise<Record<string, unknown>[]> {

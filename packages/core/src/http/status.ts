@@ -20,6 +20,8 @@ const statusByCode: Readonly<Record<string, number>> = {
   "source.exists": 409,
   "secret.rotation_pending": 409,
   "secret.nothing_to_retire": 409,
+  "api_key.exists": 409,
+  "entity_map.conflict": 409,
 };
 
 /**
@@ -46,12 +48,17 @@ export interface ItemProblem {
   message: string;
 }
 
-/** The JSON body of every error answer. `problems` lists per-item problems when there are any. */
+/**
+ * The JSON body of every error answer. `problems` lists per-item problems when there are any. An
+ * error may add public fields of its own through `details.answer` (a deleted user's `deleted_at`,
+ * the report of an entity map upload with conflicts); they never replace the fields above.
+ */
 export interface ErrorBody {
   success: false;
   code: string;
   message: string;
   problems?: ItemProblem[];
+  [field: string]: unknown;
 }
 
 /** The JSON body of a successful ingest answer. */
@@ -82,7 +89,9 @@ export function errorBody(error: unknown): ErrorBody {
   if (status >= 500 && !(error instanceof DependencyError)) {
     return { success: false, code: error.code, message: "Internal error" };
   }
-  const body: ErrorBody = { success: false, code: error.code, message: error.message };
+  const answer = error.details?.answer;
+  const extra = typeof answer === "object" && answer !== null && !Array.isArray(answer) ? answer : {};
+  const body: ErrorBody = { ...extra, success: false, code: error.code, message: error.message };
   const problems = error.details?.problems;
   if (Array.isArray(problems) && problems.every(isItemProblem)) body.problems = problems;
   return body;

@@ -1,0 +1,427 @@
+/**
+ * The read and admin operations over DynamoDB and the raw queue: one function per route of the
+ * API route table (`packages/core/src/api/routes.ts`). Every read takes the caller's workspace and
+ * builds keys through `keys`, and every cursor is checked against that workspace and the partition
+ * it claims, so a key of one workspace can never read another's.
+ */
+import { randomUUID } from "node:crypto";
+import { entityMapReport, releasedMessages } from "../../../core/src/api/entity-map-upload";
+import { EntityMapPath, parsePath } from "../../../core/src/api/query";
+import type { ApiOperations } from "../../../core/src/api/routes";
+import {
+  type AccountMember,
+  Bucket,
+  type EntityMapUploadResult,
+  type Event,
+  type MemberAccount,
+  type PendingCall,
+} from "../../../core/src/api/schemas";
+import { userDeletionRequest } from "../../../core/src/api/user-deletion";
+import { NotFoundError, ValidationError } from "../../../core/src/errors";
+import { parseEntityMapUpload, planEntityMapUpload } from "../../../core/src/identity/entity-map";
+import { maxRawMessageBodyBytes } from "../../../core/src/ingest/limits";
+import type { RawQueueSender } from "../../../core/src/ingest/receive";
+import { splitBatch } from "../../../core/src/ingest/split-batch";
+import { materializeAccount, materializeUser } from "../../../core/src/normalize/materialize";
+import type { ProfileKind } from "../../../core/src/normalize/profile-fields";
+import type { StoredEvent } from "../../../core/src/pipeline/model-store";
+import type { DynamoIdentityStore, Page, StoredPending } from "../dynamo/identity-store";
+import { keys, monthOf } from "../dynamo/keys";
+import type { DynamoModelReader, EventRange } from "../dynamo/model-reader";
+import { type Cursor, type CursorKey, checkCursorPartition, cursorKeyOf, decodeCursor, encodeCursor } from "./cursor";
+
+/** What the operations read, write and send through. */
+export interface ApiStores {
+  reader: DynamoModelReader;
+  identity: DynamoIdentityStore;
+  queue: RawQueueSender;
+  now: () => Date;
+  /** Ids of queued deletion calls; random unless a test fixes them. */
+  newId?: () => string;
+  /** Largest raw queue message body; the queue's limit minus attribute headroom by default. */
+  maxMessageBytes?: number;
+}
+
+/** A page as the API answers it. */
+interface ListAnswer<T> {
+  items: T[];
+  next_cursor: string | null;
+}
+
+/** One partition of a walk: its position name (in cursors) and its partition key attribute and value. */
+interface Partition {
+  position: string;
+  attribute: string;
+  value: string;
+}
+
+/**
+ * Reads up to `limit` items across partitions in order (bucket partitions, month partitions, map
+ * partitions), resuming from a cursor. The next cursor names the partition and DynamoDB's
+ * LastEvaluatedKey in it, or the start of the next partition when one ended exactly at the limit.
+ */
+async function walkPartitions<T>(
+  scope: string,
+  partitions: readonly Partition[],
+  cursor: Cursor | undefined,
+  limit: number,
+  read: (partition: Partition, limit: number, start?: CursorKey) => Promise<Page<T>>,
+): Promise<ListAnswer<T>> {
+  let index = 0;
+  let start: CursorKey | undefined;
+  if (cursor) {
+    index = partitions.findIndex((p) => p.position === cursor.position);
+    if (index < 0)
+      throw new ValidationError("cursor.invalid", "cursor is not valid here: it belongs to another listing");
+    const partition = partitions[index] as Partition;
+    checkCursorPartition(cursor.key, partition.attribute, partition.value);
+    start = cursor.key;
+  }
+  const items: T[] = [];
+  while (index < partitions.length) {
+    const partition = partitions[index] as Partition;
+    const page = await read(partition, limit - items.length, start);
+    items.push(...page.items);
+    if (page.next) {
+      start = cursorKeyOf(page.next);
+      if (items.length >= limit) {
+        return { items, next_cursor: encodeCursor({ scope, position: partition.position, key: start }) };
+      }
+      continue;
+    }
+    index++;
+    start = undefined;
+    if (items.length >= limit) {
+      const following = partitions[index];
+      return { items, next_cursor: following ? encodeCursor({ scope, position: following.position }) : null };
+    }
+  }
+  return { items, next_cursor: null };
+}
+
+/** One partition's listing: a walk over that partition alone. */
+function singlePartition(attribute: string, value: string): Partition[] {
+  return [{ position: "", attribute, value }];
+}
+
+function cursorOf(text: string | undefined, workspaceId: string, scope: string): Cursor | undefined {
+  return text === undefined ? undefined : decodeCursor(text, workspaceId, scope);
+}
+
+/** The event as the API shows it (spec 3 "Event"), without storage bookkeeping. */
+export function eventOf(stored: StoredEvent): Event {
+  return {
+    workspace_id: stored.workspace_id,
+    event_id: stored.event_id,
+    event_name: stored.event_name,
+    type: stored.type,
+    timestamp: stored.timestamp,
+    user_id: stored.user_id,
+    anonymous_id: stored.anonymous_id,
+    account_id: stored.account_id,
+    account_resolution: stored.account_resolution,
+    properties: stored.properties,
+    received_at: stored.received_at,
+    source: stored.source,
+  };
+}
+
+function pendingOf(pending: StoredPending): PendingCall {
+  return {
+    source: pending.source,
+    message_id: pending.messageId,
+    time: pending.time,
+    held_at: pending.heldAt,
+    received_at: pending.receivedAt,
+    missing: pending.missing.map((m) => ({ source: m.source, kind: m.kind, external_id: m.externalId })),
+    call: pending.call,
+  };
+}
+
+/** The months of a range (`to` exclusive) among the months that have events, newest first. */
+function monthsInRange(months: readonly string[], range: EventRange): string[] {
+  const first = range.from === undefined ? undefined : monthOf(range.from);
+  const last = range.to === undefined ? undefined : monthOf(new Date(Date.parse(range.to) - 1).toISOString());
+  return months.filter((m) => (first === undefined || m >= first) && (last === undefined || m <= last));
+}
+
+const CSV_TYPES = new Set(["text/csv", "application/csv"]);
+
+/** `csv` or `json` from an upload's Content-Type (none: JSON). */
+function uploadFormat(contentType: string | undefined): "csv" | "json" {
+  const media = contentType?.split(";")[0]?.trim().toLowerCase() ?? "";
+  if (CSV_TYPES.has(media)) return "csv";
+  if (media === "" || media === "application/json" || /^application\/[a-z0-9.+-]+\+json$/.test(media)) return "json";
+  throw new ValidationError(
+    "request.content_type_unsupported",
+    "Upload entity maps as application/json (an array) or text/csv",
+  );
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * The authenticated operations of the read and admin API.
+ *
+ * @example
+ * const operations = createApiOperations({ reader, identity, queue, now: () => new Date() });
+ * await operations.getAccount({ workspaceId: "acme", params: { accountId: "a1" }, query: {}, … });
+ */
+export function createApiOperations(stores: ApiStores): ApiOperations {
+  const { reader, identity, queue } = stores;
+  const newId = stores.newId ?? randomUUID;
+  const maxMessageBytes = stores.maxMessageBytes ?? maxRawMessageBodyBytes;
+
+  const accountNotFound = (accountId: string) =>
+    new NotFoundError("account.not_found", `No account ${accountId} in this workspace`);
+
+  /** 404 for a user: `user.deleted` (with `deleted_at`) when a tombstone says so, else `user.not_found`. */
+  async function userNotFound(workspaceId: string, userId: string): Promise<NotFoundError> {
+    const deletion = await reader.getDeletion(workspaceId, userId);
+    if (deletion) {
+      return new NotFoundError("user.deleted", `User ${userId} was deleted`, {
+        details: { answer: { deleted_at: deletion.deleted_at } },
+      });
+    }
+    return new NotFoundError("user.not_found", `No user ${userId} in this workspace`);
+  }
+
+  /** Events of an account or user, newest first, month partition by month partition. */
+  async function listEvents(
+    workspaceId: string,
+    kind: ProfileKind,
+    id: string,
+    query: { limit: number; cursor?: string; from?: string; to?: string },
+  ) {
+    const months = await reader.eventMonths(workspaceId, kind, id);
+    if (months === undefined && !(await reader.hasMemberships(workspaceId, kind, id))) {
+      throw kind === "account" ? accountNotFound(id) : await userNotFound(workspaceId, id);
+    }
+    const range: EventRange = { from: query.from, to: query.to };
+    const scope = `${kind}-events:${id}`;
+    const partitions = monthsInRange(months ?? [], range).map((month) =>
+      kind === "account"
+        ? { position: month, attribute: "apk", value: keys.accountEvents(workspaceId, id, month).apk }
+        : { position: month, attribute: "upk", value: keys.userEvents(workspaceId, id, month).upk },
+    );
+    const page = await walkPartitions(
+      scope,
+      partitions,
+      cursorOf(query.cursor, workspaceId, scope),
+      query.limit,
+      (partition, limit, start) => reader.eventsPage(workspaceId, kind, id, partition.position, range, limit, start),
+    );
+    return { status: 200, body: { ...page, items: page.items.map(eventOf) }, facts: { items: page.items.length } };
+  }
+
+  return {
+    async listAccounts({ workspaceId, query }) {
+      const scope = query.bucket === undefined ? "accounts" : `accounts:${query.bucket}`;
+      const buckets = query.bucket === undefined ? Bucket.options : [query.bucket];
+      const partitions = buckets.map((bucket) => ({
+        position: bucket,
+        attribute: "gsi2pk",
+        value: keys.bucketPartition(workspaceId, bucket).gsi2pk,
+      }));
+      const page = await walkPartitions(
+        scope,
+        partitions,
+        cursorOf(query.cursor, workspaceId, scope),
+        query.limit,
+        (partition, limit, start) => reader.accountsInBucket(workspaceId, partition.position, limit, start),
+      );
+      return { status: 200, body: page, facts: { items: page.items.length } };
+    },
+
+    async getAccount({ workspaceId, params }) {
+      const accountId = params.accountId as string;
+      const account = await reader.getAccount(workspaceId, accountId);
+      if (account) return { status: 200, body: account };
+      // Known only from memberships (an identify's context.groupId): an account without fields yet.
+      if (await reader.hasMemberships(workspaceId, "account", accountId)) {
+        return { status: 200, body: { ...materializeAccount(workspaceId, accountId, {}), last_seen_at: null } };
+      }
+      throw accountNotFound(accountId);
+    },
+
+    async listAccountUsers({ workspaceId, params, query }) {
+      const accountId = params.accountId as string;
+      const scope = `account-users:${accountId}`;
+      const cursor = cursorOf(query.cursor, workspaceId, scope);
+      const page = await walkPartitions(
+        scope,
+        singlePartition("pk", keys.accountMembersPrefix(workspaceId, accountId).pk),
+        cursor,
+        query.limit,
+        (_partition, limit, start) => reader.accountMembers(workspaceId, accountId, limit, start),
+      );
+      if (!cursor && page.items.length === 0 && !(await reader.getAccount(workspaceId, accountId))) {
+        throw accountNotFound(accountId);
+      }
+      const users = await reader.getUsers(
+        workspaceId,
+        page.items.map((m) => m.id),
+      );
+      const items: AccountMember[] = page.items.map((m) => ({
+        ...(users.get(m.id) ?? { ...materializeUser(workspaceId, m.id, {}), last_seen_at: null }),
+        member_since: m.since,
+      }));
+      return { status: 200, body: { items, next_cursor: page.next_cursor }, facts: { items: items.length } };
+    },
+
+    async listAccountEvents({ workspaceId, params, query }) {
+      return listEvents(workspaceId, "account", params.accountId as string, query);
+    },
+
+    async getUser({ workspaceId, params }) {
+      const userId = params.userId as string;
+      const user = await reader.getUser(workspaceId, userId);
+      if (user) return { status: 200, body: user };
+      if (await reader.hasMemberships(workspaceId, "user", userId)) {
+        const accountIds = (await reader.userAccountIds(workspaceId, userId)).sort();
+        return {
+          status: 200,
+          body: { ...materializeUser(workspaceId, userId, {}), account_ids: accountIds, last_seen_at: null },
+        };
+      }
+      throw await userNotFound(workspaceId, userId);
+    },
+
+    async deleteUser({ workspaceId, params, requestId }) {
+      const userId = params.userId as string;
+      const { call, meta } = userDeletionRequest(workspaceId, userId, stores.now(), newId(), requestId);
+      await queue.send(splitBatch([call], meta, maxMessageBytes), meta);
+      return { status: 202, body: { status: "queued", user_id: userId } };
+    },
+
+    async listUserAccounts({ workspaceId, params, query }) {
+      const userId = params.userId as string;
+      const scope = `user-accounts:${userId}`;
+      const cursor = cursorOf(query.cursor, workspaceId, scope);
+      const page = await walkPartitions(
+        scope,
+        singlePartition("gsi1pk", keys.userMemberships(workspaceId, userId).gsi1pk),
+        cursor,
+        query.limit,
+        (_partition, limit, start) => reader.userMemberships(workspaceId, userId, limit, start),
+      );
+      if (!cursor && page.items.length === 0 && !(await reader.getUser(workspaceId, userId))) {
+        throw await userNotFound(workspaceId, userId);
+      }
+      const accounts = await reader.getAccounts(
+        workspaceId,
+        page.items.map((m) => m.id),
+      );
+      const items: MemberAccount[] = page.items.map((m) => ({
+        ...(accounts.get(m.id) ?? { ...materializeAccount(workspaceId, m.id, {}), last_seen_at: null }),
+        member_since: m.since,
+      }));
+      return { status: 200, body: { items, next_cursor: page.next_cursor }, facts: { items: items.length } };
+    },
+
+    async listUserEvents({ workspaceId, params, query }) {
+      return listEvents(workspaceId, "user", params.userId as string, query);
+    },
+
+    async listEntityMaps({ workspaceId, query }) {
+      const scope = `entity-maps:${query.source ?? ""}:${query.kind ?? ""}`;
+      const partitions = (await identity.mapPartitions(workspaceId))
+        .filter(
+          (p) =>
+            (query.source === undefined || p.source === query.source) &&
+            (query.kind === undefined || p.kind === query.kind),
+        )
+        .map((p) => ({
+          position: `${p.source}/${p.kind}`,
+          attribute: "pk",
+          value: keys.entityMapPartition(workspaceId, p.source, p.kind).pk,
+          source: p.source,
+          kind: p.kind,
+        }))
+        .sort((a, b) => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0));
+      const page = await walkPartitions(
+        scope,
+        partitions,
+        cursorOf(query.cursor, workspaceId, scope),
+        query.limit,
+        (partition, limit, start) => {
+          const { source, kind } = partition as (typeof partitions)[number];
+          return identity.listMaps(workspaceId, source, kind, limit, start);
+        },
+      );
+      return { status: 200, body: page, facts: { items: page.items.length } };
+    },
+
+    async uploadEntityMaps({ workspaceId, query, contentType, body, requestId }) {
+      const format = uploadFormat(contentType);
+      let text: string;
+      try {
+        text = utf8.decode(body);
+      } catch {
+        throw new ValidationError("entity_map.invalid", "the upload is not UTF-8 text");
+      }
+      const entries = parseEntityMapUpload(text, format === "csv" ? "text/csv" : "application/json");
+      const plan = planEntityMapUpload(entries, await identity.storedMaps(workspaceId, entries), {
+        replace: query.replace,
+      });
+      const report = entityMapReport(plan, query.dry_run);
+      const facts = { rows: entries.length, created: report.created, changed: report.changed, dryRun: query.dry_run };
+      if (query.dry_run) return { status: 200, body: report, facts };
+      if (report.conflicts.length > 0) {
+        throw new ValidationError(
+          "entity_map.conflict",
+          `${report.conflicts.length} conflicting row(s): nothing was written (fix them, or send replace=true to change stored entries)`,
+          { details: { answer: report } },
+        );
+      }
+      await identity.applyPlan(workspaceId, plan, stores.now().toISOString());
+
+      // The calls these maps complete go back through the raw queue; they leave the pending list
+      // only once SQS has accepted them, so a failure here loses nothing (the upload can be retried).
+      const releasable = await identity.releasable(workspaceId);
+      for (const { bodies, meta } of releasedMessages(releasable, requestId, maxMessageBytes)) {
+        await queue.send(bodies, meta);
+      }
+      await identity.removePending(releasable.map((p) => p.key));
+      const result: EntityMapUploadResult = { ...report, released: releasable.length };
+      return { status: 200, body: result, facts: { ...facts, released: releasable.length } };
+    },
+
+    async deleteEntityMap({ workspaceId, params }) {
+      const { source, kind, externalId } = parsePath(EntityMapPath, params);
+      if (!(await identity.deleteMap(workspaceId, source, kind, externalId))) {
+        throw new NotFoundError("entity_map.not_found", `No ${kind} map of ${source} id ${externalId}`);
+      }
+      return { status: 200, body: { deleted: true, source, kind, external_id: externalId } };
+    },
+
+    async listRejects({ workspaceId, query }) {
+      const scope = `rejects:${query.code ?? ""}`;
+      const page = await walkPartitions(
+        scope,
+        singlePartition("pk", keys.rejectPartition(workspaceId).pk),
+        cursorOf(query.cursor, workspaceId, scope),
+        query.limit,
+        (_partition, limit, start) => reader.rejectsPage(workspaceId, query.code, limit, start),
+      );
+      return { status: 200, body: page, facts: { items: page.items.length } };
+    },
+
+    async listPending({ workspaceId, query }) {
+      const scope = "pending";
+      const cursor = cursorOf(query.cursor, workspaceId, scope);
+      const page = await walkPartitions(
+        scope,
+        singlePartition("pk", keys.pendingPartition(workspaceId).pk),
+        cursor,
+        query.limit,
+        (_partition, limit, start) => identity.listPending(workspaceId, limit, start),
+      );
+      return {
+        status: 200,
+        body: { items: page.items.map(pendingOf), next_cursor: page.next_cursor },
+        facts: { items: page.items.length },
+      };
+    },
+  };
+}
