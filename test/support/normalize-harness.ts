@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { SQSEvent, SQSRecord } from "aws-lambda";
 import type { RawQueueMessage } from "../../packages/core/src/queue-message";
+import { prng, shuffle } from "./seeded-random";
 
 /** A raw queue message body as ingest writes it. */
 export function rawMessage(workspaceId: string, calls: Record<string, unknown>[], source = "product"): RawQueueMessage {
@@ -34,4 +35,52 @@ export function sqsEvent(messages: (RawQueueMessage | string)[]): SQSEvent {
 /** A fresh workspace id, so tests sharing tables never see each other's data. */
 export function freshWorkspace(): string {
   return `w-${randomUUID().slice(0, 12)}`;
+}
+
+/** What `deliverShuffled` did. */
+export interface ShuffledDelivery {
+  /** Calls delivered, duplicates included. */
+  deliveries: number;
+  duplicates: number;
+  /** Handler invocations (SQS batches) and raw messages. */
+  batches: number;
+  messages: number;
+}
+
+/**
+ * Delivers calls to a normalize handler in a seeded shuffled order with `duplicateRate` of them
+ * delivered twice, in SQS batches of random shape (1-5 messages of 1-20 calls), as at-least-once,
+ * out-of-order SQS delivery does. Every batch must succeed (no batch item failures).
+ */
+export async function deliverShuffled(
+  handler: (event: SQSEvent) => Promise<{ batchItemFailures: { itemIdentifier: string }[] }>,
+  ws: string,
+  calls: Record<string, unknown>[],
+  seed: number,
+  duplicateRate = 0.2,
+): Promise<ShuffledDelivery> {
+  const r = prng(seed);
+  const copies = shuffle([...calls, ...calls.filter(() => r.next() < duplicateRate)], r);
+  const delivery: ShuffledDelivery = {
+    deliveries: copies.length,
+    duplicates: copies.length - calls.length,
+    batches: 0,
+    messages: 0,
+  };
+  let index = 0;
+  while (index < copies.length) {
+    const messages = [];
+    for (let m = 1 + r.int(5); m > 0 && index < copies.length; m--) {
+      const size = 1 + r.int(20);
+      messages.push(rawMessage(ws, copies.slice(index, index + size)));
+      index += size;
+    }
+    const result = await handler(sqsEvent(messages));
+    if (result.batchItemFailures.length > 0) {
+      throw new Error(`normalize reported ${result.batchItemFailures.length} failed record(s) without any fault`);
+    }
+    delivery.batches += 1;
+    delivery.messages += messages.length;
+  }
+  return delivery;
 }

@@ -70,7 +70,9 @@ function spawnDynamo(port: number, dataDir: string | undefined): ChildProcess {
     `while kill -0 ${process.pid} 2>/dev/null && kill -0 $child 2>/dev/null; do sleep 1; done`,
     "kill $child 2>/dev/null; wait $child",
   ].join("\n");
-  return spawn("sh", ["-c", guard, "dynamodb-local", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  // Its own process group: a Ctrl-C in the terminal reaches the stack, which then stops DynamoDB
+  // Local itself, after draining the queue into it (Java would otherwise die with the keypress).
+  return spawn("sh", ["-c", guard, "dynamodb-local", ...args], { stdio: ["ignore", "pipe", "pipe"], detached: true });
 }
 
 async function waitFor(

@@ -175,4 +175,38 @@ describe("workspace store", () => {
     expect(await cached.findSource("later", "product")).toBeDefined();
     db.destroy();
   });
+
+  it("creates a workspace with given credentials and replaces them; the old ones stop working", async () => {
+    const created = await stack.store.createWorkspace({
+      id: "given",
+      credentials: { sharedSecret: "given-secret", writeKey: "given-key" },
+    });
+    expect(created).toMatchObject({ sharedSecret: "given-secret", writeKey: "given-key" });
+    const url = `${stack.server.url}/v1/webhooks/segment/given`;
+    const body = JSON.stringify({ type: "track", userId: "u1", event: "Signed Up" });
+    const basic = (key: string) => ({ authorization: `Basic ${Buffer.from(`${key}:`).toString("base64")}` });
+    expect((await post(url, body, { "x-signature": segmentSign(body, "given-secret") })).status).toBe(200);
+    expect((await post(`${stack.server.url}/v1/track`, body, basic("given-key"))).status).toBe(200);
+
+    await stack.store.replaceCredentials("given", "product", { sharedSecret: "new-secret", writeKey: "new-key" });
+    expect((await post(url, body, { "x-signature": segmentSign(body, "given-secret") })).status).toBe(401);
+    expect((await post(url, body, { "x-signature": segmentSign(body, "new-secret") })).status).toBe(200);
+    expect((await post(`${stack.server.url}/v1/track`, body, basic("given-key"))).body.code).toBe(
+      "auth.write_key_invalid",
+    );
+    expect((await post(`${stack.server.url}/v1/track`, body, basic("new-key"))).status).toBe(200);
+    await drainQueue(stack.sqs, stack.config.rawQueueUrl);
+  });
+
+  it("refuses to move a write key onto a source when another source has it", async () => {
+    const a = await stack.store.createWorkspace({ id: "owner-a" });
+    await stack.store.createWorkspace({ id: "owner-b" });
+    await expect(stack.store.replaceCredentials("owner-b", "product", { writeKey: a.writeKey })).rejects.toMatchObject({
+      code: "credential.write_key_taken",
+    });
+    expect(await stack.store.findSourceByWriteKeyHash(hashCredential(a.writeKey))).toEqual({
+      workspaceId: "owner-a",
+      source: "product",
+    });
+  });
 });

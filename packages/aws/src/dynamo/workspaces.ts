@@ -118,7 +118,10 @@ function checkGivenCredentials(given: GivenCredentials): void {
     throw new ValidationError("credential.invalid", "A shared secret cannot be empty");
   }
   if (given.writeKey !== undefined && (given.writeKey.length === 0 || given.writeKey.includes(":"))) {
-    throw new ValidationError("credential.invalid", "A write key is not empty and has no `:` (it is sent as HTTP Basic user)");
+    throw new ValidationError(
+      "credential.invalid",
+      "A write key is not empty and has no `:` (it is sent as HTTP Basic user)",
+    );
   }
 }
 
@@ -157,7 +160,11 @@ export class WorkspaceStore implements CredentialLookup {
    * Creates a workspace with its primary source `product`, a shared secret and a write key.
    * Throws `workspace.id_invalid` for a bad id and `workspace.exists` when the id is taken.
    */
-  async createWorkspace(input: { id: string; name?: string; credentials?: GivenCredentials }): Promise<CreatedWorkspace> {
+  async createWorkspace(input: {
+    id: string;
+    name?: string;
+    credentials?: GivenCredentials;
+  }): Promise<CreatedWorkspace> {
     if (!isWorkspaceId(input.id)) {
       throw new ValidationError(
         "workspace.id_invalid",
