@@ -1,3 +1,5 @@
+import { sweepPendingCalls } from "../../aws/src/handlers/sweep";
+
 /**
  * The local stand-in for the scheduled job that expires pending calls: every interval, each
  * workspace's calls held longer than the retention for an entity map become `id.unmapped` rejects.
@@ -33,17 +35,11 @@ export function startPendingSweep(options: PendingSweepOptions): PendingSweep {
   const now = options.now ?? (() => new Date());
   const log = options.log ?? (() => {});
   let running: Promise<number> | undefined;
-  let stopped = false;
 
+  // The same sweep as the scheduled Lambda's; only the timer is local.
   const sweepOnce = async (): Promise<number> => {
-    let expired = 0;
-    const at = now().toISOString();
-    for (const workspace of await options.workspaces.listWorkspaces()) {
-      if (stopped) break;
-      const count = await options.identity.expirePending(workspace.id, at, options.retentionDays);
-      if (count > 0) log(`pending: ${count} call(s) of workspace ${workspace.id} expired as id.unmapped rejects`);
-      expired += count;
-    }
+    const expired = await sweepPendingCalls({ ...options, now: () => now().toISOString() });
+    if (expired > 0) log(`pending: ${expired} call(s) expired as id.unmapped rejects`);
     return expired;
   };
   const sweep = () => {
@@ -66,7 +62,6 @@ export function startPendingSweep(options: PendingSweepOptions): PendingSweep {
   return {
     sweep,
     async stop() {
-      stopped = true;
       clearInterval(timer);
       await running?.catch(() => 0);
     },

@@ -6,7 +6,7 @@ import { WorkspaceStore } from "../dynamo/workspaces";
 import { logger } from "../logger";
 
 export interface SweepDependencies {
-  workspaces: Pick<WorkspaceStore, "listWorkspaces">;
+  workspaces: { listWorkspaces(): Promise<{ id: string }[]> };
   identity: Pick<DynamoIdentityStore, "expirePending">;
   retentionDays: number;
   now?: () => string;
