@@ -38,9 +38,12 @@ export function startPendingSweep(options: PendingSweepOptions): PendingSweep {
 
   // The same sweep as the scheduled Lambda's; only the timer is local.
   const sweepOnce = async (): Promise<number> => {
-    const expired = await sweepPendingCalls({ ...options, now: () => now().toISOString() });
-    if (expired > 0) log(`pending: ${expired} call(s) expired as id.unmapped rejects`);
-    return expired;
+    return sweepPendingCalls({
+      ...options,
+      now: () => now().toISOString(),
+      onExpired: (workspaceId, count) =>
+        log(`pending: ${count} call(s) of workspace ${workspaceId} expired as id.unmapped rejects`),
+    });
   };
   const sweep = () => {
     running ??= sweepOnce().finally(() => {

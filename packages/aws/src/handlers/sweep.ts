@@ -10,6 +10,8 @@ export interface SweepDependencies {
   identity: Pick<DynamoIdentityStore, "expirePending">;
   retentionDays: number;
   now?: () => string;
+  /** Told of each workspace where calls expired. */
+  onExpired?: (workspaceId: string, count: number) => void;
 }
 
 /** The sweep's dependencies for a configuration. */
@@ -37,7 +39,9 @@ export async function sweepPendingCalls(deps: SweepDependencies): Promise<number
   let failure: unknown;
   for (const workspace of await deps.workspaces.listWorkspaces()) {
     try {
-      expired += await deps.identity.expirePending(workspace.id, now, deps.retentionDays);
+      const count = await deps.identity.expirePending(workspace.id, now, deps.retentionDays);
+      if (count > 0) deps.onExpired?.(workspace.id, count);
+      expired += count;
     } catch (error) {
       failure ??= error;
       logger.error("pending sweep failed for a workspace", { workspaceId: workspace.id, error: String(error) });
