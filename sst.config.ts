@@ -15,8 +15,10 @@ export default $config({
     const functions = await import("./infra/functions");
     const { httpApi } = await import("./infra/api");
     await import("./infra/alarms");
+    const { consoleSite } = await import("./infra/console");
     return {
       apiUrl: httpApi.url,
+      consoleUrl: consoleSite.url,
       webhookUrlTemplate: $interpolate`${httpApi.url}/v1/webhooks/segment/{workspaceId}`,
       entitiesTable: storage.entities.name,
       eventsTable: storage.events.name,

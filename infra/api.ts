@@ -7,7 +7,16 @@ const throttling = $app.stage === "production" ? apiThrottling.production : apiT
 /** The HTTP API: every route of spec sections 2 and 5, each pointing at one of two functions. */
 export const httpApi = new sst.aws.ApiGatewayV2("HttpApi", {
   accessLog: { retention: "1 month" },
-  cors: false,
+  // The Console (infra/console.ts) is served from another origin and calls the read API with a
+  // Bearer key. No cookies are ever accepted, so any origin may call: a page can only use a key
+  // its user gave it.
+  cors: {
+    allowOrigins: ["*"],
+    allowMethods: ["GET", "PUT", "DELETE"],
+    allowHeaders: ["authorization", "content-type"],
+    allowCredentials: false,
+    maxAge: "1 day",
+  },
   transform: {
     stage: (args) => {
       args.defaultRouteSettings = {

@@ -70,6 +70,7 @@ beforeAll(async () => {
         Cron: component("Cron"),
         ApiGatewayV2: component("ApiGatewayV2"),
         SnsTopic: component("SnsTopic"),
+        StaticSite: component("StaticSite"),
       },
     },
     aws: { cloudwatch: { MetricAlarm: component("MetricAlarm") } },
@@ -79,6 +80,7 @@ beforeAll(async () => {
   await import("../../infra/functions");
   await import("../../infra/api");
   await import("../../infra/alarms");
+  await import("../../infra/console");
 });
 
 describe("infrastructure settings", () => {
@@ -152,5 +154,17 @@ describe("infrastructure settings", () => {
       ["5xx", "ApproximateAgeOfOldestMessage", "ApproximateNumberOfMessagesVisible", "Errors"].sort(),
     );
     expect(byName("DeadLettersAlarm").args.dimensions).toEqual({ QueueName: `${DeadLetterQueue.name}-queue` });
+  });
+
+  it("deploys the Console as a static site built with the HTTP API's URL, and lets it call the API", () => {
+    const site = byName("Console").args as {
+      build: { command: string; output: string };
+      environment: Record<string, string>;
+    };
+    expect(site.build).toEqual({ command: "npm run console:build", output: "packages/console/dist" });
+    expect(site.environment.VITE_API_URL).toBe("https://HttpApi.example");
+    const cors = (byName("HttpApi").args as { cors: { allowHeaders: string[]; allowCredentials: boolean } }).cors;
+    expect(cors.allowHeaders).toContain("authorization");
+    expect(cors.allowCredentials).toBe(false);
   });
 });

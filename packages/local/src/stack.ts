@@ -11,6 +11,7 @@ import { WorkspaceStore } from "../../aws/src/dynamo/workspaces";
 import { createNormalizeHandler } from "../../aws/src/handlers/normalize";
 import { createIngestDependencies, createIngestHandler } from "../../aws/src/ingest/handler";
 import { IngestError } from "../../core/src/errors";
+import { consoleSiteRoute } from "./console-site";
 import { type DevWorkspace, ensureDevWorkspace } from "./dev-workspace";
 import { localEnvironment } from "./environment";
 import { type HandlerServer, startHandlerServer } from "./http-adapter";
@@ -168,10 +169,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     let server: HandlerServer;
     try {
       server = await startHandlerServer(
-        localRoutes(
-          createIngestHandler(createIngestDependencies(config)),
-          createApiHandler(createApiDependencies(config)),
-        ),
+        [
+          ...localRoutes(
+            createIngestHandler(createIngestDependencies(config)),
+            createApiHandler(createApiDependencies(config)),
+          ),
+          consoleSiteRoute({ log }), // the Console at `/`; API and ingest routes are longer prefixes and win
+        ],
         { port: options.port, host: "127.0.0.1" },
       );
     } catch (error) {
