@@ -113,11 +113,6 @@ interface Invocation {
 }
 
 const invocation = new AsyncLocalStorage<Invocation>();
-let invocationCounter = 0;
-export function currentInvocation(): string {
-  const c = invocation.getStore() as (Invocation & { id?: number }) | undefined;
-  return c ? `inv${c.id}${c.killed ? "K" : ""}` : "-";
-}
 
 /** A DynamoDB throttling error as the SDK surfaces it. */
 function throttling(): Error {
@@ -173,13 +168,11 @@ export function injectDynamoFaults(
       if (!current.faultsAllowed) return next(args);
       const x = r.next();
       if (x < rates.throttle) {
-        if (process.env.DIAG) (globalThis as any).__trace?.push(`${Date.now()} ${currentInvocation()} THROTTLE ${JSON.stringify(args.input).slice(0, 300)}`);
         counts.dynamoThrottles++;
         throw throttling();
       }
       const result = await next(args);
       if (x < rates.throttle + rates.timeout) {
-        if (process.env.DIAG) (globalThis as any).__trace?.push(`${Date.now()} ${currentInvocation()} TIMEOUT-after ${JSON.stringify(args.input).slice(0, 300)}`);
         counts.dynamoTimeouts++;
         throw timeout();
       }
@@ -233,8 +226,6 @@ export function killableNormalizeHandler(
         requests: 0,
         killed: false,
       };
-      (context as Invocation & { id?: number }).id = ++invocationCounter;
-      if (process.env.DIAG) (globalThis as any).__trace?.push(`${Date.now()} inv${invocationCounter} START records=${event.Records.map((r) => r.messageId.slice(0, 6) + "x" + r.attributes.ApproximateReceiveCount + ":" + JSON.parse(r.body).calls.map((c: any) => c.messageId).join("|")).join(" ; ")}`);
       const x = context.faultsAllowed ? r.next() : 1;
       if (x < rates.midBatch) context.killAfterRequests = r.int(rates.maxRequestsBeforeKill + 1);
       const died = new Promise<never>((_, reject) => {
@@ -246,13 +237,11 @@ export function killableNormalizeHandler(
         counts.killedMidBatch++;
         const leftover = work.catch(() => {}).finally(() => leftovers.delete(leftover));
         leftovers.add(leftover);
-        await Promise.race([work, died]).catch(() => {});
-        if (process.env.WAITZOMBIE) await leftover;
+        await Promise.race([work, died]);
         // The worker got through its batch before the chosen request: it dies before reporting.
         throw new Error("normalize worker killed mid-batch (injected)");
       }
       const answer = await work;
-      if (process.env.DIAG) (globalThis as any).__trace?.push(`${Date.now()} inv${(context as any).id} END failures=${answer.batchItemFailures.map((f) => f.itemIdentifier.slice(0, 6)).join(",")}`);
       if (x < rates.midBatch + rates.beforeReport) {
         counts.killedBeforeReport++;
         throw new Error("normalize worker killed before reporting (injected)");

@@ -149,7 +149,9 @@ export function oracle(ws: string, calls: Record<string, unknown>[]): WorkspaceE
     last_seen_at: lastSeen.get(`user:${id}`) ?? null,
   }));
   const memberships = [...since.entries()]
-    .flatMap(([userId, of]) => [...of.entries()].map(([accountId, t]) => ({ account_id: accountId, user_id: userId, since: t })))
+    .flatMap(([userId, of]) =>
+      [...of.entries()].map(([accountId, t]) => ({ account_id: accountId, user_id: userId, since: t })),
+    )
     .sort(byMembership);
   resolved.sort(byEventId);
   return { accounts, users, memberships, events: resolved };

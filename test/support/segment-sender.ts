@@ -61,7 +61,11 @@ export function segmentRequests(
       requests.push({
         kind: "webhook-single",
         path: webhookPath,
-        headers: { "content-type": "application/json", "x-signature": segmentSignature(body, source.sharedSecret), ...bearer },
+        headers: {
+          "content-type": "application/json",
+          "x-signature": segmentSignature(body, source.sharedSecret),
+          ...bearer,
+        },
         body,
         calls: [call],
       });

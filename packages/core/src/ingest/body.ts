@@ -57,12 +57,41 @@ export function parseJsonBody(body: Uint8Array): unknown {
     throw new ValidationError("request.invalid_json", "Request body is not valid UTF-8", { cause });
   }
   if (text.trim() === "") throw new ValidationError("request.invalid_json", "Request body is empty");
+  if (jsonNestingExceeds(text, ingestLimits.maxJsonDepth)) {
+    throw new ValidationError(
+      "request.too_deep",
+      `Request body nests arrays and objects more than ${ingestLimits.maxJsonDepth} levels deep`,
+    );
+  }
   try {
     return JSON.parse(text);
   } catch (cause) {
     // The parser's message quotes the body; the answer names the problem without echoing data.
     throw new ValidationError("request.invalid_json", "Request body is not valid JSON", { cause });
   }
+}
+
+/**
+ * True when a JSON text nests arrays and objects more than `limit` levels deep (brackets inside
+ * strings do not count). One pass over the text, without recursion, before anything parses it.
+ *
+ * @example
+ * jsonNestingExceeds('{"a":[1]}', 1); // true
+ */
+export function jsonNestingExceeds(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
 }
 
 /** True for a JSON object (not an array, not null). */

@@ -8,6 +8,12 @@ export const ingestLimits = {
   maxRequestBytes: 500 * 1024,
   maxEventBytes: 32 * 1024,
   maxEventsPerBatch: 2500,
+  /**
+   * Arrays and objects nested deeper than this are refused before parsing. Ours, not Segment's:
+   * V8's JSON.stringify (and any recursive walk) overflows the stack a few thousand levels down,
+   * and no real call nests anywhere near this deep.
+   */
+  maxJsonDepth: 64,
 } as const;
 
 /**

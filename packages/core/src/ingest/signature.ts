@@ -47,7 +47,11 @@ function firstElementPayload(body: Uint8Array | string, parsedBody: unknown): st
     }
   }
   if (!Array.isArray(parsed) || parsed.length === 0) return undefined;
-  return JSON.stringify(parsed[0]);
+  try {
+    return JSON.stringify(parsed[0]);
+  } catch {
+    return undefined; // nested too deep to serialise: it cannot be what Segment signed
+  }
 }
 
 /**

@@ -163,10 +163,11 @@ export async function normalizeBatch(
   }
 
   await writeProfiles(units, store, guard, stats, rejects);
-  const changedMemberships = await writeMemberships(units, store, guard, stats);
-  const seen = new Map<string, { ref: ProfileRef; time: string; months: Set<string>; units: CallUnit[] }>();
-  await writeEvents(units, store, guard, stats, seen);
-  await reattributeEvents(changedMemberships, units, store, guard, stats, seen);
+  const memberships = await writeMemberships(units, store, guard, stats);
+  await writeEvents(units, store, guard, stats);
+  // Profiles seen by re-attributed events; the batch's own events recorded theirs before writing.
+  const seen: SeenMap = new Map();
+  await reattributeEvents(memberships, units, store, guard, stats, seen);
   await reattributeAliasedEvents(changedAliases, store, guard, stats, seen);
 
   await touchSeenProfiles(seen, store, guard);
@@ -346,13 +347,25 @@ async function writeProfiles(
   );
 }
 
+/** The memberships of a batch that may move stored events to another account. */
+interface MembershipChanges {
+  /** Written by this batch: new, or with an earlier `since`. */
+  changed: MembershipEdge[];
+  /**
+   * Already stored with exactly this batch's `since`: possibly by an earlier delivery of these same
+   * calls that failed (or whose worker died) after writing the membership and before re-attributing
+   * the user's events. That step is redone, since nothing else would ever redo it.
+   */
+  repeated: MembershipEdge[];
+}
+
 /** Writes each membership once per batch with the earliest time seen; returns those that changed. */
 async function writeMemberships(
   units: CallUnit[],
   store: ModelStore,
   guard: Guard,
   stats: BatchStats,
-): Promise<MembershipEdge[]> {
+): Promise<MembershipChanges> {
   const edges = new Map<string, { edge: MembershipEdge; units: CallUnit[] }>();
   for (const unit of units) {
     for (const m of unit.call.memberships) {
@@ -381,11 +394,12 @@ async function writeMemberships(
       },
     );
   }
-  if (!read) return changed;
+  if (!read) return { changed, repeated: [] };
   const toWrite = all.filter((e) => {
     const since = known.get(membershipKey(e.edge));
     return since === undefined || since > e.edge.since;
   });
+  const repeated = all.filter((e) => known.get(membershipKey(e.edge)) === e.edge.since).map((e) => e.edge);
   await eachLimited(toWrite, CONCURRENCY, (entry) =>
     guard(entry.units, "membership", async () => {
       if (await store.saveMembership(entry.edge)) {
@@ -394,7 +408,7 @@ async function writeMemberships(
       }
     }),
   );
-  return changed;
+  return { changed, repeated };
 }
 
 /** Accounts a user belonged to at a time: memberships whose `since` is not after it. */
@@ -406,11 +420,13 @@ type SeenMap = Map<string, { ref: ProfileRef; time: string; months: Set<string>;
 
 /**
  * Keeps `last_seen_at` and `event_months` of every profile seen in the batch, one read for all of
- * them and a write only where this batch moves them (late events usually do not).
+ * them and a write only where this batch moves them (late events usually do not). Returns the
+ * profile keys whose touch failed (their records are sent back).
  */
-async function touchSeenProfiles(seen: SeenMap, store: ModelStore, guard: Guard): Promise<void> {
+async function touchSeenProfiles(seen: SeenMap, store: ModelStore, guard: Guard): Promise<Set<string>> {
   const entries = [...seen.values()];
-  if (entries.length === 0) return;
+  const failed = new Set<string>();
+  if (entries.length === 0) return failed;
   let stored = new Map<string, StoredProfile>();
   let read = false;
   await guard(
@@ -421,15 +437,20 @@ async function touchSeenProfiles(seen: SeenMap, store: ModelStore, guard: Guard)
       read = true;
     },
   );
-  if (!read) return;
+  if (!read) return new Set(seen.keys());
   const stale = entries.filter((entry) => {
     const current = stored.get(profileKey(entry.ref));
     if (!current?.lastSeenAt || current.lastSeenAt < entry.time) return true;
     return [...entry.months].some((m) => !current.eventMonths.includes(m));
   });
   await eachLimited(stale, CONCURRENCY, (entry) =>
-    guard(entry.units, "last_seen_at", () => store.touchLastSeen(entry.ref, entry.time, [...entry.months])),
+    guard(entry.units, "last_seen_at", async () => {
+      failed.add(profileKey(entry.ref));
+      await store.touchLastSeen(entry.ref, entry.time, [...entry.months]);
+      failed.delete(profileKey(entry.ref));
+    }),
   );
+  return failed;
 }
 
 /** Notes that a profile was seen at `time`, by the calls in `units` (whose records fail if the write does). */
@@ -442,14 +463,13 @@ function noteSeen(seen: SeenMap, ref: ProfileRef, time: string, units: CallUnit[
   seen.set(key, entry);
 }
 
-/** Resolves, dedupes and stores the batch's events. */
-async function writeEvents(
-  units: CallUnit[],
-  store: ModelStore,
-  guard: Guard,
-  stats: BatchStats,
-  seen: SeenMap,
-): Promise<void> {
+/**
+ * Resolves, dedupes and stores the batch's events. The profiles' `event_months` (and
+ * `last_seen_at`) are recorded before the events are written: re-attribution finds a user's events
+ * through those months, so an event stored by a delivery that then failed before recording its
+ * month would stay invisible to a membership arriving before the redelivery, and keep its account.
+ */
+async function writeEvents(units: CallUnit[], store: ModelStore, guard: Guard, stats: BatchStats): Promise<void> {
   const eventUnits = units.filter((u) => u.call.event !== null);
   if (eventUnits.length === 0) return;
 
@@ -475,6 +495,9 @@ async function writeEvents(
   for (const unit of eventUnits) {
     const raw = unit.call.event!;
     const key = `${unit.call.workspaceId}\u0000${raw.user_id}`;
+    // The user's memberships could not be read: resolving without them would store the event with
+    // no account, and a redelivery finds it stored and keeps it. Its record is already sent back.
+    if (raw.account_from_user && raw.user_id !== null && !memberships.has(key)) continue;
     const resolved =
       raw.account_from_user && raw.user_id !== null
         ? resolveEventAccount(raw, accountsAt(memberships.get(key) ?? [], raw.timestamp))
@@ -494,6 +517,7 @@ async function writeEvents(
 
   for (const [ws, events] of byWorkspace) {
     const all = [...events.values()];
+    const seen: SeenMap = new Map();
     for (const { event, units: eventUnitsOf } of all) {
       if (event.user_id !== null)
         noteSeen(seen, { workspaceId: ws, kind: "user", id: event.user_id }, event.timestamp, eventUnitsOf);
@@ -506,8 +530,15 @@ async function writeEvents(
     await guard(allUnits, "event_lookup", async () => {
       existing = await store.existingEvents(ws, [...events.keys()]);
     });
-    const fresh = all.filter((e) => !existing.has(e.event.event_id));
-    stats.duplicates += all.length - fresh.length;
+    const duplicates = all.filter((e) => existing.has(e.event.event_id)).length;
+    stats.duplicates += duplicates;
+    const unrecorded = await touchSeenProfiles(seen, store, guard);
+    const recorded = (kind: "user" | "account", id: string | null) =>
+      id === null || !unrecorded.has(profileKey({ workspaceId: ws, kind, id }));
+    const fresh = all.filter(
+      (e) =>
+        !existing.has(e.event.event_id) && recorded("user", e.event.user_id) && recorded("account", e.event.account_id),
+    );
     // Chunks so one failing write sends back only the records whose events it carried.
     for (let i = 0; i < fresh.length; i += 25) {
       const chunk = fresh.slice(i, i + 25);
@@ -528,20 +559,23 @@ async function writeEvents(
  * user belong to: recompute those events so the stored state does not depend on arrival order.
  */
 async function reattributeEvents(
-  changed: MembershipEdge[],
+  { changed, repeated }: MembershipChanges,
   units: CallUnit[],
   store: ModelStore,
   guard: Guard,
   stats: BatchStats,
   seen: SeenMap,
 ): Promise<void> {
-  const byUser = new Map<string, { ws: string; userId: string; from: string }>();
-  for (const edge of changed) {
+  const byUser = new Map<string, { ws: string; userId: string; from: string; redo: boolean }>();
+  const add = (edge: MembershipEdge, redo: boolean) => {
     const key = `${edge.workspaceId}\u0000${edge.userId}`;
     const entry = byUser.get(key);
-    if (!entry || edge.since < entry.from)
-      byUser.set(key, { ws: edge.workspaceId, userId: edge.userId, from: edge.since });
-  }
+    if (!entry || edge.since < entry.from) {
+      byUser.set(key, { ws: edge.workspaceId, userId: edge.userId, from: edge.since, redo: redo || !!entry?.redo });
+    } else if (redo) entry.redo = true;
+  };
+  for (const edge of changed) add(edge, false);
+  for (const edge of repeated) add(edge, true);
   const involved = (ws: string, userId: string) =>
     units.filter((u) => u.call.workspaceId === ws && u.call.memberships.some((m) => m.userId === userId));
   await eachLimited([...byUser.values()], CONCURRENCY, (entry) => {
@@ -553,10 +587,8 @@ async function reattributeEvents(
       const losers = new Set<string>();
       for (const event of events) {
         const next = resolveEventAccount(event, accountsAt(memberships, event.timestamp));
-        if (next.account_id === event.account_id && next.account_resolution === event.account_resolution) continue;
-        updates.push({ ...next, workspace_id: entry.ws });
-        if (event.account_id !== null && event.account_id !== next.account_id) losers.add(event.account_id);
-        if (next.account_id !== null) {
+        // Noted even when unchanged: a redo must still bump what an interrupted first run did not.
+        if (next.account_id !== null && (entry.redo || next.account_id !== event.account_id)) {
           noteSeen(
             seen,
             { workspaceId: entry.ws, kind: "account", id: next.account_id },
@@ -564,7 +596,13 @@ async function reattributeEvents(
             involvedUnits,
           );
         }
+        if (next.account_id === event.account_id && next.account_resolution === event.account_resolution) continue;
+        updates.push({ ...next, workspace_id: entry.ws });
+        if (event.account_id !== null && event.account_id !== next.account_id) losers.add(event.account_id);
       }
+      // An interrupted first run may have moved events without recomputing the accounts they left,
+      // which can only be accounts of the user's memberships.
+      if (entry.redo) for (const m of memberships) losers.add(m.accountId);
       for (let i = 0; i < updates.length; i += 25) await store.putEvents(updates.slice(i, i + 25));
       // An account that lost events may have been seen last in one of them.
       for (const accountId of losers)
