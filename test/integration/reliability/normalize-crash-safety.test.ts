@@ -109,3 +109,30 @@ describe("a transient failure never leaves an event on the wrong account", () =>
     expect((await reader.getUser(ws, "u1"))?.last_seen_at).toBe("2024-05-05T00:00:00.000Z");
   });
 });
+
+describe("a transient failure never leaves anonymous events unattributed", () => {
+  it("the alias was saved but moving the anonymous events failed: the redelivery redoes it", async () => {
+    const ws = freshWorkspace();
+    const anonymous = rawMessage(ws, [
+      { type: "page", messageId: "p1", anonymousId: "device-1", name: "Pricing", timestamp: "2024-05-01T00:00:00Z" },
+    ]);
+    expect((await healthy()(sqsEvent([anonymous]))).batchItemFailures).toEqual([]);
+    expect((await reader.getEvent(ws, "p1"))?.user_id).toBeNull();
+
+    const identify = sqsEvent([
+      rawMessage(ws, [
+        { type: "identify", messageId: "i1", userId: "u1", anonymousId: "device-1", timestamp: "2024-05-02T00:00:00Z" },
+      ]),
+    ]);
+    // The anonymous events are found through the Events byUser index: fail that read once.
+    const first = await handlerFailing(
+      (r) => r.command === "QueryCommand" && text(r).includes('"byUser"') && text(r).includes("#N#device-1"),
+    )(identify);
+    expect(first.batchItemFailures).toHaveLength(1);
+    expect((await reader.getEvent(ws, "p1"))?.user_id).toBeNull();
+
+    expect((await healthy()(identify)).batchItemFailures).toEqual([]);
+    expect(await reader.getEvent(ws, "p1")).toMatchObject({ user_id: "u1", anonymous_id: "device-1" });
+    expect((await reader.getUser(ws, "u1"))?.last_seen_at).toBe("2024-05-01T00:00:00.000Z");
+  });
+});

@@ -380,6 +380,7 @@ export class DynamoModelStore implements ModelStore {
     time: string,
   ): Promise<{ changed: boolean; previous?: string }> {
     let previous: string | undefined;
+    let redelivered = false;
     try {
       const out = await storageCall("alias write", () =>
         this.db.send(
@@ -393,7 +394,8 @@ export class DynamoModelStore implements ModelStore {
               time,
             },
             // The newest link wins (ties by user id), whatever the order the calls arrive in.
-            ConditionExpression: "attribute_not_exists(#t) OR #t < :t OR (#t = :t AND user_id < :u)",
+            // The same link again (a redelivery) passes too, so its follow-up work can be redone.
+            ConditionExpression: "attribute_not_exists(#t) OR #t < :t OR (#t = :t AND user_id <= :u)",
             ExpressionAttributeNames: { "#t": "time" },
             ExpressionAttributeValues: { ":t": time, ":u": toUserId },
             ReturnValues: "ALL_OLD",
@@ -401,11 +403,14 @@ export class DynamoModelStore implements ModelStore {
         ),
       );
       previous = out.Attributes?.user_id as string | undefined;
+      redelivered = out.Attributes?.time === time && previous === toUserId;
     } catch (error) {
       if ((error as { cause?: unknown }).cause instanceof ConditionalCheckFailedException) return { changed: false };
       throw error;
     }
-    if (previous === toUserId) return { changed: false };
+    // The same call delivered again: a first delivery may have saved the link and then failed before
+    // writing the user's back-reference and moving the anonymous events, so both are redone.
+    if (previous === toUserId && !redelivered) return { changed: false };
     const requests: Record<string, unknown>[] = [
       {
         PutRequest: {
@@ -413,10 +418,11 @@ export class DynamoModelStore implements ModelStore {
         },
       },
     ];
-    if (previous !== undefined)
+    if (previous !== undefined && previous !== toUserId) {
       requests.push({ DeleteRequest: { Key: keys.userAlias(workspaceId, previous, fromId) } });
+    }
     await this.batchWrite(this.tables.entitiesTable, requests);
-    return previous === undefined ? { changed: true } : { changed: true, previous };
+    return previous === undefined || previous === toUserId ? { changed: true } : { changed: true, previous };
   }
 
   async aliasTargets(workspaceId: string, fromIds: string[]): Promise<Map<string, string>> {
