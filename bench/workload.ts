@@ -1,20 +1,5 @@
 /** Realistic Segment calls for the benchmark, generated from a seed (same calls every run). */
-
-export function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return {
-    next,
-    int: (n: number) => Math.floor(next() * n),
-    pick: <T>(xs: readonly T[]) => xs[Math.floor(next() * xs.length)] as T,
-  };
-}
+import { prng } from "../test/support/seeded-random";
 
 const EVENTS = ["Report Built", "Dashboard Viewed", "Invite Sent", "Export Downloaded", "Signed In"];
 

@@ -7,6 +7,7 @@ import type { StoredEvent } from "../../../core/src/pipeline/model-store";
 import type { Page } from "./identity-store";
 import { type Key, keys } from "./keys";
 import { eventFromItem, type TableNames } from "./model-store";
+import { queryAll } from "./query-pages";
 import { storageCall } from "./storage-error";
 
 /** Activity facts kept beside a profile's fields. */
@@ -99,7 +100,7 @@ export class DynamoModelReader {
   }
 
   async userAccountIds(workspaceId: string, userId: string): Promise<string[]> {
-    const items = await this.queryAll({
+    const items = await queryAll(this.db, {
       TableName: this.tables.entitiesTable,
       IndexName: "byUser",
       KeyConditionExpression: "gsi1pk = :pk",
@@ -110,7 +111,7 @@ export class DynamoModelReader {
 
   async accountUserIds(workspaceId: string, accountId: string): Promise<string[]> {
     const prefix = keys.accountMembersPrefix(workspaceId, accountId);
-    const items = await this.queryAll({
+    const items = await queryAll(this.db, {
       TableName: this.tables.entitiesTable,
       KeyConditionExpression: "pk = :pk AND begins_with(sk, :sk)",
       ExpressionAttributeValues: { ":pk": prefix.pk, ":sk": prefix.skPrefix },
@@ -130,7 +131,7 @@ export class DynamoModelReader {
   }
 
   async listRejects(workspaceId: string): Promise<StoredReject[]> {
-    const items = await this.queryAll({
+    const items = await queryAll(this.db, {
       TableName: this.tables.entitiesTable,
       KeyConditionExpression: "pk = :pk",
       ExpressionAttributeValues: { ":pk": keys.rejectPartition(workspaceId).pk },
@@ -369,18 +370,5 @@ export class DynamoModelReader {
       }
     }
     return found;
-  }
-
-  private async queryAll(input: ConstructorParameters<typeof QueryCommand>[0]): Promise<Record<string, unknown>[]> {
-    const items: Record<string, unknown>[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await storageCall("query", () =>
-        this.db.send(new QueryCommand({ ...input, ExclusiveStartKey: start })),
-      );
-      items.push(...(page.Items ?? []));
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return items;
   }
 }

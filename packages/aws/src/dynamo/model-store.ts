@@ -22,6 +22,7 @@ import type {
 } from "../../../core/src/pipeline/model-store";
 import { membershipKey, type PendingCall, profileKey } from "../../../core/src/pipeline/model-store";
 import { type Key, keys, monthOf } from "./keys";
+import { queryAll } from "./query-pages";
 import { storageCall } from "./storage-error";
 
 export interface TableNames {
@@ -209,7 +210,7 @@ export class DynamoModelStore implements ModelStore {
   }
 
   async userMemberships(workspaceId: string, userId: string): Promise<{ accountId: string; since: string }[]> {
-    const items = await this.queryAll({
+    const items = await queryAll(this.db, {
       TableName: this.tables.entitiesTable,
       IndexName: "byUser",
       KeyConditionExpression: "gsi1pk = :pk",
@@ -254,7 +255,7 @@ export class DynamoModelStore implements ModelStore {
     );
     const events: StoredEvent[] = [];
     for (const month of months.sort()) {
-      const items = await this.queryAll({
+      const items = await queryAll(this.db, {
         TableName: this.tables.eventsTable,
         IndexName: "byUser",
         KeyConditionExpression: "upk = :pk AND usk >= :from",
@@ -441,7 +442,7 @@ export class DynamoModelStore implements ModelStore {
     userId: string | null,
   ): Promise<StoredEvent[]> {
     if (userId === null) {
-      const items = await this.queryAll({
+      const items = await queryAll(this.db, {
         TableName: this.tables.eventsTable,
         IndexName: "byUser",
         KeyConditionExpression: "upk = :pk",
@@ -451,7 +452,7 @@ export class DynamoModelStore implements ModelStore {
     }
     const events: StoredEvent[] = [];
     for (const month of await this.eventMonths(keys.user(workspaceId, userId))) {
-      const items = await this.queryAll({
+      const items = await queryAll(this.db, {
         TableName: this.tables.eventsTable,
         IndexName: "byUser",
         KeyConditionExpression: "upk = :pk",
@@ -542,7 +543,7 @@ export class DynamoModelStore implements ModelStore {
     };
     for (const month of await this.eventMonths(keys.user(workspaceId, userId))) {
       collect(
-        await this.queryAll({
+        await queryAll(this.db, {
           TableName: this.tables.eventsTable,
           IndexName: "byUser",
           KeyConditionExpression: "upk = :pk",
@@ -551,7 +552,7 @@ export class DynamoModelStore implements ModelStore {
       );
     }
     // Records under the user's partition: profile, alias and map back-references (not the tombstone).
-    const own = await this.queryAll({
+    const own = await queryAll(this.db, {
       TableName: table,
       KeyConditionExpression: "pk = :pk",
       ExpressionAttributeValues: { ":pk": keys.userPartition(workspaceId, userId).pk },
@@ -566,7 +567,7 @@ export class DynamoModelStore implements ModelStore {
         entityDeletes.push(keys.alias(workspaceId, fromId));
         // Anonymous events not yet attributed still carry the user's pre-sign-in activity.
         collect(
-          await this.queryAll({
+          await queryAll(this.db, {
             TableName: this.tables.eventsTable,
             IndexName: "byUser",
             KeyConditionExpression: "upk = :pk",
@@ -577,14 +578,14 @@ export class DynamoModelStore implements ModelStore {
       if (sk.startsWith("MAP#"))
         entityDeletes.push(keys.entityMap(workspaceId, item.source as string, "user", item.external_id as string));
     }
-    const memberships = await this.queryAll({
+    const memberships = await queryAll(this.db, {
       TableName: table,
       IndexName: "byUser",
       KeyConditionExpression: "gsi1pk = :pk",
       ExpressionAttributeValues: { ":pk": keys.userMemberships(workspaceId, userId).gsi1pk },
     });
     for (const m of memberships) entityDeletes.push({ pk: m.pk as string, sk: m.sk as string });
-    const rejects = await this.queryAll({
+    const rejects = await queryAll(this.db, {
       TableName: table,
       KeyConditionExpression: "pk = :pk",
       FilterExpression: "user_id = :u",
@@ -659,19 +660,6 @@ export class DynamoModelStore implements ModelStore {
         ),
       );
     }
-  }
-
-  private async queryAll(input: ConstructorParameters<typeof QueryCommand>[0]): Promise<Record<string, unknown>[]> {
-    const items: Record<string, unknown>[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await storageCall("query", () =>
-        this.db.send(new QueryCommand({ ...input, ExclusiveStartKey: start })),
-      );
-      items.push(...(page.Items ?? []));
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return items;
   }
 
   private async batchGet(
