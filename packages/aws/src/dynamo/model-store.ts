@@ -253,17 +253,31 @@ export class DynamoModelStore implements ModelStore {
     const months = [...((user.Item?.event_months as Set<string> | undefined) ?? [])].filter(
       (m) => m >= monthOf(fromTime),
     );
+    return this.userEventsIn(workspaceId, userId, months.sort(), {
+      from: fromTime,
+      filter: "account_from_user = :yes",
+      values: { ":yes": true },
+    });
+  }
+
+  /** A user's events in the given months (byUser index, one partition a month), filtered. */
+  private async userEventsIn(
+    workspaceId: string,
+    userId: string,
+    months: string[],
+    query: { from?: string; filter: string; values: Record<string, unknown> },
+  ): Promise<StoredEvent[]> {
     const events: StoredEvent[] = [];
-    for (const month of months.sort()) {
+    for (const month of months) {
       const items = await queryAll(this.db, {
         TableName: this.tables.eventsTable,
         IndexName: "byUser",
-        KeyConditionExpression: "upk = :pk AND usk >= :from",
-        FilterExpression: "account_from_user = :yes",
+        KeyConditionExpression: query.from === undefined ? "upk = :pk" : "upk = :pk AND usk >= :from",
+        FilterExpression: query.filter,
         ExpressionAttributeValues: {
           ":pk": keys.userEvents(workspaceId, userId, month).upk,
-          ":from": fromTime,
-          ":yes": true,
+          ...(query.from === undefined ? {} : { ":from": query.from }),
+          ...query.values,
         },
       });
       events.push(...items.map(eventFromItem));
@@ -450,22 +464,10 @@ export class DynamoModelStore implements ModelStore {
       });
       return items.map(eventFromItem);
     }
-    const events: StoredEvent[] = [];
-    for (const month of await this.eventMonths(keys.user(workspaceId, userId))) {
-      const items = await queryAll(this.db, {
-        TableName: this.tables.eventsTable,
-        IndexName: "byUser",
-        KeyConditionExpression: "upk = :pk",
-        FilterExpression: "anonymous_id = :a AND user_from_alias = :yes",
-        ExpressionAttributeValues: {
-          ":pk": keys.userEvents(workspaceId, userId, month).upk,
-          ":a": anonymousId,
-          ":yes": true,
-        },
-      });
-      events.push(...items.map(eventFromItem));
-    }
-    return events;
+    return this.userEventsIn(workspaceId, userId, await this.eventMonths(keys.user(workspaceId, userId)), {
+      filter: "anonymous_id = :a AND user_from_alias = :yes",
+      values: { ":a": anonymousId, ":yes": true },
+    });
   }
 
   async lookupEntityMaps(workspaceId: string, refs: EntityRef[]): Promise<Map<string, string>> {
