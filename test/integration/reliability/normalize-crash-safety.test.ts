@@ -136,3 +136,32 @@ describe("a transient failure never leaves anonymous events unattributed", () =>
     expect((await reader.getUser(ws, "u1"))?.last_seen_at).toBe("2024-05-01T00:00:00.000Z");
   });
 });
+
+describe("two normalizers at once never leave an event without its account", () => {
+  it("a membership stored between this batch's membership read and its event write is seen", async () => {
+    const ws = freshWorkspace();
+    const db = createDocumentClient(config);
+    const other = healthy();
+    const store = new DynamoModelStore(db, config);
+    let interleaved = false;
+    // This normalizer reads the user's memberships (none yet); before it writes the event, another
+    // normalizer stores the user's group call completely (and finds no event to re-attribute).
+    const racing = Object.create(store) as DynamoModelStore;
+    racing.userMemberships = async (workspaceId: string, userId: string) => {
+      const found = await store.userMemberships(workspaceId, userId);
+      if (!interleaved) {
+        interleaved = true;
+        expect((await other(sqsEvent([group(ws)]))).batchItemFailures).toEqual([]);
+      }
+      return found;
+    };
+    const result = await createNormalizeHandler({ store: racing })(sqsEvent([track(ws)]));
+    expect(interleaved).toBe(true);
+    expect(result.batchItemFailures).toEqual([]);
+    expect(await reader.getEvent(ws, "t1")).toMatchObject({
+      account_id: "a1",
+      account_resolution: "user_single_account",
+    });
+    expect((await reader.getAccount(ws, "a1"))?.last_seen_at).toBe("2024-05-05T00:00:00.000Z");
+  });
+});

@@ -551,7 +551,65 @@ async function writeEvents(units: CallUnit[], store: ModelStore, guard: Guard, s
         },
       );
     }
+    await recheckUserAccounts(ws, fresh, memberships, store, guard, stats);
   }
+}
+
+/**
+ * Another normalizer may have stored a membership of the user between this batch's membership
+ * read and its event write, and looked for the user's events before they existed. Reading the
+ * memberships again after the write closes that gap: whichever of the two runs second sees the
+ * other's write. Events whose account changes are recorded (months, last seen) and rewritten.
+ */
+async function recheckUserAccounts(
+  ws: string,
+  written: { event: StoredEvent; units: CallUnit[] }[],
+  before: Map<string, { accountId: string; since: string }[]>,
+  store: ModelStore,
+  guard: Guard,
+  stats: BatchStats,
+): Promise<void> {
+  const byUser = new Map<string, { event: StoredEvent; units: CallUnit[] }[]>();
+  for (const e of written) {
+    if (!e.event.account_from_user || e.event.user_id === null) continue;
+    byUser.set(e.event.user_id, [...(byUser.get(e.event.user_id) ?? []), e]);
+  }
+  await eachLimited([...byUser.entries()], CONCURRENCY, ([userId, events]) =>
+    guard(
+      events.flatMap((e) => e.units),
+      "membership_recheck",
+      async () => {
+        const now = await store.userMemberships(ws, userId);
+        const earlier = before.get(`${ws}\u0000${userId}`) ?? [];
+        const same = (a: typeof now, b: typeof now) =>
+          a.length === b.length && a.every((m) => b.some((n) => n.accountId === m.accountId && n.since === m.since));
+        if (same(now, earlier)) return;
+        const seen: SeenMap = new Map();
+        const losers = new Set<string>();
+        const updates: StoredEvent[] = [];
+        for (const { event, units } of events) {
+          const next = resolveEventAccount(event, accountsAt(now, event.timestamp));
+          if (next.account_id === event.account_id && next.account_resolution === event.account_resolution) continue;
+          if (next.account_id !== null) {
+            noteSeen(seen, { workspaceId: ws, kind: "account", id: next.account_id }, next.timestamp, units);
+          }
+          if (event.account_id !== null && event.account_id !== next.account_id) losers.add(event.account_id);
+          updates.push({ ...next, workspace_id: ws });
+        }
+        if (updates.length === 0) return;
+        // Months and last seen first, as for any event write (see writeEvents).
+        if ((await touchSeenProfiles(seen, store, guard)).size > 0) {
+          throw new IngestError("event.recheck_incomplete", "could not record the re-resolved events' accounts", {
+            retryable: true,
+          });
+        }
+        await store.putEvents(updates);
+        for (const accountId of losers)
+          await store.recomputeLastSeen({ workspaceId: ws, kind: "account", id: accountId });
+        stats.eventsReattributed += updates.length;
+      },
+    ),
+  );
 }
 
 /**
