@@ -14,25 +14,12 @@ import {
   type VersionedFields,
 } from "../../../packages/core/src/normalize";
 import { SegmentCall } from "../../../packages/core/src/segment/envelope";
+import { prng } from "../../support/seeded-random";
 
 const meta = { workspaceId: "ws_1", source: "product", receivedAt: "2024-06-01T00:00:00Z" };
 const USERS = ["u1", "u2", 3];
 const ACCOUNTS = ["acc_a", "acc_b", 77];
 
-/** mulberry32: a tiny seeded PRNG, so a failure can be replayed. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  const pick = <T>(items: readonly T[]): T => items[int(items.length)] as T;
-  return { next, int, pick };
-}
 type Rng = ReturnType<typeof prng>;
 
 // Few distinct instants, so many writes tie on time and the messageId tie-break is exercised.

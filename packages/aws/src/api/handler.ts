@@ -11,6 +11,7 @@ import { type ApiKeyAuthenticator, ApiKeyStore } from "../dynamo/api-keys";
 import { DynamoIdentityStore } from "../dynamo/identity-store";
 import { DynamoModelReader } from "../dynamo/model-reader";
 import { DynamoModelStore } from "../dynamo/model-store";
+import { onFirstUse } from "../handlers/first-use";
 import { errorResult, type HttpApiHandler, httpRequestOf, jsonResult } from "../http/api-gateway";
 import type { RequestLog } from "../ingest/handler";
 import { logger } from "../logger";
@@ -67,26 +68,20 @@ interface Prepared {
  * export const handler = createApiHandler(async () => createApiDependencies(await loadConfig()));
  */
 export function createApiHandler(dependencies: ApiDependencies | (() => Promise<ApiDependencies>)): HttpApiHandler {
-  let ready: Promise<Prepared> | undefined;
-  const prepare = () => {
-    ready ??= (typeof dependencies === "function" ? dependencies() : Promise.resolve(dependencies)).then(
-      (deps) => ({
-        deps,
-        operations: createApiOperations({
-          reader: deps.reader,
-          identity: deps.identity,
-          queue: deps.queue,
-          now: deps.now ?? (() => new Date()),
-        }),
-        document: openApiDocument(deps.version),
+  const dependenciesOnce = onFirstUse(dependencies);
+  const prepare = onFirstUse(async (): Promise<Prepared> => {
+    const deps = await dependenciesOnce();
+    return {
+      deps,
+      operations: createApiOperations({
+        reader: deps.reader,
+        identity: deps.identity,
+        queue: deps.queue,
+        now: deps.now ?? (() => new Date()),
       }),
-      (error: unknown) => {
-        ready = undefined;
-        throw error;
-      },
-    );
-    return ready;
-  };
+      document: openApiDocument(deps.version),
+    };
+  });
 
   return async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
     const started = performance.now();

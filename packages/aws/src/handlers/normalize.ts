@@ -5,6 +5,7 @@ import { createDocumentClient } from "../clients";
 import { loadConfig } from "../config";
 import { DynamoModelStore } from "../dynamo/model-store";
 import { logger } from "../logger";
+import { onFirstUse } from "./first-use";
 
 export interface NormalizeDependencies {
   store: ModelStore;
@@ -24,19 +25,16 @@ export interface NormalizeDependencies {
  * export const handler = createNormalizeHandler();
  */
 export function createNormalizeHandler(dependencies?: NormalizeDependencies | (() => Promise<NormalizeDependencies>)) {
-  let deps: Promise<NormalizeDependencies> | undefined;
-  const resolve = () => {
-    deps ??=
-      typeof dependencies === "function"
-        ? dependencies()
-        : dependencies
-          ? Promise.resolve(dependencies)
-          : loadConfig().then((config) => ({
-              store: new DynamoModelStore(createDocumentClient(config), config),
-              settings: { pendingRetentionDays: config.pendingRetentionDays },
-            }));
-    return deps;
-  };
+  const resolve = onFirstUse(
+    dependencies ??
+      (async (): Promise<NormalizeDependencies> => {
+        const config = await loadConfig();
+        return {
+          store: new DynamoModelStore(createDocumentClient(config), config),
+          settings: { pendingRetentionDays: config.pendingRetentionDays },
+        };
+      }),
+  );
   return async (event: SQSEvent): Promise<SQSBatchResponse> => {
     const started = Date.now();
     const { store, now = () => new Date().toISOString(), settings } = await resolve();

@@ -4,6 +4,7 @@ import { DynamoIdentityStore } from "../dynamo/identity-store";
 import { DynamoModelStore } from "../dynamo/model-store";
 import { WorkspaceStore } from "../dynamo/workspaces";
 import { logger } from "../logger";
+import { onFirstUse } from "./first-use";
 
 export interface SweepDependencies {
   workspaces: { listWorkspaces(): Promise<{ id: string }[]> };
@@ -54,9 +55,6 @@ export async function sweepPendingCalls(deps: SweepDependencies): Promise<number
 
 /** The scheduled Lambda handler. */
 export function createSweepHandler() {
-  let deps: Promise<SweepDependencies> | undefined;
-  return async (): Promise<{ expired: number }> => {
-    deps ??= loadConfig().then(createSweepDependencies);
-    return { expired: await sweepPendingCalls(await deps) };
-  };
+  const deps = onFirstUse(async () => createSweepDependencies(await loadConfig()));
+  return async (): Promise<{ expired: number }> => ({ expired: await sweepPendingCalls(await deps()) });
 }

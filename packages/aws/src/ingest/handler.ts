@@ -5,6 +5,7 @@ import { type IngestPorts, receiveIngestRequest } from "../../../core/src/ingest
 import { createDocumentClient, createSqsClient } from "../clients";
 import type { Config } from "../config";
 import { WorkspaceStore } from "../dynamo/workspaces";
+import { onFirstUse } from "../handlers/first-use";
 import { errorResult, type HttpApiHandler, httpRequestOf, jsonResult } from "../http/api-gateway";
 import { logger } from "../logger";
 import { createRawQueueSender } from "../sqs/raw-queue";
@@ -48,15 +49,7 @@ export function createIngestDependencies(config: Config): IngestDependencies {
 export function createIngestHandler(
   dependencies: IngestDependencies | (() => Promise<IngestDependencies>),
 ): HttpApiHandler {
-  let ready: Promise<IngestDependencies> | undefined;
-  const resolve = () => {
-    if (typeof dependencies !== "function") return Promise.resolve(dependencies);
-    ready ??= dependencies().catch((error: unknown) => {
-      ready = undefined;
-      throw error;
-    });
-    return ready;
-  };
+  const resolve = onFirstUse(dependencies);
 
   return async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
     const started = performance.now();
