@@ -13,6 +13,7 @@ import {
   type StackProcess,
   spawnStack,
   stopStack,
+  untilSettled,
   waitUntilReady,
 } from "../support/stack-process";
 
@@ -35,16 +36,6 @@ let stack: StackProcess | undefined;
 let browser: Browser | undefined;
 let page: Page;
 let axeSource: string;
-
-/** Reads until `done` holds (normalize runs behind the queue), then returns the last read. */
-async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read().catch(() => undefined);
-    if ((value !== undefined && done(value)) || Date.now() > deadline) return value as T;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 async function api<T>(path: string): Promise<T> {
   const response = await fetch(`${url}${path}`, { headers: { authorization: `Bearer ${apiKey}` } });
@@ -102,15 +93,9 @@ beforeAll(async () => {
     .map((f) => `test/fixtures/${f}`);
   const replayed = await run("npm", ["run", "--silent", "replay", "--", ...fixtures], env);
   expect(replayed.code, `${replayed.stdout}\n${replayed.stderr}`).toBe(0);
-  // The browser checks below read what normalize wrote: wait until it is there.
-  await eventually(
-    () => api<{ items: { code: string }[] }>("/v1/rejects"),
-    (r) => r.items.some((i) => i.code === "trait.nested_object"),
-  );
-  await eventually(
-    () => api<{ items: unknown[] }>("/v1/accounts/acc_northwind/events"),
-    (r) => r.items.length > 0,
-  );
+  // The browser checks below read what normalize wrote: wait until it has finished every message
+  // the replay queued, so that no view is looked at while the model is still moving.
+  await untilSettled(stack);
 
   browser = await chromium.launch({
     executablePath: chromiumPath,

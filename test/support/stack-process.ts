@@ -1,6 +1,8 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { resolve } from "node:path";
+import { expect } from "vitest";
 import { readyLine } from "../../packages/local/src/banner";
+import { eventually } from "./eventually";
 
 /**
  * The local stack as a child process (`npm start` in the repository root), and the tools around
@@ -210,4 +212,47 @@ export function run(
       done({ code, stdout, stderr });
     });
   });
+}
+
+/**
+ * What the stack's own log lines say about its queue: messages ingest queued (`"ingest"` lines
+ * with `outcome: "queued"`) and messages normalize finished with (`"normalize batch"` lines:
+ * records less the failed ones, which SQS delivers again). When `processed` has caught up with
+ * `queued`, every accepted call has been normalized, so what the model shows is final.
+ */
+export function pipelineProgress(output: string): { queued: number; processed: number; failed: number } {
+  let queued = 0;
+  let processed = 0;
+  let failed = 0;
+  for (const line of output.split("\n")) {
+    if (!line.startsWith("{")) continue;
+    let entry: { message?: string; outcome?: string; messages?: number; records?: number; failedRecords?: number };
+    try {
+      entry = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    if (entry.message === "ingest" && entry.outcome === "queued") queued += entry.messages ?? 0;
+    if (entry.message === "normalize batch") {
+      processed += (entry.records ?? 0) - (entry.failedRecords ?? 0);
+      failed += entry.failedRecords ?? 0;
+    }
+  }
+  return { queued, processed, failed };
+}
+
+/**
+ * Waits until normalize has finished every message ingest queued (both counted from the stack's
+ * own log lines, and seen twice 300 ms apart, so that a log line still in the pipe is not missed):
+ * what the read API shows after this is final, not a snapshot of a model still moving.
+ */
+export async function untilSettled(stack: StackProcess | undefined, timeoutMs = 60_000): Promise<void> {
+  for (const pass of [1, 2]) {
+    if (pass === 2) await new Promise((resolve) => setTimeout(resolve, 300));
+    await eventually(
+      async () => pipelineProgress(stack?.output() ?? ""),
+      (p) => expect(p.processed, `messages normalized of ${p.queued} queued`).toBeGreaterThanOrEqual(p.queued),
+      { what: "normalize to finish every message ingest queued", timeoutMs },
+    );
+  }
 }

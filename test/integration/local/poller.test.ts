@@ -1,5 +1,4 @@
 import {
-  GetQueueAttributesCommand,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
   SendMessageCommand,
@@ -14,8 +13,10 @@ import { DynamoModelStore } from "../../../packages/aws/src/dynamo/model-store";
 import { createNormalizeHandler } from "../../../packages/aws/src/handlers/normalize";
 import { type Poller, startPoller } from "../../../packages/local/src/poller";
 import { RawQueue } from "../../../packages/resources/src/definitions";
+import { eventually } from "../../support/eventually";
 import { provisionTestResources } from "../../support/local-resources";
 import { freshWorkspace, rawMessage } from "../../support/normalize-harness";
+import { queueDepth, untilQueueEmpty } from "../../support/queue";
 
 /**
  * The local poller against the real SQS server (fauxqs) and DynamoDB Local: each test gets fresh
@@ -48,28 +49,7 @@ async function send(queueUrl: string, body: string): Promise<string> {
   return sent.MessageId as string;
 }
 
-/** Visible plus in-flight messages on a queue. */
-async function depth(queueUrl: string): Promise<number> {
-  const got = await sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: queueUrl,
-      AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-    }),
-  );
-  return (
-    Number(got.Attributes?.ApproximateNumberOfMessages ?? 0) +
-    Number(got.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
-  );
-}
-
-async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const depth = (queueUrl: string) => queueDepth(sqs, queueUrl);
 
 describe("local SQS poller", () => {
   it("feeds queued messages to the real normalize handler and deletes them", async () => {
@@ -101,15 +81,15 @@ describe("local SQS poller", () => {
       ),
     );
 
-    const account = await eventually(() => reader.getAccount(ws, "acct-1"), Boolean);
-    expect(account).toMatchObject({ account_id: "acct-1", name: "Acme" });
-    expect(await eventually(() => reader.getEvent(ws, "t1"), Boolean)).toMatchObject({ account_id: "acct-1" });
-    expect(
-      await eventually(
-        () => depth(config.rawQueueUrl),
-        (n) => n === 0,
-      ),
-    ).toBe(0);
+    await eventually(
+      () => reader.getAccount(ws, "acct-1"),
+      (account) => expect(account).toMatchObject({ account_id: "acct-1", name: "Acme" }),
+    );
+    await eventually(
+      () => reader.getEvent(ws, "t1"),
+      (event) => expect(event).toMatchObject({ account_id: "acct-1" }),
+    );
+    await untilQueueEmpty(sqs, config.rawQueueUrl);
 
     const record = events[0]?.Records[0];
     expect(record).toMatchObject({
@@ -137,18 +117,9 @@ describe("local SQS poller", () => {
     await send(config.rawQueueUrl, "ok");
     await send(config.rawQueueUrl, "fails once");
 
-    await eventually(
-      async () => seen.get("fails once"),
-      (count) => count === 2,
-    );
+    await untilQueueEmpty(sqs, config.rawQueueUrl);
     expect(seen.get("fails once")).toBe(2);
     expect(seen.get("ok")).toBe(1);
-    expect(
-      await eventually(
-        () => depth(config.rawQueueUrl),
-        (n) => n === 0,
-      ),
-    ).toBe(0);
   });
 
   it("moves a message whose handler keeps failing to the DLQ after maxReceiveCount receives", async () => {
@@ -162,7 +133,7 @@ describe("local SQS poller", () => {
     });
     await send(config.rawQueueUrl, "poison");
 
-    const dead = await eventually(
+    await eventually(
       () =>
         sqs
           .send(
@@ -173,10 +144,9 @@ describe("local SQS poller", () => {
             }),
           )
           .then((r) => r.Messages ?? []),
-      (messages) => messages.length > 0,
-      30_000,
+      (dead) => expect(dead.map((m) => m.Body)).toEqual(["poison"]),
+      { what: "the poison message on the DLQ", timeoutMs: 30_000 },
     );
-    expect(dead.map((m) => m.Body)).toEqual(["poison"]);
     expect(receiveCounts).toEqual(Array.from({ length: RawQueue.maxReceiveCount }, (_, i) => String(i + 1)));
     expect(poller.stats.handlerErrors).toBe(RawQueue.maxReceiveCount);
     expect(await depth(config.rawQueueUrl)).toBe(0);
@@ -193,7 +163,7 @@ describe("local SQS poller", () => {
     await send(config.rawQueueUrl, "retried after 180 s");
     await eventually(
       async () => calls,
-      (n) => n === 1,
+      (n) => expect(n).toBe(1),
     );
     await new Promise((r) => setTimeout(r, 2500));
     expect(calls).toBe(1);
@@ -242,8 +212,8 @@ describe("local SQS poller", () => {
     await sendMany(25);
     await eventually(
       async () => first.length,
-      (n) => n > 0,
-      5000,
+      (n) => expect(n).toBeGreaterThan(0),
+      { timeoutMs: 5000 },
     );
     await noDrain.stop();
     expect(first.length).toBeGreaterThan(0);

@@ -12,9 +12,11 @@ import { createIngestDependencies, createIngestHandler } from "../../../packages
 import { type HandlerServer, startHandlerServer } from "../../../packages/local/src/http-adapter";
 import { type Poller, startPoller } from "../../../packages/local/src/poller";
 import { localRoutes } from "../../../packages/local/src/routes";
+import { eventually } from "../../support/eventually";
 import { provisionTestResources } from "../../support/local-resources";
 import { workspaceItems } from "../../support/model-oracle";
 import { freshWorkspace } from "../../support/normalize-harness";
+import { queueDepth } from "../../support/queue";
 import { segmentSignature } from "../../support/segment-sender";
 
 /**
@@ -30,6 +32,11 @@ let config: Config;
 let server: HandlerServer | undefined;
 let poller: Poller | undefined;
 const clients: { destroy(): void }[] = [];
+/** A client that afterAll destroys with the others. */
+const tracked = <T extends { destroy(): void }>(client: T): T => {
+  clients.push(client);
+  return client;
+};
 let ws: string;
 let secret: string;
 let writeKey: string;
@@ -376,15 +383,6 @@ async function send(request: BadRequest): Promise<{ status: number; body: unknow
   return { status: response.status, body, text };
 }
 
-async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
 describe("a corpus of malformed requests", () => {
   it("gets only 4xx answers with a JSON code, and nothing is queued or stored", async () => {
     const requests = corpus();
@@ -403,8 +401,9 @@ describe("a corpus of malformed requests", () => {
         wrong.push(`${request.category}: ${request.label}: ${answer.status} ${answer.text.slice(0, 160)}`);
       }
     }
-    // Give anything that slipped into the queue the time to be normalized and stored.
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // Every request has had its answer, so anything ingest queued is on the queue or in the
+    // poller's hands (in flight) right now: none of it may be there, or have been received.
+    const queued = await queueDepth(tracked(createSqsClient(config)), config.rawQueueUrl);
     const stored = await workspaceItems(config, ws);
 
     console.log(
@@ -415,10 +414,11 @@ describe("a corpus of malformed requests", () => {
           .sort()
           .map(([k, n]) => `${k}: ${n}`)
           .join(", ")}`,
-        `  queued ${poller?.stats.received ?? "?"} messages; stored ${stored.entities} entity and ${stored.events} event items`,
+        `  queued ${queued} + received ${poller?.stats.received ?? "?"} messages; stored ${stored.entities} entity and ${stored.events} event items`,
       ].join("\n"),
     );
     expect(wrong).toEqual([]);
+    expect(queued).toBe(0);
     expect(poller?.stats.received).toBe(0);
     expect(stored).toEqual({ entities: 0, events: 0 });
   }, 120_000);
@@ -435,11 +435,11 @@ describe("a corpus of malformed requests", () => {
       body: Buffer.from(JSON.stringify({ ...validCall(0), messageId: "control-1" })),
     });
     expect(answer.status).toBe(200);
-    const stored = await waitFor(
+    await eventually(
       () => workspaceItems(config, ws),
-      (s) => s.events === 1,
+      (stored) => expect(stored.events).toBe(1),
+      { what: "the control call's event" },
     );
-    expect(stored.events).toBe(1);
   });
 });
 
@@ -518,9 +518,10 @@ describe("valid envelopes with bad data", () => {
     }
     const reader = new DynamoModelReader(db, config);
     const expected = cases.flatMap((c) => c.codes).sort();
-    const rejects = await waitFor(
+    const rejects = await eventually(
       () => reader.listRejects(other),
-      (r) => r.length >= expected.length,
+      (r) => expect(r.map((reject) => reject.code).sort()).toEqual(expected),
+      { what: `the rejects ${expected.join(", ")}` },
     );
     const found = rejects.map((r) => r.code).sort();
     console.log(

@@ -1,4 +1,4 @@
-import { GetQueueAttributesCommand, SetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { SetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDocumentClient, createSqsClient } from "../../../packages/aws/src/clients";
 import type { Config } from "../../../packages/aws/src/config";
@@ -26,6 +26,7 @@ import {
   type WorkspaceExport,
 } from "../../support/model-oracle";
 import { freshWorkspace } from "../../support/normalize-harness";
+import { queueDepth, untilQueueEmpty } from "../../support/queue";
 import { prng, shuffle, testSeed } from "../../support/seeded-random";
 import { segmentRequests, sendLikeSegment } from "../../support/segment-sender";
 
@@ -67,29 +68,6 @@ afterAll(async () => {
   await poller?.stop();
   for (const client of clients) client.destroy();
 });
-
-async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<number> {
-  const answer = await sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: queueUrl,
-      AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-    }),
-  );
-  const a = answer.Attributes ?? {};
-  return Number(a.ApproximateNumberOfMessages ?? 0) + Number(a.ApproximateNumberOfMessagesNotVisible ?? 0);
-}
-
-/** Waits until the queue has held nothing (visible or in flight) for two checks in a row. */
-async function waitUntilDrained(sqs: SQSClient, queueUrl: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let quiet = 0;
-  while (Date.now() < deadline) {
-    quiet = (await queueDepth(sqs, queueUrl)) === 0 ? quiet + 1 : 0;
-    if (quiet >= 2) return;
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-  throw new Error(`the raw queue still held ${await queueDepth(sqs, queueUrl)} message(s) after ${timeoutMs} ms`);
-}
 
 /** One entity of an export as JSON, by its diff key (`event:<id>`, `user:<id>`, …). */
 function describeEntity(state: WorkspaceExport, key: string): string {
@@ -175,7 +153,7 @@ describe("no loss and no duplicates under faults, end to end", () => {
     const sent = await sendLikeSegment(server.url, shuffle([...requests, ...resent], r), { concurrency: 8 });
     const sentMs = Date.now() - started;
 
-    await waitUntilDrained(admin, config.rawQueueUrl, 120_000);
+    await untilQueueEmpty(admin, config.rawQueueUrl, 120_000);
     await poller.stop();
     await worker.settled();
     const dlq = await queueDepth(admin, config.deadLetterQueueUrl as string);

@@ -30,6 +30,7 @@ import {
 import { provisionTestResources } from "../../support/local-resources";
 import { generateCalls } from "../../support/model-oracle";
 import { freshWorkspace } from "../../support/normalize-harness";
+import { untilQueueEmpty } from "../../support/queue";
 import { prng } from "../../support/seeded-random";
 import { segmentRequests, segmentSignature, sendLikeSegment } from "../../support/segment-sender";
 
@@ -266,12 +267,9 @@ describe("logs of a whole run", () => {
       await response.arrayBuffer();
       statuses.push(response.status);
     }
-    // Let the normalizer work through the queue (throttled batches come back at once).
-    for (let quiet = 0, last = -1; quiet < 4; ) {
-      await new Promise((resolve) => setTimeout(resolve, 400));
-      quiet = poller.stats.received === last ? quiet + 1 : 0;
-      last = poller.stats.received;
-    }
+    // Let the normalizer work through the queue (throttled batches come back at once): every
+    // request has had its answer, so an empty queue means every queued message was normalized.
+    await untilQueueEmpty(sqs, config.rawQueueUrl, 90_000);
     await poller.stop();
     stopCapture();
 

@@ -18,6 +18,7 @@ import { localRoutes } from "../../../packages/local/src/routes";
 import { type RouteDefinition, routes } from "../../../packages/resources/src/routes";
 import { provisionTestResources } from "../../support/local-resources";
 import { freshWorkspace, rawMessage, sqsEvent } from "../../support/normalize-harness";
+import { untilQueueEmpty } from "../../support/queue";
 import { segmentSignature } from "../../support/segment-sender";
 
 /**
@@ -32,6 +33,11 @@ let config: Config;
 let server: HandlerServer | undefined;
 let poller: Poller | undefined;
 const clients: { destroy(): void }[] = [];
+/** A client that afterAll destroys with the others. */
+const tracked = <T extends { destroy(): void }>(client: T): T => {
+  clients.push(client);
+  return client;
+};
 const queuedWorkspaces: string[] = [];
 
 interface Tenant {
@@ -474,15 +480,6 @@ function attacks(): Record<string, (route: RouteDefinition) => Promise<Attempt[]
   };
 }
 
-async function waitForQueueToSettle(): Promise<void> {
-  let seen = -1;
-  for (let i = 0; i < 50; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    if (poller && poller.stats.received === seen) return;
-    seen = poller?.stats.received ?? 0;
-  }
-}
-
 describe("every credential is scoped to its workspace, on every route", () => {
   it("A's secrets, write keys, bearer token and API key never read or write B", async () => {
     const before = await itemsOf(B.ws);
@@ -498,7 +495,8 @@ describe("every credential is scoped to its workspace, on every route", () => {
       attempts.push(
         ...(await (cases[`${route.method} ${route.path}`] as (r: RouteDefinition) => Promise<Attempt[]>)(route)),
       );
-    await waitForQueueToSettle();
+    // Every attempt has had its answer: once the queue is empty, all that was queued is normalized.
+    await untilQueueEmpty(tracked(createSqsClient(config)), config.rawQueueUrl);
     const after = await itemsOf(B.ws);
 
     const problems: string[] = [];
