@@ -7,6 +7,7 @@ import {
   functionSettings,
   RawQueue,
 } from "../../packages/resources/src/definitions";
+import { httpApiCors } from "../../packages/resources/src/cors";
 import { routes } from "../../packages/resources/src/routes";
 
 /**
@@ -166,5 +167,18 @@ describe("infrastructure settings", () => {
     const cors = (byName("HttpApi").args as { cors: { allowHeaders: string[]; allowCredentials: boolean } }).cors;
     expect(cors.allowHeaders).toContain("authorization");
     expect(cors.allowCredentials).toBe(false);
+  });
+
+  it("answers browser preflights for the tracking API (analytics.js) with the configuration the local stack uses", () => {
+    const cors = (byName("HttpApi").args as { cors: Record<string, unknown> }).cors;
+    expect(cors).toEqual({
+      allowOrigins: [...httpApiCors.allowOrigins],
+      allowMethods: [...httpApiCors.allowMethods],
+      allowHeaders: [...httpApiCors.allowHeaders],
+      allowCredentials: false,
+      maxAge: `${httpApiCors.maxAgeSeconds} seconds`,
+    });
+    expect(cors.allowMethods).toEqual(expect.arrayContaining(["POST", "OPTIONS", "GET", "PUT", "DELETE"]));
+    expect(cors.allowHeaders).toEqual(expect.arrayContaining(["authorization", "content-type", "x-retry-count"]));
   });
 });
