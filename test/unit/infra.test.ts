@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { keys } from "../../packages/aws/src/dynamo/keys";
+import { httpApiCors } from "../../packages/resources/src/cors";
 import {
   DeadLetterQueue,
   EntitiesTable,
@@ -7,7 +8,6 @@ import {
   functionSettings,
   RawQueue,
 } from "../../packages/resources/src/definitions";
-import { httpApiCors } from "../../packages/resources/src/cors";
 import { routes } from "../../packages/resources/src/routes";
 
 /**
