@@ -44,7 +44,8 @@ const url = () => `http://127.0.0.1:${port}`;
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "senders-e2e-"));
   port = await freePort();
-  stack = spawnStack({ PORT: String(port), DATA_DIR: join(root, "data"), LOG_LEVEL: "WARN", ...credentials });
+  // Info-level logs on: the ingest line of each request says how long the handler took to answer.
+  stack = spawnStack({ PORT: String(port), DATA_DIR: join(root, "data"), ...credentials });
   await waitUntilReady(stack);
   read = readApi(url(), credentials.DEV_API_KEY);
 });
@@ -173,8 +174,18 @@ describe("Segment's Webhooks (Actions) destination, `send` action", () => {
     });
     const elapsedMs = performance.now() - started;
     expect(responses.map((r) => r.status)).toEqual([200]);
-    expect(elapsedMs).toBeLessThan(5000);
-    process.stdout.write(`4,000-event Actions batch: ${bytes} bytes answered in ${Math.round(elapsedMs)} ms\n`);
+    // The stack's answer time, from its own log line (the harness's mapping of 4,000 events on
+    // this side is not Segment's wait); the whole round trip is printed too.
+    const line = (stack?.output() ?? "")
+      .split("\n")
+      .filter((l) => l.includes('"message":"ingest"') && l.includes('"events":4000'))
+      .map((l) => JSON.parse(l) as { durationMs: number; messages: number; outcome: string })
+      .at(-1);
+    expect(line?.outcome).toBe("queued");
+    expect(line?.durationMs).toBeLessThan(5000);
+    process.stdout.write(
+      `4,000-event Actions batch: ${bytes} bytes in ${line?.messages} queue messages, answered by ingest in ${line?.durationMs} ms (round trip with the harness ${Math.round(elapsedMs)} ms)\n`,
+    );
 
     const storedThousand = await eventsOf(() => accountEvents("aw-acct-1k"), 1000, 90_000);
     expect(new Set(storedThousand.map((e) => e.event_id))).toEqual(new Set(thousand.map((e) => e.messageId)));
