@@ -1,3 +1,4 @@
+import { httpApiCors } from "../packages/resources/src/cors";
 import { apiThrottling } from "../packages/resources/src/definitions";
 import { routes } from "../packages/resources/src/routes";
 import { api as apiFunction, ingest } from "./functions";
@@ -7,15 +8,15 @@ const throttling = $app.stage === "production" ? apiThrottling.production : apiT
 /** The HTTP API: every route of spec sections 2 and 5, each pointing at one of two functions. */
 export const httpApi = new sst.aws.ApiGatewayV2("HttpApi", {
   accessLog: { retention: "1 month" },
-  // The Console (infra/console.ts) is served from another origin and calls the read API with a
-  // Bearer key. No cookies are ever accepted, so any origin may call: a page can only use a key
-  // its user gave it.
+  // analytics.js on customers' sites calls the tracking API, and the Console (infra/console.ts)
+  // the read API, both from other origins; API Gateway answers their preflights. Why each value:
+  // packages/resources/src/cors.ts (the local stack answers from the same values).
   cors: {
-    allowOrigins: ["*"],
-    allowMethods: ["GET", "PUT", "DELETE"],
-    allowHeaders: ["authorization", "content-type"],
-    allowCredentials: false,
-    maxAge: "1 day",
+    allowOrigins: [...httpApiCors.allowOrigins],
+    allowMethods: [...httpApiCors.allowMethods],
+    allowHeaders: [...httpApiCors.allowHeaders],
+    allowCredentials: httpApiCors.allowCredentials,
+    maxAge: `${httpApiCors.maxAgeSeconds} seconds`,
   },
   transform: {
     stage: (args) => {

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { keys } from "../../packages/aws/src/dynamo/keys";
+import { httpApiCors } from "../../packages/resources/src/cors";
 import {
   DeadLetterQueue,
   EntitiesTable,
@@ -166,5 +167,18 @@ describe("infrastructure settings", () => {
     const cors = (byName("HttpApi").args as { cors: { allowHeaders: string[]; allowCredentials: boolean } }).cors;
     expect(cors.allowHeaders).toContain("authorization");
     expect(cors.allowCredentials).toBe(false);
+  });
+
+  it("answers browser preflights for the tracking API (analytics.js) with the configuration the local stack uses", () => {
+    const cors = (byName("HttpApi").args as { cors: Record<string, unknown> }).cors;
+    expect(cors).toEqual({
+      allowOrigins: [...httpApiCors.allowOrigins],
+      allowMethods: [...httpApiCors.allowMethods],
+      allowHeaders: [...httpApiCors.allowHeaders],
+      allowCredentials: false,
+      maxAge: `${httpApiCors.maxAgeSeconds} seconds`,
+    });
+    expect(cors.allowMethods).toEqual(expect.arrayContaining(["POST", "OPTIONS", "GET", "PUT", "DELETE"]));
+    expect(cors.allowHeaders).toEqual(expect.arrayContaining(["authorization", "content-type", "x-retry-count"]));
   });
 });

@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from "aws-lambda";
 import { LimitError } from "../../core/src/errors";
 import { errorBody, httpStatusOf } from "../../core/src/http/status";
+import { type CorsSettings, httpApiCors } from "../../resources/src/cors";
 
 /**
  * Serves API Gateway HTTP API (payload v2) Lambda handlers over a plain Node HTTP server, the way
@@ -29,8 +30,41 @@ export interface HandlerServer {
   close(): Promise<void>;
 }
 
-/** Absolute cap on a request body read locally; API Gateway's own cap is 10 MB. */
-export const defaultMaxBodyBytes = 1024 * 1024;
+/** Absolute cap on a request body read locally: API Gateway's own (10 MB). */
+export const defaultMaxBodyBytes = 10 * 1024 * 1024;
+
+/** How the served API answers browsers; `false` for no CORS at all. Default: the deployed API's. */
+export interface ServeOptions {
+  cors?: CorsSettings | false;
+}
+
+/** The `Access-Control-Allow-Origin` value for a request's Origin, or undefined when not allowed. */
+function allowedOrigin(cors: CorsSettings, origin: string): string | undefined {
+  if (cors.allowOrigins.includes("*")) return "*";
+  return cors.allowOrigins.includes(origin) ? origin : undefined;
+}
+
+/**
+ * Answers a CORS preflight (OPTIONS with Origin and Access-Control-Request-Method) as API Gateway
+ * does when CORS is configured: itself, for every path, without calling a handler.
+ */
+function answerPreflight(cors: CorsSettings, origin: string, response: ServerResponse): void {
+  const allowed = allowedOrigin(cors, origin);
+  response.writeHead(
+    204,
+    allowed === undefined
+      ? {}
+      : {
+          "access-control-allow-origin": allowed,
+          "access-control-allow-methods": cors.allowMethods.join(","),
+          "access-control-allow-headers": cors.allowHeaders.join(","),
+          "access-control-max-age": String(cors.maxAgeSeconds),
+          ...(cors.allowCredentials ? { "access-control-allow-credentials": "true" } : {}),
+          ...(allowed === "*" ? {} : { vary: "Origin" }),
+        },
+  );
+  response.end();
+}
 
 /** Content types API Gateway passes as text; other bodies (and none) arrive base64-encoded. */
 function isTextContentType(contentType: string | undefined): boolean {
@@ -130,7 +164,11 @@ export function toApiGatewayEvent(
  * is a 200 JSON body; a structured result gives status, headers, cookies and a body that may be
  * base64.
  */
-export function writeApiGatewayResult(response: ServerResponse, result: APIGatewayProxyResultV2): void {
+export function writeApiGatewayResult(
+  response: ServerResponse,
+  result: APIGatewayProxyResultV2,
+  options: { dropCorsHeaders?: boolean } = {},
+): void {
   if (typeof result === "string" || (typeof result === "object" && result !== null && !("statusCode" in result))) {
     const body = typeof result === "string" ? result : JSON.stringify(result);
     response.writeHead(200, { "content-type": "application/json" });
@@ -139,7 +177,12 @@ export function writeApiGatewayResult(response: ServerResponse, result: APIGatew
   }
   const structured = result as Exclude<APIGatewayProxyResultV2, string>;
   const headers: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(structured.headers ?? {})) headers[name.toLowerCase()] = String(value);
+  for (const [name, value] of Object.entries(structured.headers ?? {})) {
+    const lower = name.toLowerCase();
+    // With CORS configured, API Gateway ignores the CORS headers a function returns.
+    if (options.dropCorsHeaders && lower.startsWith("access-control-")) continue;
+    headers[lower] = String(value);
+  }
   if (structured.cookies?.length) headers["set-cookie"] = structured.cookies;
   const body =
     structured.body === undefined ? "" : Buffer.from(structured.body, structured.isBase64Encoded ? "base64" : "utf8");
@@ -190,15 +233,31 @@ function routeFor(routes: readonly HandlerRoute[], path: string): HandlerRoute |
  * A Node request listener that serves each request with the handler of the longest matching path
  * prefix, through an API Gateway v2 event. A body over the route's limit is answered 413 (JSON,
  * code `request.too_large`) and the connection closed, without buffering the rest. A handler
- * that throws is answered 500 `{"message":"Internal Server Error"}`, as API Gateway does.
+ * that throws is answered 500 `{"message":"Internal Server Error"}`, as API Gateway does. CORS is
+ * answered as API Gateway answers it with the deployed configuration (`options.cors`): browser
+ * preflights by the adapter itself, and `Access-Control-Allow-Origin` on every answer to a request
+ * with an Origin.
  *
  * @example
  * createServer(serveHandlers([{ prefix: "/v1", handler: ingestHandler }])).listen(3000);
  */
-export function serveHandlers(routes: readonly HandlerRoute[]): RequestListener {
+export function serveHandlers(routes: readonly HandlerRoute[], options: ServeOptions = {}): RequestListener {
+  const cors = options.cors ?? httpApiCors;
   return (request, response) => {
     void (async () => {
       const path = new URL(request.url ?? "/", "http://localhost").pathname;
+      const origin = request.headers.origin;
+      if (cors && origin !== undefined) {
+        if (request.method === "OPTIONS" && request.headers["access-control-request-method"] !== undefined) {
+          request.resume();
+          return answerPreflight(cors, origin, response);
+        }
+        const allowed = allowedOrigin(cors, origin);
+        if (allowed !== undefined) {
+          response.setHeader("access-control-allow-origin", allowed);
+          if (allowed !== "*") response.setHeader("vary", "Origin");
+        }
+      }
       const route = routeFor(routes, path);
       if (!route) {
         request.resume();
@@ -208,8 +267,13 @@ export function serveHandlers(routes: readonly HandlerRoute[]): RequestListener 
       const body = await readBody(request, max);
       if (body === undefined) {
         const error = new LimitError("request.too_large", `Request body is over ${max} bytes`);
-        response.once("finish", () => request.destroy());
-        return writeJson(response, httpStatusOf(error), errorBody(error), { connection: "close" });
+        // Reading stays paused; the socket is not closed at once: closing it with the unread upload
+        // in its buffer makes the kernel reset the connection, and the client may see the reset
+        // before the answer. It is closed a few seconds later (or by the client, once answered).
+        // (Node's server would otherwise read and discard the rest of an untouched body itself.)
+        if (request.listenerCount("data") === 0) request.once("data", () => {}).pause();
+        response.once("finish", () => setTimeout(() => request.destroy(), 5000).unref());
+        return writeJson(response, httpStatusOf(error), errorBody(error));
       }
       let result: APIGatewayProxyResultV2;
       try {
@@ -217,7 +281,7 @@ export function serveHandlers(routes: readonly HandlerRoute[]): RequestListener 
       } catch {
         return writeJson(response, 500, { message: "Internal Server Error" });
       }
-      writeApiGatewayResult(response, result);
+      writeApiGatewayResult(response, result, { dropCorsHeaders: cors !== false });
     })().catch((error: unknown) => {
       if (!response.headersSent) writeJson(response, 500, { message: "Internal Server Error" });
       else response.destroy(error instanceof Error ? error : undefined);
@@ -235,9 +299,9 @@ export function serveHandlers(routes: readonly HandlerRoute[]): RequestListener 
  */
 export async function startHandlerServer(
   routes: readonly HandlerRoute[],
-  options: { host?: string; port?: number } = {},
+  options: { host?: string; port?: number } & ServeOptions = {},
 ): Promise<HandlerServer> {
-  const server = createServer(serveHandlers(routes));
+  const server = createServer(serveHandlers(routes, { cors: options.cors }));
   const host = options.host ?? "127.0.0.1";
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

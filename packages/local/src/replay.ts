@@ -100,7 +100,16 @@ export function planRequests(
   const writeKey = settings.writeKey;
   if (!writeKey) throw new ValidationError("replay.write_key_missing", "Direct mode needs the write key (--write-key)");
   const auth = { ...common, authorization: `Basic ${Buffer.from(`${writeKey}:`).toString("base64")}` };
-  const sendable = calls.filter((c) => c.call.type !== "delete");
+  // A recorded call's sentAt is when it was sent back then: the tracking API would read it as clock
+  // skew and move the call to now (Segment's correction). A library sets sentAt as it sends; the
+  // replay sends none, so recorded times stay as they are.
+  const sendable = calls
+    .filter((c) => c.call.type !== "delete")
+    .map((c) => {
+      if (!Object.hasOwn(c.call, "sentAt")) return c;
+      const { sentAt: _recorded, ...call } = c.call;
+      return { ...c, call };
+    });
   const skipped = calls.filter((c) => c.call.type === "delete");
   const requests = chunks(sendable, settings.batchSize).map((group) => {
     const first = group[0] as SourcedCall;

@@ -38,26 +38,28 @@ describe("oversize requests: 4xx naming the limit, nothing queued", () => {
     expect(answer.body.message).toContain("32 KB");
   });
 
-  it("a batch of 501 KB", async () => {
-    const calls = Array.from({ length: 21 }, (_, i) => callOfBytes(25 * 1024, i));
+  it("a webhook batch over 5 MiB", async () => {
+    const calls = Array.from({ length: 206 }, (_, i) => callOfBytes(25 * 1024, i));
     const body = JSON.stringify(calls);
-    expect(Buffer.byteLength(body)).toBeGreaterThan(501 * 1024);
-    const answer = await sendSigned(body);
+    expect(Buffer.byteLength(body)).toBeGreaterThan(5 * 1024 * 1024);
+    const answer = await post(url, body, { "x-signature": segmentSign(JSON.stringify(calls[0]), secret) });
     expect(answer.status).toBe(413);
     expect(answer.body).toMatchObject({ success: false, code: "request.too_large" });
-    expect(answer.body.message).toContain("500 KB");
+    expect(answer.body.message).toContain("5 MiB");
   });
 
-  it("a body over the 1 MB the HTTP layer reads", async () => {
-    const answer = await post(url, "x".repeat(3 * 1024 * 1024));
+  it("a body over the 10 MB the HTTP layer reads (API Gateway's cap)", async () => {
+    const answer = await post(url, "x".repeat(11 * 1024 * 1024));
     expect(answer).toMatchObject({ status: 413, body: { code: "request.too_large" } });
   });
 
-  it("a batch of 2,501 events", async () => {
-    const calls = Array.from({ length: 2501 }, (_, i) => ({ type: "track", userId: `u${i}`, event: "E" }));
-    const answer = await sendSigned(JSON.stringify(calls));
+  it("a webhook batch of 4,001 events (Segment Actions sends at most 4,000)", async () => {
+    const calls = Array.from({ length: 4001 }, (_, i) => ({ type: "track", userId: `u${i}`, event: "E" }));
+    const answer = await post(url, JSON.stringify(calls), {
+      "x-signature": segmentSign(JSON.stringify(calls[0]), secret),
+    });
     expect(answer).toMatchObject({ status: 400, body: { code: "batch.too_many_events" } });
-    expect(answer.body.message).toContain("2500");
+    expect(answer.body.message).toContain("4000");
   });
 
   it("an empty batch", async () => {
@@ -97,8 +99,13 @@ describe("malformed requests: 400 with the reason, nothing queued", () => {
     expect(await sendSigned("42")).toMatchObject({ status: 400, body: { code: "envelope.invalid" } });
   });
 
-  it("a form-encoded body (415)", async () => {
+  it("a real form-encoded body: the label is taken (rudder-sdk-node sends JSON under it), the body must be JSON (400)", async () => {
     const answer = await sendSigned("type=track", { "content-type": "application/x-www-form-urlencoded" });
+    expect(answer).toMatchObject({ status: 400, body: { code: "request.invalid_json" } });
+  });
+
+  it("a content type no sender uses for JSON (415)", async () => {
+    const answer = await sendSigned('{"type":"track"}', { "content-type": "application/xml" });
     expect(answer).toMatchObject({ status: 415, body: { code: "request.content_type_unsupported" } });
   });
 

@@ -23,7 +23,8 @@ describe("tracking API with HTTP Basic auth (`writeKey:`)", () => {
     expect(answer).toEqual({ status: 200, body: { success: true } });
     const received = await queued();
     expect(received.map((r) => [r.message.workspaceId, r.message.source])).toEqual([["acme", "product"]]);
-    expect(callsOf(received)).toEqual([{ ...call, type: "track" }]);
+    // receivedAt is ours, set at receipt (clock-skew correction: wire-formats.test.ts).
+    expect(callsOf(received)).toEqual([{ ...call, type: "track", receivedAt: received[0]?.message.receivedAt }]);
   });
 
   it("serves every route and short form", async () => {
@@ -77,6 +78,7 @@ describe("tracking API with the write key in the body", () => {
     expect(answer.status).toBe(200);
     const received = await queued();
     expect(received.map((r) => r.body).join("")).not.toContain(writeKey);
+    const receivedAt = received[0]?.message.receivedAt;
     expect(callsOf(received)).toEqual([
       {
         type: "identify",
@@ -85,6 +87,7 @@ describe("tracking API with the write key in the body", () => {
         messageId: "b1",
         context: { library: { name: "analytics.js" } },
         sentAt: "2024-05-01T12:00:00.000Z",
+        receivedAt,
       },
       {
         type: "track",
@@ -93,6 +96,7 @@ describe("tracking API with the write key in the body", () => {
         messageId: "b2",
         context: { library: { name: "analytics.js" } },
         sentAt: "2024-05-01T12:00:00.000Z",
+        receivedAt,
       },
     ]);
   });

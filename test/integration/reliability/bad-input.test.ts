@@ -272,13 +272,23 @@ function badBodies(): { category: string; label: string; body: Buffer; contentTy
     text("huge strings", "a 2 MB body", JSON.stringify(pad(2 * 1024 * 1024))),
     text("33 KB events", "one event of 33 KB", JSON.stringify(pad(33 * 1024))),
     text("33 KB events", "a batch with one event of 33 KB", JSON.stringify([validCall(3), pad(33 * 1024)])),
-    text("501 KB batches", "21 events of 25 KB", JSON.stringify(Array.from({ length: 21 }, () => pad(25 * 1024)))),
+    // Over every route's limit: 500 KB on the tracking API, 5 MiB on webhooks.
     text(
-      "2,501-event batches",
-      "2,501 small events",
-      JSON.stringify(Array.from({ length: 2501 }, (_, i) => validCall(i))),
+      "over-limit batches",
+      "206 events of 25 KB (5.15 MB)",
+      JSON.stringify(Array.from({ length: 206 }, () => pad(25 * 1024))),
     ),
-    { ...text("wrong content types", "form encoded", validText), contentType: "application/x-www-form-urlencoded" },
+    // Over every route's count: 2,500 on the tracking API, 4,000 on webhooks.
+    text(
+      "over-count batches",
+      "4,001 small events",
+      JSON.stringify(Array.from({ length: 4001 }, (_, i) => validCall(i))),
+    ),
+    // The label is accepted (rudder-sdk-node sends JSON under it); a real form body is not JSON.
+    {
+      ...text("wrong content types", "form encoded", "type=track&userId=u1&event=E"),
+      contentType: "application/x-www-form-urlencoded",
+    },
     { ...text("wrong content types", "multipart", validText), contentType: "multipart/form-data; boundary=x" },
     { ...text("wrong content types", "xml", validText), contentType: "application/xml" },
     { ...text("wrong content types", "html", validText), contentType: "text/html" },

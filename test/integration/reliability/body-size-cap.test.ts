@@ -6,7 +6,7 @@ import { createDocumentClient } from "../../../packages/aws/src/clients";
 import type { Config } from "../../../packages/aws/src/config";
 import { WorkspaceStore } from "../../../packages/aws/src/dynamo/workspaces";
 import { createIngestDependencies, createIngestHandler } from "../../../packages/aws/src/ingest/handler";
-import { ingestLimits } from "../../../packages/core/src/ingest/limits";
+import { ingestLimits, requestLimits } from "../../../packages/core/src/ingest/limits";
 import { defaultMaxBodyBytes, serveHandlers } from "../../../packages/local/src/http-adapter";
 import { provisionTestResources } from "../../support/local-resources";
 import { freshWorkspace } from "../../support/normalize-harness";
@@ -14,8 +14,8 @@ import { segmentSignature } from "../../support/segment-sender";
 
 /**
  * Request bodies are size-capped before anything parses them: the ingest handler refuses a body
- * over 500 KB (413) without calling JSON.parse or looking up a credential, and the local HTTP
- * adapter stops reading a body at its cap (1 MiB) and answers 413 itself, so an endless upload
+ * over its route's limit (500 KB tracking, 5 MiB webhooks: 413) without calling JSON.parse or looking up a credential, and the local HTTP
+ * adapter stops reading a body at its cap (10 MB, API Gateway's) and answers 413 itself, so an endless upload
  * costs at most the cap.
  */
 
@@ -72,24 +72,25 @@ describe("the ingest handler", () => {
     const handler = createIngestHandler(deps);
     const call = (pad: number) =>
       JSON.stringify({ type: "track", userId: "u1", event: "E", properties: { pad: "x".repeat(pad) } });
-    const oversize = [
-      { label: "valid JSON just over 500 KB", body: call(ingestLimits.maxRequestBytes) },
-      { label: "not JSON at all", body: "{".repeat(ingestLimits.maxRequestBytes + 1) },
-    ];
     const parse = vi.spyOn(JSON, "parse");
     const results: string[] = [];
-    for (const { label, body } of oversize) {
-      for (const [path, headers] of [
-        [
-          `/v1/webhooks/segment/${ws}`,
-          { "content-type": "application/json", "x-signature": segmentSignature(body, secret) },
-        ],
-        [
-          "/v1/track",
-          { "content-type": "application/json", authorization: `Basic ${Buffer.from("wk:").toString("base64")}` },
-        ],
-      ] as const) {
-        const answer = await handler(event(path, body, headers));
+    for (const [path, limit, headers] of [
+      [`/v1/webhooks/segment/${ws}`, requestLimits.webhook.maxRequestBytes, { "content-type": "application/json" }],
+      [
+        "/v1/track",
+        requestLimits.tracking.maxRequestBytes,
+        { "content-type": "application/json", authorization: `Basic ${Buffer.from("wk:").toString("base64")}` },
+      ],
+    ] as const) {
+      const oversize = [
+        { label: "valid JSON just over the limit", body: call(limit) },
+        { label: "not JSON at all", body: "{".repeat(limit + 1) },
+      ];
+      for (const { label, body } of oversize) {
+        const signed: Record<string, string> = path.includes("webhooks")
+          ? { "x-signature": segmentSignature(body, secret) }
+          : {};
+        const answer = await handler(event(path, body, { ...headers, ...signed }));
         results.push(`${label} ${path.split("/")[2]}: ${answer.statusCode}`);
         expect(answer.statusCode, label).toBe(413);
         expect(JSON.parse(answer.body ?? "{}").code).toBe("request.too_large");
@@ -103,8 +104,8 @@ describe("the ingest handler", () => {
 
     // The same handler parses a body at the limit: the cap is what stopped the others.
     parse.mockClear();
-    const atLimit = call(ingestLimits.maxRequestBytes - 200);
-    expect(Buffer.byteLength(atLimit)).toBeLessThanOrEqual(ingestLimits.maxRequestBytes);
+    const atLimit = call(requestLimits.webhook.maxRequestBytes - 200);
+    expect(Buffer.byteLength(atLimit)).toBeLessThanOrEqual(requestLimits.webhook.maxRequestBytes);
     const answer = await handler(
       event(`/v1/webhooks/segment/${ws}`, atLimit, {
         "content-type": "application/json",

@@ -2,6 +2,7 @@ import { request as httpRequest } from "node:http";
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type HandlerServer, startHandlerServer } from "../../../packages/local/src/http-adapter";
+import { httpApiCors } from "../../../packages/resources/src/cors";
 
 const seen: { name: string; event: APIGatewayProxyEventV2 }[] = [];
 const recording =
@@ -148,5 +149,80 @@ describe("HTTP adapter: body cap", () => {
     });
     expect(status).toBe(413);
     expect(seen.length).toBe(count);
+  });
+});
+
+describe("HTTP adapter: CORS as API Gateway answers it with the deployed configuration", () => {
+  it("answers a preflight itself (any path), with the shared configuration's lists, never calling a handler", async () => {
+    const before = seen.length;
+    const response = await fetch(`${server.url}/v1/t`, {
+      method: "OPTIONS",
+      headers: {
+        origin: "https://site.example",
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "authorization,content-type",
+      },
+    });
+    expect(response.status).toBe(204);
+    expect(Object.fromEntries([...response.headers].filter(([name]) => name.startsWith("access-control-")))).toEqual({
+      "access-control-allow-origin": "*",
+      "access-control-allow-methods": httpApiCors.allowMethods.join(","),
+      "access-control-allow-headers": httpApiCors.allowHeaders.join(","),
+      "access-control-max-age": String(httpApiCors.maxAgeSeconds),
+    });
+    expect(seen.length).toBe(before);
+  });
+
+  it("passes an OPTIONS that is not a preflight to the handler, and leaves requests without Origin alone", async () => {
+    const before = seen.length;
+    const plain = await fetch(`${server.url}/v1/t`, { method: "OPTIONS" });
+    expect(plain.status).toBe(202);
+    expect(plain.headers.get("access-control-allow-origin")).toBeNull();
+    expect(seen.length).toBe(before + 1);
+  });
+
+  it("adds Access-Control-Allow-Origin to an answer and drops the handler's own CORS headers", async () => {
+    const cors = await startHandlerServer([
+      {
+        prefix: "/",
+        handler: async () => ({
+          statusCode: 200,
+          headers: { "access-control-allow-origin": "https://evil.example", "x-kept": "1" },
+          body: "{}",
+        }),
+      },
+    ]);
+    try {
+      const response = await fetch(`${cors.url}/v1/track`, {
+        method: "POST",
+        headers: { origin: "https://a.example" },
+      });
+      expect(response.headers.get("access-control-allow-origin")).toBe("*");
+      expect(response.headers.get("x-kept")).toBe("1");
+    } finally {
+      await cors.close();
+    }
+  });
+
+  it("an allow-list of origins answers only those, with Vary: Origin; `cors: false` answers none", async () => {
+    const listed = await startHandlerServer([{ prefix: "/", handler: recording("listed") }], {
+      cors: { ...httpApiCors, allowOrigins: ["https://a.example"] },
+    });
+    const none = await startHandlerServer([{ prefix: "/", handler: recording("none") }], { cors: false });
+    try {
+      const preflight = (url: string, origin: string) =>
+        fetch(`${url}/v1/t`, { method: "OPTIONS", headers: { origin, "access-control-request-method": "POST" } });
+      const allowed = await preflight(listed.url, "https://a.example");
+      expect(allowed.headers.get("access-control-allow-origin")).toBe("https://a.example");
+      expect(allowed.headers.get("vary")).toBe("Origin");
+      const other = await preflight(listed.url, "https://b.example");
+      expect(other.headers.get("access-control-allow-origin")).toBeNull();
+      const off = await preflight(none.url, "https://a.example");
+      expect(off.status).toBe(202); // the handler's answer: no CORS layer at all
+      expect(off.headers.get("access-control-allow-origin")).toBeNull();
+    } finally {
+      await listed.close();
+      await none.close();
+    }
   });
 });

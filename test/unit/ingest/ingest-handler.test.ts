@@ -173,7 +173,7 @@ describe("webhook requests", () => {
     expect(sent).toHaveLength(0);
   });
 
-  it("accepts text/plain and a missing content type; refuses form bodies with 415", async () => {
+  it("accepts text/plain, a missing content type and rudder-sdk-node's form label on JSON; refuses others with 415", async () => {
     const { send, calls } = setup();
     const body = JSON.stringify(track);
     const signed = { "x-signature": sign(body) };
@@ -184,8 +184,12 @@ describe("webhook requests", () => {
     delete noType.headers["content-type"];
     expect((await send(noType)).status).toBe(200);
     const form = await send(event(webhook, body, { ...signed, "content-type": "application/x-www-form-urlencoded" }));
-    expect(form).toMatchObject({ status: 415, body: { code: "request.content_type_unsupported" } });
-    expect(calls()).toHaveLength(2);
+    expect(form.status).toBe(200);
+    const multipart = await send(
+      event(webhook, body, { ...signed, "content-type": "multipart/form-data; boundary=b" }),
+    );
+    expect(multipart).toMatchObject({ status: 415, body: { code: "request.content_type_unsupported" } });
+    expect(calls()).toHaveLength(3);
   });
 
   it("answers 405 to other methods and 404 to other paths", async () => {
@@ -204,7 +208,8 @@ describe("tracking API requests", () => {
       event("/v1/t", JSON.stringify({ userId: "u1", event: "E" }), { authorization: basic(writeKey) }),
     );
     expect(answer.status).toBe(200);
-    expect(calls()).toEqual([{ userId: "u1", event: "E", type: "track" }]);
+    // receivedAt is ours: the time of receipt (clock-skew correction).
+    expect(calls()).toEqual([{ userId: "u1", event: "E", type: "track", receivedAt: sent[0]?.meta.receivedAt }]);
     expect(sent[0]?.meta).toMatchObject({ workspaceId: "acme", source: "product" });
   });
 

@@ -126,6 +126,27 @@ describe("planRequests", () => {
     expect(JSON.parse(batched.requests[0]?.body ?? "")).toEqual({ batch: [track(1), track(2)] });
   });
 
+  it("sends recorded calls to the tracking API without their recorded sentAt, so clock-skew correction keeps their times", () => {
+    const recorded = { ...track(1), timestamp: "2024-05-01T12:00:00.000Z", sentAt: "2024-05-01T12:00:01.000Z" };
+    const { requests } = planRequests(sourced([recorded]), {
+      url: "http://h",
+      mode: "direct",
+      workspaceId: "dev",
+      writeKey: "wk1",
+      batchSize: 1,
+    });
+    const { sentAt: _dropped, ...rest } = recorded;
+    expect(JSON.parse(requests[0]?.body ?? "")).toEqual(rest);
+    const webhook = planRequests(sourced([recorded]), {
+      url: "http://h",
+      mode: "webhook",
+      workspaceId: "dev",
+      sharedSecret: "s",
+      batchSize: 1,
+    });
+    expect(JSON.parse(webhook.requests[0]?.body ?? "")).toEqual(recorded);
+  });
+
   it("needs the credential of its mode", () => {
     expect(() => planRequests(calls, { url: "http://h", mode: "webhook", workspaceId: "dev", batchSize: 1 })).toThrow(
       /shared secret/,

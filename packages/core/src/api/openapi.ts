@@ -7,7 +7,7 @@
 import { z } from "zod";
 import { routes as publicRoutes, type RouteDefinition } from "../../../resources/src/routes";
 import { EntityMapEntry } from "../identity/entity-map";
-import { ingestLimits } from "../ingest/limits";
+import { requestLimits } from "../ingest/limits";
 import { ingestRoute } from "../ingest/routes";
 import { SegmentCall, SegmentCallType } from "../segment/envelope";
 import { type ApiResponse, type ApiRoute, apiRoutes } from "./routes";
@@ -22,7 +22,7 @@ const TrackingCall = z
   .describe("One Segment call; `type` is taken from the path when absent, and must match it when present");
 const TrackingBatch = z
   .looseObject({
-    batch: z.array(SegmentCall).min(1).max(ingestLimits.maxEventsPerBatch),
+    batch: z.array(SegmentCall).min(1).max(requestLimits.tracking.maxEventsPerBatch),
     context: z.record(z.string(), z.unknown()).optional(),
     integrations: z.record(z.string(), z.unknown()).optional(),
     sentAt: z.string().optional(),
@@ -30,7 +30,7 @@ const TrackingBatch = z
   })
   .describe("A batch of calls; `context`, `integrations` and `sentAt` apply to calls that have none");
 const WebhookBody = z
-  .union([SegmentCall, z.array(SegmentCall).min(1).max(ingestLimits.maxEventsPerBatch)])
+  .union([SegmentCall, z.array(SegmentCall).min(1).max(requestLimits.webhook.maxEventsPerBatch)])
   .describe("One Segment call (classic webhooks) or an array of calls (Actions batching)");
 
 /** Named request bodies, generated as inputs. */
@@ -155,8 +155,13 @@ const ingestErrors: Readonly<Record<number, ApiResponse>> = {
   },
   401: { description: "Bad or missing credentials" },
   404: { description: "Unknown workspace or source (`workspace.not_found`)" },
-  413: { description: `Body over ${ingestLimits.maxRequestBytes} bytes (\`request.too_large\`)` },
-  415: { description: "Not JSON or text/plain (`request.content_type_unsupported`)" },
+  413: {
+    description: `Body (as sent, or once decompressed) over ${requestLimits.tracking.maxRequestBytes} bytes on the tracking API, ${requestLimits.webhook.maxRequestBytes} bytes on webhooks (\`request.too_large\`)`,
+  },
+  415: {
+    description:
+      "A content type that is not JSON, text/plain or a known library's label, or a Content-Encoding other than gzip/deflate (`request.content_type_unsupported`, `request.content_encoding_unsupported`)",
+  },
   503: { description: "The queue or the credential store is unavailable: retry (Segment does)" },
 };
 

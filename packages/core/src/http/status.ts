@@ -15,6 +15,7 @@ import {
 const statusByCode: Readonly<Record<string, number>> = {
   "request.too_large": 413,
   "request.content_type_unsupported": 415,
+  "request.content_encoding_unsupported": 415,
   "request.method_not_allowed": 405,
   "workspace.exists": 409,
   "source.exists": 409,

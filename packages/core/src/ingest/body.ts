@@ -1,27 +1,33 @@
 import { LimitError, ValidationError } from "../errors";
-import { ingestLimits } from "./limits";
+import { describeBytes, ingestLimits, requestLimits } from "./limits";
 
 /**
- * Media types a JSON body may come with: `application/json` (Segment webhooks, server libraries),
- * `text/plain` (analytics.js, which avoids a CORS preflight that way), and none at all.
+ * Media types a JSON body may come with. `application/json` and `application/*+json` (Segment
+ * webhooks, server libraries); `text/plain` (analytics.js: its own default, though it still needs a
+ * preflight since it always sends `Authorization`); none at all; and
+ * `application/x-www-form-urlencoded`, what `@rudderstack/rudder-sdk-node` ends up labelling its
+ * gzipped JSON with (axios's default for a Buffer). Under every one of them the body must parse as
+ * JSON; anything else is refused.
  */
+const jsonLabels = new Set(["application/json", "text/plain", "application/x-www-form-urlencoded"]);
+
 function isJsonMediaType(contentType: string | undefined): boolean {
   if (contentType === undefined || contentType.trim() === "") return true;
   const media = contentType.split(";")[0]?.trim().toLowerCase() ?? "";
-  return media === "application/json" || media === "text/plain" || /^application\/[a-z0-9.+-]+\+json$/.test(media);
+  return jsonLabels.has(media) || /^application\/[a-z0-9.+-]+\+json$/.test(media);
 }
 
 /**
- * Refuses a content type that cannot carry a Segment call.
+ * Refuses a content type that no known sender uses for a Segment call.
  *
  * @example
- * checkContentType(headers["content-type"]); // throws for "application/x-www-form-urlencoded"
+ * checkContentType(headers["content-type"]); // throws for "multipart/form-data"
  */
 export function checkContentType(contentType: string | undefined): void {
   if (!isJsonMediaType(contentType)) {
     throw new ValidationError(
       "request.content_type_unsupported",
-      "Content-Type must be application/json or text/plain with a JSON body",
+      "Content-Type must be application/json or text/plain (or a label a known Segment-compatible library sends) with a JSON body",
     );
   }
 }
@@ -30,13 +36,13 @@ export function checkContentType(contentType: string | undefined): void {
  * Refuses a body over the request limit. Runs on the raw bytes, before any parsing.
  *
  * @example
- * checkRequestSize(body); // throws LimitError "request.too_large" over 500 KB
+ * checkRequestSize(body, requestLimits.tracking.maxRequestBytes); // throws LimitError "request.too_large" over 500 KB
  */
-export function checkRequestSize(body: Uint8Array): void {
-  if (body.byteLength > ingestLimits.maxRequestBytes) {
+export function checkRequestSize(body: Uint8Array, maxBytes: number = requestLimits.tracking.maxRequestBytes): void {
+  if (body.byteLength > maxBytes) {
     throw new LimitError(
       "request.too_large",
-      `Request body is ${body.byteLength} bytes; the limit is 500 KB (${ingestLimits.maxRequestBytes} bytes) per request`,
+      `Request body is ${body.byteLength} bytes; the limit is ${describeBytes(maxBytes)} per request`,
     );
   }
 }

@@ -2,7 +2,7 @@ import { LimitError, ValidationError } from "../errors";
 import type { ItemProblem } from "../http/status";
 import { describeIssues, SegmentCall } from "../segment/envelope";
 import { isJsonObject } from "./body";
-import { ingestLimits } from "./limits";
+import { ingestLimits, requestLimits } from "./limits";
 
 /** A Segment call as received, checked, ready to queue. */
 export type QueuedCall = Record<string, unknown>;
@@ -42,21 +42,25 @@ function withoutWriteKey(call: QueuedCall): QueuedCall {
 }
 
 /**
- * Checks the calls of one request against Segment's limits and the envelope schema, and returns
+ * Checks the calls of one request against Segment's limits (the event count: the route's, the
+ * tracking API's 2,500 unless given) and the envelope schema, and returns
  * them as they will be queued (unchanged but for a dropped `writeKey`). The request is all or
  * nothing, like Segment's own API: one bad call refuses the whole request with 400, listing every
  * bad call by index, and nothing is queued. A sender fixes the batch and sends it again; a partial
  * accept would leave it guessing which calls to resend.
  *
  * @example
- * const calls = checkCalls(Array.isArray(body) ? body : [body]);
+ * const calls = checkCalls(Array.isArray(body) ? body : [body], requestLimits.webhook.maxEventsPerBatch);
  */
-export function checkCalls(calls: readonly unknown[]): QueuedCall[] {
+export function checkCalls(
+  calls: readonly unknown[],
+  maxEventsPerBatch: number = requestLimits.tracking.maxEventsPerBatch,
+): QueuedCall[] {
   if (calls.length === 0) throw new ValidationError("batch.empty", "The batch holds no events");
-  if (calls.length > ingestLimits.maxEventsPerBatch) {
+  if (calls.length > maxEventsPerBatch) {
     throw new LimitError(
       "batch.too_many_events",
-      `The batch holds ${calls.length} events; the limit is ${ingestLimits.maxEventsPerBatch} events per batch`,
+      `The batch holds ${calls.length} events; the limit is ${maxEventsPerBatch} events per batch`,
     );
   }
 

@@ -5,7 +5,9 @@ import type { Source, SourceRef } from "../workspace/workspace";
 import { bearerToken, parseBasicAuth } from "./authorization";
 import { checkContentType, checkRequestSize, parseJsonBody } from "./body";
 import { checkCalls, type QueuedCall } from "./calls";
-import { maxRawMessageBodyBytes } from "./limits";
+import { correctClockSkew } from "./clock-skew";
+import { checkContentEncoding, decodeContent } from "./content-encoding";
+import { maxRawMessageBodyBytes, requestLimits } from "./limits";
 import { ingestRoute } from "./routes";
 import { isJsonArrayText, verifySegmentSignature } from "./signature";
 import { type RawMessageMeta, splitBatch } from "./split-batch";
@@ -43,8 +45,10 @@ export interface IngestFacts {
   events: number;
   /** Raw queue messages written. */
   messages: number;
-  /** Request body bytes. */
+  /** Request body bytes, as received. */
   bytes: number;
+  /** Body bytes once its Content-Encoding was undone, when it had one. */
+  decodedBytes?: number;
 }
 
 export type IngestResult = { ok: true; facts: IngestFacts } | { ok: false; error: IngestError; facts: IngestFacts };
@@ -108,7 +112,8 @@ async function trackingCalls(
 }
 
 /**
- * Receives one ingest request: routes it, checks its size before parsing, authenticates it
+ * Receives one ingest request: routes it, checks its size before parsing (and again while
+ * undoing a Content-Encoding), authenticates it
  * (webhook signature and bearer token, or tracking API write key), validates every call, splits
  * the calls into raw queue messages and sends them. `ok` only once the queue accepted every
  * message. Failures that are the caller's or a dependency's come back as `IngestError`s; anything
@@ -118,8 +123,9 @@ async function trackingCalls(
  * const result = await receiveIngestRequest(request, { credentials, queue });
  * if (!result.ok) return errorAnswer(result.error);
  */
-export async function receiveIngestRequest(request: HttpRequest, ports: IngestPorts): Promise<IngestResult> {
-  const facts: IngestFacts = { events: 0, messages: 0, bytes: request.body.byteLength };
+export async function receiveIngestRequest(received: HttpRequest, ports: IngestPorts): Promise<IngestResult> {
+  const facts: IngestFacts = { events: 0, messages: 0, bytes: received.body.byteLength };
+  let request = received;
   try {
     const route = ingestRoute(request.path);
     if (!route) throw new NotFoundError("route.not_found", `No ingest endpoint at ${request.path}`);
@@ -127,24 +133,36 @@ export async function receiveIngestRequest(request: HttpRequest, ports: IngestPo
       throw new ValidationError("request.method_not_allowed", "Ingest endpoints take POST");
     }
     facts.route = route.kind;
-    checkRequestSize(request.body);
+    const limits = requestLimits[route.kind];
+    checkRequestSize(request.body, limits.maxRequestBytes);
     checkContentType(request.headers["content-type"]);
+    checkContentEncoding(request.headers["content-encoding"]);
+    // A compressed body is inflated (under the same cap) before the signature and the parser see
+    // it: Segment's signature is over the JSON, and the limits are on what a sender meant to send.
+    if (request.headers["content-encoding"] !== undefined) {
+      const body = decodeContent(request.body, request.headers["content-encoding"], limits.maxRequestBytes);
+      facts.decodedBytes = body.byteLength;
+      request = { ...request, body };
+    }
 
-    let received: unknown[];
+    let sent: unknown[];
     let ref: SourceRef;
     if (route.kind === "webhook") {
       ref = { workspaceId: route.workspaceId, source: route.source };
       facts.workspaceId = ref.workspaceId;
       facts.source = ref.source;
-      received = await webhookCalls(request, route, ports.credentials);
+      sent = await webhookCalls(request, route, ports.credentials);
     } else {
-      ({ calls: received, ref } = await trackingCalls(request, route.call, ports.credentials));
+      ({ calls: sent, ref } = await trackingCalls(request, route.call, ports.credentials));
       facts.workspaceId = ref.workspaceId;
       facts.source = ref.source;
     }
-    facts.events = received.length;
+    facts.events = sent.length;
 
-    const calls: QueuedCall[] = checkCalls(received);
+    let calls: QueuedCall[] = checkCalls(sent, limits.maxEventsPerBatch);
+    // Segment's servers correct a client's clock on the tracking API; webhook deliveries come
+    // from Segment already corrected.
+    if (route.kind === "tracking") calls = calls.map((call) => correctClockSkew(call, request.receivedAt));
     const meta: RawMessageMeta = {
       workspaceId: ref.workspaceId,
       source: ref.source,
