@@ -7,7 +7,8 @@ import { build } from "esbuild";
 import { type Browser, chromium } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../packages/local/src/services";
-import { eventually, type ReadApi, readApi } from "../support/read-api";
+import { eventually } from "../support/eventually";
+import { type ReadApi, readApi } from "../support/read-api";
 import {
   killStack,
   repositoryRoot,
@@ -157,26 +158,34 @@ async function runAnalytics(prefix: string, deliveryStrategy: Record<string, unk
   );
   // analytics-next resolves a call once it is delivered (standard) or buffered (batching); a
   // batching buffer is flushed on its timeout, so wait for the model rather than the page.
-  const user = await eventually(
+  await eventually(
     () => read.get<Record<string, unknown>>(`/v1/users/${prefix}-user`),
-    (a) => a.status === 200 && a.body.email !== undefined && a.body.account_ids !== undefined,
+    (user) => {
+      expect(user.status, JSON.stringify(user.body)).toBe(200);
+      expect(user.body).toMatchObject({
+        email: `${prefix}@example.com`,
+        first_name: "Jo",
+        last_name: "Doe",
+        account_ids: [`${prefix}-acct`],
+      });
+    },
+    { what: `the user ${prefix}-user with their traits and account` },
   );
   expect(failures).toEqual([]);
-  expect(user.status, JSON.stringify(user.body)).toBe(200);
-  expect(user.body).toMatchObject({ email: `${prefix}@example.com`, first_name: "Jo", last_name: "Doe" });
-  const account = await eventually(
+  await eventually(
     () => read.get<Record<string, unknown>>(`/v1/accounts/${prefix}-acct`),
-    (a) => a.status === 200,
+    (account) => expect(account.body).toMatchObject({ name: `${prefix} Inc`, plan_name: "Starter" }),
+    { what: `the account ${prefix}-acct` },
   );
-  expect(account.body).toMatchObject({ name: `${prefix} Inc`, plan_name: "Starter" });
-  const events = await eventually(
+  await eventually(
     () => read.all<StoredEvent>(`/v1/users/${prefix}-user/events`),
-    (list) => list.length >= 2,
+    (events) =>
+      expect(events.map((e) => [e.type, e.event_name, e.account_id]).sort()).toEqual([
+        ["page", "Pricing", `${prefix}-acct`],
+        ["track", "Report Exported", `${prefix}-acct`],
+      ]),
+    { what: `the page and track of ${prefix}-user` },
   );
-  expect(events.map((e) => [e.type, e.event_name, e.account_id]).sort()).toEqual([
-    ["page", "Pricing", `${prefix}-acct`],
-    ["track", "Report Exported", `${prefix}-acct`],
-  ]);
   await context.close();
 }
 

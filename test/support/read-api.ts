@@ -1,6 +1,6 @@
 /**
- * The read API of a running stack as a test reads it: one page, every page of a list, and
- * polling until the normalizer (which runs behind the queue) has caught up.
+ * The read API of a running stack as a test reads it: one page, or every page of a list. (Waiting
+ * for the normalizer is `eventually` or `untilSettled`.)
  */
 
 export interface ReadApi {
@@ -38,19 +38,4 @@ export function readApi(baseUrl: string, apiKey: string): ReadApi {
       return items;
     },
   };
-}
-
-/** Reads until `done` holds or the time is up, then returns the last read (a failed read counts as none). */
-export async function eventually<T>(
-  read: () => Promise<T>,
-  done: (value: T) => boolean,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  for (;;) {
-    last = await read().catch(() => last);
-    if ((last !== undefined && done(last)) || Date.now() > deadline) return last as T;
-    await new Promise((r) => setTimeout(r, 300));
-  }
 }
