@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+
 /**
  * Every DynamoDB key of the product is built here and nowhere else (docs/data-model.md lists the
  * access patterns they serve). Workspace-owned keys all start with `WS#<workspaceId>#` (or equal
@@ -99,9 +101,14 @@ export const keys = {
     sk: `${time}#${messageId}`,
   }),
   pendingPartition: (ws: string) => ({ pk: `${workspacePrefix(ws)}#PENDING` }),
+  /**
+   * One reject per message, code and field. A field is a path in the customer's data (a trait name
+   * can be 32 KB long): past `maxRejectFieldBytes` the key holds its SHA-256 instead, so every reject
+   * has a key DynamoDB takes (the item keeps the whole field).
+   */
   reject: (ws: string, messageId: string, code: string, field: string): Key => ({
     pk: `${workspacePrefix(ws)}#REJECTS`,
-    sk: `${messageId}#${code}#${field}`,
+    sk: `${messageId}#${code}#${rejectKeyField(field)}`,
   }),
   rejectPartition: (ws: string) => ({ pk: `${workspacePrefix(ws)}#REJECTS` }),
 
@@ -121,6 +128,14 @@ export const keys = {
   /** Sort key inside an event index partition: time first so ranges and newest-first are one query. */
   eventOrder: (timestamp: string, messageId: string) => `${timestamp}#${messageId}`,
 };
+
+/** The most bytes of a reject's field kept as is in its key (with a 512-byte message id and a code, far under 1,024). */
+const maxRejectFieldBytes = 256;
+
+function rejectKeyField(field: string): string {
+  if (Buffer.byteLength(field, "utf8") <= maxRejectFieldBytes) return field;
+  return `~sha256:${createHash("sha256").update(field).digest("hex")}`;
+}
 
 /** The month bucket (`2024-05`) of an ISO timestamp, as used in the event index partitions. */
 export function monthOf(isoTimestamp: string): string {
