@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { NotFoundError, ValidationError } from "../errors";
 import { EntityMapEntry } from "../identity/entity-map";
+import { readIdValue } from "../ids";
 import {
   AccountListQuery,
   EntityMapListQuery,
@@ -48,7 +49,7 @@ export interface ApiRoute {
   /** The name of the operation (OpenAPI operationId, log field, handler key). */
   operation: string;
   method: ApiMethod;
-  /** `{name}` marks a path parameter (one path segment, URL-decoded). */
+  /** `{name}` marks a path parameter (one path segment, URL-decoded; ids read by the id rules). */
   path: string;
   summary: string;
   description?: string;
@@ -285,6 +286,9 @@ function segmentsOf(path: string): string[] {
   return path.replace(/\/+$/, "").split("/").slice(1);
 }
 
+/** Path parameters that are customer ids: read by the id rules (`ids.ts`), as ingest reads them. */
+const idParameters: ReadonlySet<string> = new Set(["accountId", "userId", "externalId"]);
+
 function matchTemplate(template: string, segments: readonly string[]): Record<string, string> | undefined {
   const parts = segmentsOf(template);
   if (parts.length !== segments.length) return undefined;
@@ -292,15 +296,35 @@ function matchTemplate(template: string, segments: readonly string[]): Record<st
   for (const [i, part] of parts.entries()) {
     const segment = segments[i] as string;
     if (part.startsWith("{") && part.endsWith("}")) {
-      let value: string;
-      try {
-        value = decodeURIComponent(segment);
-      } catch {
-        return undefined;
-      }
-      if (value === "") return undefined;
-      params[part.slice(1, -1)] = value;
+      if (segment === "") return undefined;
+      params[part.slice(1, -1)] = segment;
     } else if (part !== segment) return undefined;
+  }
+  return params;
+}
+
+/**
+ * Decodes the path parameters of a matched route; ids are trimmed and checked by the id rules, so
+ * an id no call could have stored is a 400 with a code, never a storage error.
+ */
+function decodeParams(raw: Record<string, string>): Record<string, string> {
+  const params: Record<string, string> = {};
+  for (const [name, segment] of Object.entries(raw)) {
+    let value: string;
+    try {
+      value = decodeURIComponent(segment);
+    } catch {
+      throw new ValidationError("path.invalid", `path parameter ${name} is not valid percent-encoded UTF-8`);
+    }
+    if (!idParameters.has(name)) {
+      params[name] = value;
+      continue;
+    }
+    const reading = readIdValue(value);
+    if (reading.kind === "refused")
+      throw new ValidationError(reading.code, `path parameter ${name} ${reading.message}`);
+    if (reading.kind !== "ok") throw new ValidationError("path.invalid", `path parameter ${name} is blank`);
+    params[name] = reading.id;
   }
   return params;
 }
@@ -319,7 +343,7 @@ export function matchApiRoute(method: string, path: string): MatchedApiRoute {
   for (const route of apiRoutes) {
     const params = matchTemplate(route.path, segments);
     if (!params) continue;
-    if (route.method === method.toUpperCase()) return { route, params };
+    if (route.method === method.toUpperCase()) return { route, params: decodeParams(params) };
     allow.push(route.method);
   }
   if (allow.length > 0) {

@@ -6,7 +6,7 @@ import type { Source, SourceRef } from "../workspace/workspace";
 import { bearerToken, parseBasicAuth } from "./authorization";
 import { checkContentType, checkRequestSize, parseJsonBody } from "./body";
 import { admitCalls, type CallOrigin, trackingOrigin, webhookOrigin } from "./call-admission";
-import { checkCalls, type QueuedCall } from "./calls";
+import { checkCalls } from "./calls";
 import { maxRawMessageBodyBytes } from "./limits";
 import { ingestRoute } from "./routes";
 import { isJsonArrayText, segmentSignatureCoverage } from "./signature";
