@@ -8,7 +8,9 @@ import { createHash } from "node:crypto";
  * authenticated, and which point back to exactly one workspace.
  *
  * Workspace ids are validated (`isWorkspaceId`) and never contain `#`; customer ids (accounts, users,
- * message ids) may contain anything, and always come last in a key or before a fixed suffix.
+ * message ids) may contain any character, always come last in a key or before a fixed suffix, and are
+ * at most 512 bytes (the id rules, `packages/core/src/ids.ts`), which keeps every key under DynamoDB's
+ * limits (1,024 bytes for a sort key, 2,048 for a partition key).
  */
 
 /** Workspace ids: lowercase letters, digits and dashes, 1-64 long; never `#`, so prefixes cannot overlap. */
