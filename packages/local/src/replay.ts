@@ -159,16 +159,26 @@ interface Answer {
   status: number;
   code?: string;
   message?: string;
+  /** Calls a 200 answer refused on their own (issue 16: id rules, `delete` from the write key). */
+  refused?: { count: number; problems: { code: string; message: string }[] };
 }
 
 async function answerOf(response: Response): Promise<Answer> {
   const text = await response.text();
   try {
-    const body = JSON.parse(text) as { code?: unknown; message?: unknown };
+    const body = JSON.parse(text) as { code?: unknown; message?: unknown; refused?: unknown; problems?: unknown };
+    const problems = Array.isArray(body.problems)
+      ? body.problems.flatMap((p: { code?: unknown; message?: unknown }) =>
+          typeof p?.code === "string" ? [{ code: p.code, message: String(p.message ?? "") }] : [],
+        )
+      : [];
     return {
       status: response.status,
       ...(typeof body.code === "string" ? { code: body.code } : {}),
       ...(typeof body.message === "string" ? { message: body.message } : {}),
+      ...(response.ok && typeof body.refused === "number" && body.refused > 0
+        ? { refused: { count: body.refused, problems } }
+        : {}),
     };
   } catch {
     return { status: response.status, message: text.slice(0, 200) };
@@ -177,7 +187,8 @@ async function answerOf(response: Response): Promise<Answer> {
 
 /**
  * Sends the requests (at most `concurrency` at a time, at most `rate` calls a second) and counts
- * the answers: 2xx accepted; 4xx rejected (a request is all or nothing, so all its calls); 5xx,
+ * the answers: 2xx accepted, but for the calls a 2xx answer lists as refused on their own; 4xx
+ * rejected (all the request's calls); 5xx,
  * 429 and network errors retried up to `maxRetries` times, then rejected with their code. If
  * nothing has answered yet and the connection is refused, the replay stops at once.
  *
@@ -202,14 +213,14 @@ export async function sendRequests(
   let next = 0;
   let paceAt = Date.now();
 
-  const reject = (request: ReplayRequest, code: string, message: string) => {
-    outcome.rejectedCalls += request.calls;
+  const reject = (request: ReplayRequest, code: string, message: string, calls = request.calls) => {
+    outcome.rejectedCalls += calls;
     const group = outcome.rejectedByCode[code];
     if (group) {
-      group.calls += request.calls;
+      group.calls += calls;
       group.requests += 1;
     } else {
-      outcome.rejectedByCode[code] = { calls: request.calls, requests: 1, example: `${request.origin}: ${message}` };
+      outcome.rejectedByCode[code] = { calls, requests: 1, example: `${request.origin}: ${message}` };
     }
   };
 
@@ -234,7 +245,21 @@ export async function sendRequests(
         answered = true;
         const answer = await answerOf(response);
         if (response.ok) {
-          outcome.acceptedCalls += request.calls;
+          const refused = answer.refused;
+          outcome.acceptedCalls += request.calls - (refused?.count ?? 0);
+          if (refused) {
+            const byCode = new Map<string, { calls: number; message: string }>();
+            for (const p of refused.problems) {
+              const entry = byCode.get(p.code) ?? { calls: 0, message: p.message };
+              entry.calls += 1;
+              byCode.set(p.code, entry);
+            }
+            // Problems beyond the listed ones: counted under the first code listed.
+            const unlisted = refused.count - refused.problems.length;
+            const first = [...byCode.values()][0];
+            if (first && unlisted > 0) first.calls += unlisted;
+            for (const [code, entry] of byCode) reject(request, code, entry.message, entry.calls);
+          }
           return;
         }
         const code = answer.code ?? `http.${answer.status}`;

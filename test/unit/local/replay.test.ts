@@ -192,6 +192,32 @@ describe("sendRequests", () => {
     });
   });
 
+  it("counts the calls a 200 answer refused on their own as rejected, by code", async () => {
+    const { url } = await serve([
+      {
+        status: 200,
+        body: {
+          success: true,
+          accepted: 3,
+          refused: 2,
+          problems: [
+            { index: 1, code: "id.too_long", message: "userId is 2100 bytes" },
+            { index: 4, code: "delete.not_allowed", message: "delete is accepted only from signed webhooks" },
+          ],
+        },
+      },
+    ]);
+    const outcome = await sendRequests([request(url, 5, "b.json #1")], settings);
+    expect(outcome).toMatchObject({
+      acceptedCalls: 3,
+      rejectedCalls: 2,
+      rejectedByCode: {
+        "id.too_long": { calls: 1, requests: 1, example: "b.json #1: userId is 2100 bytes" },
+        "delete.not_allowed": { calls: 1, requests: 1 },
+      },
+    });
+  });
+
   it("gives up after the retries and reports the last answer's code", async () => {
     const failing = Array.from({ length: 4 }, () => ({
       status: 500,
