@@ -67,6 +67,11 @@ const EntityMapCsv = z
   .describe("CSV with the header `source,kind,external_id,canonical_id`, one entry a line (RFC 4180 quoting)");
 
 const badQuery: ApiResponse = { description: "A query parameter is invalid (`query.invalid`, `cursor.invalid`)" };
+const badIdQuery: ApiResponse = {
+  description:
+    "A query parameter is invalid (`query.invalid`, `cursor.invalid`), or the id in the path breaks the id rules (`id.too_long`, `path.invalid`)",
+};
+const badId: ApiResponse = { description: "The id in the path breaks the id rules (`id.too_long`, `path.invalid`)" };
 const unknownAccount: ApiResponse = { description: "No such account (`account.not_found`)" };
 const unknownUser: ApiResponse = { description: "No such user (`user.not_found`) or a deleted one (`user.deleted`)" };
 
@@ -109,7 +114,7 @@ export const apiRoutes = [
     summary: "One account",
     auth: true,
     query: NoQuery,
-    responses: { 200: { description: "The account", body: Account }, 404: unknownAccount },
+    responses: { 200: { description: "The account", body: Account }, 400: badId, 404: unknownAccount },
   },
   {
     operation: "listAccountUsers",
@@ -120,7 +125,7 @@ export const apiRoutes = [
     query: PageQuery,
     responses: {
       200: { description: "A page of users, by user id", body: AccountMemberPage },
-      400: badQuery,
+      400: badIdQuery,
       404: unknownAccount,
     },
   },
@@ -132,7 +137,7 @@ export const apiRoutes = [
     description: "`from` is inclusive and `to` exclusive; without them the newest events of all time come first.",
     auth: true,
     query: EventListQuery,
-    responses: { 200: { description: "A page of events", body: EventPage }, 400: badQuery, 404: unknownAccount },
+    responses: { 200: { description: "A page of events", body: EventPage }, 400: badIdQuery, 404: unknownAccount },
   },
   {
     operation: "getUser",
@@ -143,6 +148,7 @@ export const apiRoutes = [
     query: NoQuery,
     responses: {
       200: { description: "The user", body: UserWithAccounts },
+      400: badId,
       404: { ...unknownUser, body: [ErrorBody, UserDeletedError] },
     },
   },
@@ -155,7 +161,7 @@ export const apiRoutes = [
       "Queues a Segment `delete` call. The pipeline removes the user's profile, memberships, aliases, maps and events, and leaves a tombstone: `GET /v1/users/{userId}` then answers 404 `user.deleted` with `deleted_at`.",
     auth: true,
     query: NoQuery,
-    responses: { 202: { description: "The deletion is queued", body: UserDeletionQueued } },
+    responses: { 202: { description: "The deletion is queued", body: UserDeletionQueued }, 400: badId },
   },
   {
     operation: "listUserAccounts",
@@ -166,7 +172,7 @@ export const apiRoutes = [
     query: PageQuery,
     responses: {
       200: { description: "A page of accounts, by account id", body: MemberAccountPage },
-      400: badQuery,
+      400: badIdQuery,
       404: unknownUser,
     },
   },
@@ -178,7 +184,7 @@ export const apiRoutes = [
     description: "`from` is inclusive and `to` exclusive; without them the newest events of all time come first.",
     auth: true,
     query: EventListQuery,
-    responses: { 200: { description: "A page of events", body: EventPage }, 400: badQuery, 404: unknownUser },
+    responses: { 200: { description: "A page of events", body: EventPage }, 400: badIdQuery, 404: unknownUser },
   },
   {
     operation: "listEntityMaps",
@@ -219,7 +225,10 @@ export const apiRoutes = [
     query: NoQuery,
     responses: {
       200: { description: "Deleted", body: EntityMapDeleted },
-      400: { description: "`kind` is not user or account (`path.invalid`)" },
+      400: {
+        description:
+          "`kind` is not user or account, or the external id breaks the id rules (`path.invalid`, `id.too_long`)",
+      },
       404: { description: "No such entry (`entity_map.not_found`)" },
     },
   },
