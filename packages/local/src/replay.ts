@@ -66,7 +66,8 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
 
 /**
  * The requests that replay the calls, signed (webhook mode) or authenticated with the write key
- * (direct mode). `delete` calls exist only in webhooks, so direct mode skips them.
+ * (direct mode). `delete` calls exist only in webhooks, so direct mode skips them; webhook batches
+ * send each `delete` alone, signed on its body, after the batches.
  *
  * @example
  * const { requests } = planRequests(calls, { ...settings, mode: "webhook", batchSize: 1 });
@@ -81,8 +82,12 @@ export function planRequests(
     const secret = settings.sharedSecret;
     if (!secret) throw new ValidationError("replay.secret_missing", "Webhook mode needs the shared secret (--secret)");
     const url = `${base}/v1/webhooks/segment/${encodeURIComponent(settings.workspaceId)}`;
-    const requests = chunks(calls, settings.batchSize).map((group) => {
-      const single = settings.batchSize === 1;
+    // A batch's signature covers only its first call, and ingest accepts a `delete` only where a
+    // signature covers it: deletions go on their own, signed on the body (docs/security.md).
+    const batched = settings.batchSize === 1 ? calls : calls.filter((c) => c.call.type !== "delete");
+    const alone = settings.batchSize === 1 ? [] : calls.filter((c) => c.call.type === "delete").map((c) => [c]);
+    const requests = [...chunks(batched, settings.batchSize), ...alone].map((group) => {
+      const single = settings.batchSize === 1 || alone.includes(group);
       const body = single ? JSON.stringify(group[0]?.call) : JSON.stringify(group.map((c) => c.call));
       // Segment Actions signs only the first event of a batch, re-serialised.
       const signed = single ? body : JSON.stringify(group[0]?.call);

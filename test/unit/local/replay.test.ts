@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { verifySegmentSignature } from "../../../packages/core/src/ingest/signature";
+import { segmentSignatureCoverage, verifySegmentSignature } from "../../../packages/core/src/ingest/signature";
 import { duplicateMessageIds, parseRecordedCalls } from "../../../packages/local/src/recorded-calls";
 import {
   formatSummary,
@@ -98,6 +98,10 @@ describe("planRequests", () => {
       }).requests[0]?.headers["x-signature"],
     );
     expect(verifySegmentSignature(first.body, first.headers["x-signature"], ["s3cret"])).toBe(true);
+    // A delete goes alone, signed on its body: ingest takes a delete only where a signature covers it.
+    const deletion = requests[1] as ReplayRequest;
+    expect(JSON.parse(deletion.body)).toEqual({ type: "delete", userId: "u9", messageId: "d1" });
+    expect(segmentSignatureCoverage(deletion.body, deletion.headers["x-signature"], ["s3cret"])).toBe("body");
   });
 
   it("sends direct calls to /v1/<type> or /v1/batch with HTTP Basic write-key auth, skipping deletes", () => {
