@@ -135,8 +135,10 @@ export function oracle(ws: string, calls: Record<string, unknown>[]): WorkspaceE
     if (e.account_id) seen(`account:${e.account_id}`, e.timestamp);
     return { ...e, workspace_id: ws } as Record<string, unknown>;
   });
+  // An account named only by a membership exists too, with no fields yet (issue 16).
+  const memberAccounts = [...since.values()].flatMap((of) => [...of.keys()].map((id) => `account:${id}`));
   const idsOf = (kind: string) =>
-    [...new Set([...profiles.keys(), ...lastSeen.keys()].filter((k) => k.startsWith(`${kind}:`)))]
+    [...new Set([...profiles.keys(), ...lastSeen.keys(), ...memberAccounts].filter((k) => k.startsWith(`${kind}:`)))]
       .map((k) => k.slice(kind.length + 1))
       .sort();
   const accounts = idsOf("account").map((id) => ({

@@ -66,7 +66,8 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
 
 /**
  * The requests that replay the calls, signed (webhook mode) or authenticated with the write key
- * (direct mode). `delete` calls exist only in webhooks, so direct mode skips them.
+ * (direct mode). `delete` calls exist only in webhooks, so direct mode skips them; webhook batches
+ * send each `delete` alone, signed on its body, after the batches.
  *
  * @example
  * const { requests } = planRequests(calls, { ...settings, mode: "webhook", batchSize: 1 });
@@ -81,8 +82,12 @@ export function planRequests(
     const secret = settings.sharedSecret;
     if (!secret) throw new ValidationError("replay.secret_missing", "Webhook mode needs the shared secret (--secret)");
     const url = `${base}/v1/webhooks/segment/${encodeURIComponent(settings.workspaceId)}`;
-    const requests = chunks(calls, settings.batchSize).map((group) => {
-      const single = settings.batchSize === 1;
+    // A batch's signature covers only its first call, and ingest accepts a `delete` only where a
+    // signature covers it: deletions go on their own, signed on the body (docs/security.md).
+    const batched = settings.batchSize === 1 ? calls : calls.filter((c) => c.call.type !== "delete");
+    const alone = settings.batchSize === 1 ? [] : calls.filter((c) => c.call.type === "delete").map((c) => [c]);
+    const requests = [...chunks(batched, settings.batchSize), ...alone].map((group) => {
+      const single = settings.batchSize === 1 || alone.includes(group);
       const body = single ? JSON.stringify(group[0]?.call) : JSON.stringify(group.map((c) => c.call));
       // Segment Actions signs only the first event of a batch, re-serialised.
       const signed = single ? body : JSON.stringify(group[0]?.call);
@@ -168,16 +173,26 @@ interface Answer {
   status: number;
   code?: string;
   message?: string;
+  /** Calls a 200 answer refused on their own (issue 16: id rules, `delete` from the write key). */
+  refused?: { count: number; problems: { code: string; message: string }[] };
 }
 
 async function answerOf(response: Response): Promise<Answer> {
   const text = await response.text();
   try {
-    const body = JSON.parse(text) as { code?: unknown; message?: unknown };
+    const body = JSON.parse(text) as { code?: unknown; message?: unknown; refused?: unknown; problems?: unknown };
+    const problems = Array.isArray(body.problems)
+      ? body.problems.flatMap((p: { code?: unknown; message?: unknown }) =>
+          typeof p?.code === "string" ? [{ code: p.code, message: String(p.message ?? "") }] : [],
+        )
+      : [];
     return {
       status: response.status,
       ...(typeof body.code === "string" ? { code: body.code } : {}),
       ...(typeof body.message === "string" ? { message: body.message } : {}),
+      ...(response.ok && typeof body.refused === "number" && body.refused > 0
+        ? { refused: { count: body.refused, problems } }
+        : {}),
     };
   } catch {
     return { status: response.status, message: text.slice(0, 200) };
@@ -186,7 +201,8 @@ async function answerOf(response: Response): Promise<Answer> {
 
 /**
  * Sends the requests (at most `concurrency` at a time, at most `rate` calls a second) and counts
- * the answers: 2xx accepted; 4xx rejected (a request is all or nothing, so all its calls); 5xx,
+ * the answers: 2xx accepted, but for the calls a 2xx answer lists as refused on their own; 4xx
+ * rejected (all the request's calls); 5xx,
  * 429 and network errors retried up to `maxRetries` times, then rejected with their code. If
  * nothing has answered yet and the connection is refused, the replay stops at once.
  *
@@ -211,14 +227,14 @@ export async function sendRequests(
   let next = 0;
   let paceAt = Date.now();
 
-  const reject = (request: ReplayRequest, code: string, message: string) => {
-    outcome.rejectedCalls += request.calls;
+  const reject = (request: ReplayRequest, code: string, message: string, calls = request.calls) => {
+    outcome.rejectedCalls += calls;
     const group = outcome.rejectedByCode[code];
     if (group) {
-      group.calls += request.calls;
+      group.calls += calls;
       group.requests += 1;
     } else {
-      outcome.rejectedByCode[code] = { calls: request.calls, requests: 1, example: `${request.origin}: ${message}` };
+      outcome.rejectedByCode[code] = { calls, requests: 1, example: `${request.origin}: ${message}` };
     }
   };
 
@@ -243,7 +259,21 @@ export async function sendRequests(
         answered = true;
         const answer = await answerOf(response);
         if (response.ok) {
-          outcome.acceptedCalls += request.calls;
+          const refused = answer.refused;
+          outcome.acceptedCalls += request.calls - (refused?.count ?? 0);
+          if (refused) {
+            const byCode = new Map<string, { calls: number; message: string }>();
+            for (const p of refused.problems) {
+              const entry = byCode.get(p.code) ?? { calls: 0, message: p.message };
+              entry.calls += 1;
+              byCode.set(p.code, entry);
+            }
+            // Problems beyond the listed ones: counted under the first code listed.
+            const unlisted = refused.count - refused.problems.length;
+            const first = [...byCode.values()][0];
+            if (first && unlisted > 0) first.calls += unlisted;
+            for (const [code, entry] of byCode) reject(request, code, entry.message, entry.calls);
+          }
           return;
         }
         const code = answer.code ?? `http.${answer.status}`;

@@ -48,6 +48,35 @@ describe("accounts", () => {
     expect(churned.body.next_cursor).toBeNull();
   });
 
+  it("an account known only from a membership is listed as it is read: missing its name, in the subscribed bucket", async () => {
+    const { ws, key } = await workspaceWithKey(stack);
+    await deliver(stack.config, ws, [
+      {
+        type: "identify",
+        messageId: "i-member-only",
+        userId: "u-member",
+        timestamp: "2024-02-01T00:00:00Z",
+        traits: { first_name: "M" },
+        context: { groupId: "acc-member-only" },
+      },
+      group("acc-named", { name: "Named" }),
+    ]);
+    const single = await call(stack, "/v1/accounts/acc-member-only", { key });
+    expect(single.status).toBe(200);
+    conforms(Account, single.body);
+    expect(single.body).toMatchObject({
+      account_id: "acc-member-only",
+      bucket: "subscribed",
+      missing_required: ["name"],
+    });
+    for (const query of [{}, { bucket: "subscribed" }] as Record<string, string>[]) {
+      const { items } = await allPages(stack, "/v1/accounts", key, query);
+      expect(items.map((a) => a.account_id).sort()).toEqual(["acc-member-only", "acc-named"]);
+      expect(items.find((a) => a.account_id === "acc-member-only")).toEqual(single.body);
+    }
+    expect((await allPages(stack, "/v1/accounts", key, { bucket: "trial" })).items).toEqual([]);
+  });
+
   it("shows one account in the spec's field names with last_seen_at, and 404s an unknown one", async () => {
     const { ws, key } = await workspaceWithKey(stack);
     await deliver(stack.config, ws, [

@@ -335,6 +335,31 @@ describe("track, page, screen → events", () => {
   });
 });
 
+describe("anonymous identify", () => {
+  it("stores no profile, and records an identify.anonymous reject naming the traits it could not keep", async () => {
+    const ws = freshWorkspace();
+    await deliver(ws, [
+      {
+        type: "identify",
+        messageId: "anon-identify-1",
+        anonymousId: "anon-1",
+        timestamp: "2024-05-01T12:00:00Z",
+        traits: { email: "a@example.com", first_name: "Ann" },
+      },
+    ]);
+    expect(await reader.getUser(ws, "anon-1")).toBeUndefined();
+    const rejects = await reader.listRejects(ws);
+    expect(rejects.map((r) => [r.message_id, r.code, r.field, r.value])).toEqual([
+      [
+        "anon-identify-1",
+        "identify.anonymous",
+        "traits",
+        { anonymous_id: "anon-1", traits: ["email", "first_name"], account_ids: [] },
+      ],
+    ]);
+  });
+});
+
 describe("bad messages", () => {
   it("acknowledges and records a message that is not a raw ingest message, and an invalid call", async () => {
     const ws = freshWorkspace();

@@ -16,7 +16,7 @@ import { eventually } from "../../support/eventually";
 import { provisionTestResources } from "../../support/local-resources";
 import { workspaceItems } from "../../support/model-oracle";
 import { freshWorkspace } from "../../support/normalize-harness";
-import { queueDepth } from "../../support/queue";
+import { queueDepth, untilQueueEmpty } from "../../support/queue";
 import { segmentSignature } from "../../support/segment-sender";
 
 /**
@@ -110,6 +110,12 @@ function badCalls(): { category: string; label: string; text: string; notOnSingl
     call("missing fields", "alias without previousId", { type: "alias", userId: "u1" }),
     call("missing fields", "alias without userId", { type: "alias", previousId: "anon" }),
     call("missing fields", "delete without userId", { type: "delete" }),
+    // Ids blank once trimmed are absent (the id rules, packages/core/src/ids.ts).
+    call("blank ids", "track with a blank userId", { type: "track", event: "E", userId: "   " }),
+    call("blank ids", "identify with a tab for userId", { type: "identify", userId: "\t", anonymousId: " " }),
+    call("blank ids", "group with a blank groupId", { type: "group", groupId: " \n " }),
+    call("blank ids", "alias with a blank previousId", { type: "alias", userId: "u1", previousId: "  " }),
+    call("blank ids", "delete with a blank userId", { type: "delete", userId: "  " }),
     // On a single-call route the path gives the type, so this one is only malformed elsewhere.
     call("missing fields", "no type", { userId: "u1", event: "E" }, true),
     call("unknown types", "type foo", { ...track, type: "foo" }),
@@ -164,6 +170,74 @@ function badCalls(): { category: string; label: string; text: string; notOnSingl
       category: "__proto__ keys",
       label: "groupId only under __proto__",
       text: '{"__proto__":{"groupId":"g1"},"type":"group","messageId":"bad-proto-5"}',
+    },
+  ];
+}
+
+/**
+ * Calls refused on their own (issue 16): ids that break the id rules, and `delete` where the sender
+ * may not send it. Alone they are a 4xx; beside valid calls only they are refused (see below).
+ */
+function refusedAlone(): { category: string; label: string; text: string; code: string; onlyTracking?: boolean }[] {
+  const long = (n: number) => "x".repeat(n);
+  const call = (category: string, label: string, code: string, value: Record<string, unknown>) => ({
+    category,
+    label,
+    code,
+    text: JSON.stringify({ messageId: `refused-${label.replace(/\W+/g, "-")}`, ...value }),
+  });
+  const track = { type: "track", event: "Signed Up", timestamp: "2024-05-01T00:00:00Z" };
+  return [
+    call("oversized ids", "userId of 2,100 characters", "id.too_long", { ...track, userId: long(2100) }),
+    call("oversized ids", "anonymousId of 600 bytes", "id.too_long", { ...track, anonymousId: "é".repeat(300) }),
+    call("oversized ids", "groupId of 3,000 characters", "id.too_long", { type: "group", groupId: long(3000) }),
+    call("oversized ids", "previousId of 1,025", "id.too_long", {
+      type: "alias",
+      userId: "u1",
+      previousId: long(1025),
+    }),
+    call("oversized ids", "context.groupId of 2,049", "id.too_long", {
+      ...track,
+      userId: "u-ok",
+      context: { groupId: long(2049) },
+    }),
+    call("oversized ids", "traits.companyId of 600", "id.too_long", {
+      type: "identify",
+      userId: "u-ok",
+      traits: { companyId: long(600) },
+    }),
+    call("oversized ids", "properties.account_id of 513", "id.too_long", {
+      ...track,
+      userId: "u-ok",
+      properties: { account_id: long(513) },
+    }),
+    {
+      category: "oversized ids",
+      label: "messageId of 1,500 characters",
+      code: "id.too_long",
+      text: JSON.stringify({ ...track, userId: "u-ok", messageId: long(1500) }),
+    },
+    {
+      category: "ids that cannot be addressed",
+      label: "userId with a lone high surrogate",
+      code: "id.malformed",
+      text: '{"type":"identify","userId":"s\\ud800","messageId":"refused-surrogate-1"}',
+    },
+    {
+      category: "ids that cannot be addressed",
+      label: "groupId with a lone low surrogate",
+      code: "id.malformed",
+      text: '{"type":"group","groupId":"\\udc00g","messageId":"refused-surrogate-2"}',
+    },
+    {
+      category: "ids that cannot be addressed",
+      label: "messageId with a lone surrogate",
+      code: "id.malformed",
+      text: '{"type":"track","event":"E","userId":"u-ok","messageId":"m\\ud83d"}',
+    },
+    {
+      ...call("delete from the write key", "delete victim", "delete.not_allowed", { type: "delete", userId: "victim" }),
+      onlyTracking: true,
     },
   ];
 }
@@ -352,6 +426,36 @@ function corpus(): BadRequest[] {
       });
     }
   }
+  for (const bad of refusedAlone()) {
+    const body = Buffer.from(bad.text);
+    const type = JSON.parse(bad.text).type as string;
+    const single = trackingRoutes.has(type)
+      ? [{ via: `/v1/${type}`, path: `/v1/${type}`, body, headers: { "content-type": "application/json", ...basic } }]
+      : [];
+    const variants = [
+      ...(bad.onlyTracking ? [] : [{ via: "webhook", ...webhook(hook, body, body) }]),
+      ...single,
+      {
+        via: "/v1/batch of that call alone",
+        path: "/v1/batch",
+        body: Buffer.from(`{"batch":[${bad.text}]}`),
+        headers: { "content-type": "text/plain" },
+        withKeyInBody: true,
+      },
+    ];
+    for (const v of variants) {
+      requests.push({
+        category: bad.category,
+        label: `${bad.label} (${v.via})`,
+        path: v.path,
+        headers: v.headers,
+        body:
+          "withKeyInBody" in v
+            ? Buffer.from(`{"writeKey":${JSON.stringify(writeKey)},${v.body.toString().slice(1)}`)
+            : v.body,
+      });
+    }
+  }
   for (const bad of badBodies()) {
     const contentType = bad.contentType ?? "application/json";
     requests.push({
@@ -450,6 +554,106 @@ describe("a corpus of malformed requests", () => {
       (stored) => expect(stored.events).toBe(1),
       { what: "the control call's event" },
     );
+  });
+});
+
+describe("calls refused on their own, beside valid neighbours", () => {
+  it("only they are refused and listed; every neighbour is stored, nothing of a refused call is", async () => {
+    const db = createDocumentClient(config);
+    clients.push(db);
+    const store = new WorkspaceStore(db, config.entitiesTable);
+    const other = freshWorkspace();
+    const created = await store.createWorkspace({ id: other });
+    const reader = new DynamoModelReader(db, config);
+    const victim = {
+      type: "identify",
+      userId: "victim",
+      messageId: "victim-1",
+      timestamp: "2024-05-01T00:00:00Z",
+      traits: { name: "V" },
+    };
+    const basicAuth = { authorization: `Basic ${Buffer.from(`${created.writeKey}:`).toString("base64")}` };
+    expect(
+      (
+        await send({
+          category: "setup",
+          label: "victim",
+          path: "/v1/identify",
+          headers: basicAuth,
+          body: Buffer.from(JSON.stringify(victim)),
+        })
+      ).status,
+    ).toBe(200);
+    await eventually(
+      () => reader.getUser(other, "victim"),
+      (u) => expect(u).toMatchObject({ name: "V" }),
+      { what: "the victim's profile" },
+    );
+
+    const refused = refusedAlone().map((r) => r.text);
+    const neighbour = (i: number) => ({ ...validCall(i), messageId: `neighbour-${i}`, userId: ` trimmed-${i % 3} ` });
+    const interleave = (bad: string[], first: number) => {
+      const texts: string[] = [];
+      for (const [i, text] of bad.entries()) texts.push(JSON.stringify(neighbour(first + i)), text);
+      texts.push(JSON.stringify(neighbour(first + bad.length)));
+      return texts;
+    };
+    const viaBatch = interleave(refused, 0);
+    const batchAnswer = await send({
+      category: "mixed",
+      label: "/v1/batch",
+      path: "/v1/batch",
+      headers: { "content-type": "text/plain" },
+      body: Buffer.from(`{"writeKey":${JSON.stringify(created.writeKey)},"batch":[${viaBatch.join(",")}]}`),
+    });
+    // An Actions batch signed on its first element, to a source without a bearer token (the new
+    // workspace's primary source has none): the unsigned delete is refused.
+    const viaHook = interleave(
+      refusedAlone()
+        .filter((r) => !r.onlyTracking)
+        .map((r) => r.text)
+        .concat(['{"type":"delete","userId":"victim","messageId":"unsigned-delete"}']),
+      100,
+    );
+    const hookAnswer = await send({
+      category: "mixed",
+      label: "webhook batch",
+      path: `/v1/webhooks/segment/${other}`,
+      headers: {
+        "content-type": "application/json",
+        "x-signature": segmentSignature(viaHook[0] as string, created.sharedSecret),
+      },
+      body: Buffer.from(`[${viaHook.join(",")}]`),
+    });
+    const expectedCodes = refusedAlone().map((r) => r.code);
+    for (const [answer, texts, codes] of [
+      [batchAnswer, viaBatch, expectedCodes],
+      [hookAnswer, viaHook, [...expectedCodes.slice(0, -1), "delete.not_allowed"]],
+    ] as const) {
+      expect(answer.status, answer.text).toBe(200);
+      const body = answer.body as { accepted: number; refused: number; problems: { index: number; code: string }[] };
+      expect(body.refused).toBe(codes.length);
+      expect(body.accepted).toBe(texts.length - codes.length);
+      expect(body.problems.map((p) => [p.index, p.code])).toEqual(codes.map((code, i) => [2 * i + 1, code]));
+    }
+
+    // The neighbours are the even places of each body.
+    const even = (texts: readonly string[]) => texts.filter((_, i) => i % 2 === 0);
+    const ids = [...even(viaBatch), ...even(viaHook)].map((t) => JSON.parse(t).messageId as string);
+    expect(ids).toHaveLength(viaBatch.length - refused.length + (viaHook.length + 1) / 2);
+    // Every request has had its answer: once the queue is empty, everything queued is normalized,
+    // so what is read below (and what is not there) is final.
+    await untilQueueEmpty(tracked(createSqsClient(config)), config.rawQueueUrl);
+    const events = (await Promise.all(ids.map((id) => reader.getEvent(other, id)))).filter(Boolean);
+    expect(events.map((e) => e?.event_id).sort()).toEqual([...ids].sort());
+    // Ids are trimmed: " trimmed-0 " is the user trimmed-0, with no blank-padded twin.
+    expect(new Set(events.map((e) => e?.user_id))).toEqual(new Set(["trimmed-0", "trimmed-1", "trimmed-2"]));
+    // Nothing of a refused call: the victim was not deleted, no reject or event names a refused call.
+    expect(await reader.getUser(other, "victim")).toMatchObject({ name: "V" });
+    const rejects = await reader.listRejects(other);
+    expect(rejects).toEqual([]);
+    const stored = await workspaceItems(config, other);
+    expect(stored.events).toBe(ids.length);
   });
 });
 
@@ -578,6 +782,24 @@ describe("bad read API queries", () => {
       "/v1/rejects?code=",
       "/v1/entity-maps?kind=person",
       "/v1/pending?cursor=%00",
+      // Strict query parsing (issue 16): decimal integers only, unknown names refused, even __proto__.
+      "/v1/accounts?__proto__=1",
+      "/v1/accounts?constructor=1",
+      "/v1/accounts?limit=0x10",
+      "/v1/accounts?limit=1e2",
+      "/v1/accounts?limit=%205",
+      "/v1/accounts?limit=5%20",
+      "/v1/accounts?limit=+5",
+      "/v1/accounts?limit=05.0",
+      "/v1/users/u1/events?limit=Infinity",
+      // Ids in paths follow the id rules (issue 16): 400 with a code, never a 5xx.
+      `/v1/users/${"u".repeat(3000)}`,
+      `/v1/users/${"u".repeat(3000)}/events`,
+      `/v1/accounts/${"a".repeat(3000)}`,
+      `/v1/accounts/${"a".repeat(2100)}/users`,
+      "/v1/users/%20%20",
+      "/v1/users/s%ED%A0%80",
+      "/v1/accounts/%E0%A4%A/events",
     ];
     const byCode = new Map<string, number>();
     const wrong: string[] = [];

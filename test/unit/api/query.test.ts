@@ -72,3 +72,28 @@ describe("query parameters", () => {
     expect(() => queryParameters("limit=1&limit=2")).toThrowError(invalid(/limit is given more than once/));
   });
 });
+
+describe("strict query parsing (issue 16)", () => {
+  it("takes limit only as a decimal integer: no hex, exponent, sign, spaces or Infinity", () => {
+    for (const limit of ["0x10", "1e2", " 5", "5 ", "+5", "05.0", "Infinity", "1_0", "١٠"]) {
+      expect(() => parseQuery(AccountListQuery, { limit }), limit).toThrowError(invalid(/limit.*decimal integer/));
+    }
+    expect(parseQuery(AccountListQuery, { limit: "010" }).limit).toBe(10);
+  });
+
+  it("keeps parameters in an object without a prototype, so __proto__ and constructor are unknown names", () => {
+    const params = queryParameters("__proto__=1&constructor=2&limit=5");
+    expect(Object.getPrototypeOf(params)).toBeNull();
+    expect(Object.keys(params)).toEqual(["__proto__", "constructor", "limit"]);
+    expect(() => parseQuery(AccountListQuery, queryParameters("__proto__=1"))).toThrowError(
+      invalid(/unknown query parameter.*__proto__/),
+    );
+    expect(() => parseQuery(AccountListQuery, queryParameters("constructor=1&limit=2"))).toThrowError(
+      invalid(/unknown query parameter.*constructor/),
+    );
+    expect(parseQuery(AccountListQuery, queryParameters("limit=7&bucket=trial"))).toEqual({
+      limit: 7,
+      bucket: "trial",
+    });
+  });
+});

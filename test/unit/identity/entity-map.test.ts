@@ -35,6 +35,33 @@ describe("parseEntityMapUpload", () => {
     }
   });
 
+  it("reads ids by the id rules: trimmed; blank, lone surrogates and more than 512 bytes refused", () => {
+    expect(
+      parseEntityMapUpload(
+        '[{"source":"sf","kind":"user","external_id":" 7 ","canonical_id":"\\tu7"}]',
+        "application/json",
+      ),
+    ).toEqual([{ source: "sf", kind: "user", external_id: "7", canonical_id: "u7" }]);
+    const rows = [
+      { source: "sf", kind: "user", external_id: "   ", canonical_id: "u1" },
+      { source: "sf", kind: "user", external_id: "x".repeat(513), canonical_id: "u1" },
+      { source: "sf", kind: "account", external_id: "a1", canonical_id: "é".repeat(300) },
+    ];
+    const json = `${JSON.stringify(rows).slice(0, -1)},{"source":"sf","kind":"user","external_id":"s\\ud800","canonical_id":"u1"}]`;
+    try {
+      parseEntityMapUpload(json, "application/json");
+      expect.unreachable();
+    } catch (error) {
+      const e = error as ValidationError;
+      expect(e.code).toBe("entity_map.invalid");
+      expect(e.message).toContain("4 invalid row(s)");
+      expect(e.message).toMatch(/entry 0: external_id must not be blank/);
+      expect(e.message).toMatch(/entry 1: external_id is 513 bytes/);
+      expect(e.message).toMatch(/entry 2: canonical_id is 600 bytes/);
+      expect(e.message).toMatch(/entry 3: external_id is not well-formed Unicode/);
+    }
+  });
+
   it("refuses a wrong header, an empty upload and more than 10,000 rows", () => {
     expect(() => parseEntityMapUpload("a,b,c,d\nx,y,z,w", "text/csv")).toThrow(/header/);
     expect(() => parseEntityMapUpload("[]", "application/json")).toThrow(/no entries/);

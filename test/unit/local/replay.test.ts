@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { verifySegmentSignature } from "../../../packages/core/src/ingest/signature";
+import { segmentSignatureCoverage, verifySegmentSignature } from "../../../packages/core/src/ingest/signature";
 import { duplicateMessageIds, parseRecordedCalls } from "../../../packages/local/src/recorded-calls";
 import {
   formatSummary,
@@ -98,6 +98,10 @@ describe("planRequests", () => {
       }).requests[0]?.headers["x-signature"],
     );
     expect(verifySegmentSignature(first.body, first.headers["x-signature"], ["s3cret"])).toBe(true);
+    // A delete goes alone, signed on its body: ingest takes a delete only where a signature covers it.
+    const deletion = requests[1] as ReplayRequest;
+    expect(JSON.parse(deletion.body)).toEqual({ type: "delete", userId: "u9", messageId: "d1" });
+    expect(segmentSignatureCoverage(deletion.body, deletion.headers["x-signature"], ["s3cret"])).toBe("body");
   });
 
   it("sends direct calls to /v1/<type> or /v1/batch with HTTP Basic write-key auth, skipping deletes", () => {
@@ -209,6 +213,32 @@ describe("sendRequests", () => {
       rejectedByCode: {
         "envelope.invalid": { calls: 3, requests: 1, example: "g.json #4: track call needs an event name" },
         "segment.signature_invalid": { calls: 1, requests: 1 },
+      },
+    });
+  });
+
+  it("counts the calls a 200 answer refused on their own as rejected, by code", async () => {
+    const { url } = await serve([
+      {
+        status: 200,
+        body: {
+          success: true,
+          accepted: 3,
+          refused: 2,
+          problems: [
+            { index: 1, code: "id.too_long", message: "userId is 2100 bytes" },
+            { index: 4, code: "delete.not_allowed", message: "delete is accepted only from signed webhooks" },
+          ],
+        },
+      },
+    ]);
+    const outcome = await sendRequests([request(url, 5, "b.json #1")], settings);
+    expect(outcome).toMatchObject({
+      acceptedCalls: 3,
+      rejectedCalls: 2,
+      rejectedByCode: {
+        "id.too_long": { calls: 1, requests: 1, example: "b.json #1: userId is 2100 bytes" },
+        "delete.not_allowed": { calls: 1, requests: 1 },
       },
     });
   });

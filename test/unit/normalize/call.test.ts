@@ -166,6 +166,22 @@ describe("normalizeCall: identify → user", () => {
     expect(n.aliases).toEqual([]);
   });
 
+  it("records why an anonymous identify's traits are not stored, naming them but not their values", () => {
+    const call = parse(
+      `{ "type": "identify", "messageId": "m", "anonymousId": "anon-1", "traits": { "email": "a@b.c", "plan": "pro" }, "context": { "groupId": "acc-1" } }`,
+    );
+    expect(normalizeCall(call, meta).problems).toEqual([
+      {
+        code: "identify.anonymous",
+        field: "traits",
+        message: expect.stringMatching(/no userId/),
+        value: { anonymous_id: "anon-1", traits: ["email", "plan"], account_ids: ["acc-1"] },
+      },
+    ]);
+    // Nothing to record when there is nothing to keep.
+    expect(normalizeCall(parse(`{ "type": "identify", "anonymousId": "anon-2" }`), meta).problems).toEqual([]);
+  });
+
   it("collects memberships from every source the spec lists, deduplicated, none stored as traits", () => {
     const call = parse(`{ "type": "identify", "messageId": "m", "userId": 7,
       "context": { "groupId": "acc_a", "group_id": "acc_b", "ip": "1.2.3.4" },

@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+
 /**
  * Every DynamoDB key of the product is built here and nowhere else (docs/data-model.md lists the
  * access patterns they serve). Workspace-owned keys all start with `WS#<workspaceId>#` (or equal
@@ -6,7 +8,9 @@
  * authenticated, and which point back to exactly one workspace.
  *
  * Workspace ids are validated (`isWorkspaceId`) and never contain `#`; customer ids (accounts, users,
- * message ids) may contain anything, and always come last in a key or before a fixed suffix.
+ * message ids) may contain any character, always come last in a key or before a fixed suffix, and are
+ * at most 512 bytes (the id rules, `packages/core/src/ids.ts`), which keeps every key under DynamoDB's
+ * limits (1,024 bytes for a sort key, 2,048 for a partition key).
  */
 
 /** Workspace ids: lowercase letters, digits and dashes, 1-64 long; never `#`, so prefixes cannot overlap. */
@@ -99,9 +103,14 @@ export const keys = {
     sk: `${time}#${messageId}`,
   }),
   pendingPartition: (ws: string) => ({ pk: `${workspacePrefix(ws)}#PENDING` }),
+  /**
+   * One reject per message, code and field. A field is a path in the customer's data (a trait name
+   * can be 32 KB long): past `maxRejectFieldBytes` the key holds its SHA-256 instead, so every reject
+   * has a key DynamoDB takes (the item keeps the whole field).
+   */
   reject: (ws: string, messageId: string, code: string, field: string): Key => ({
     pk: `${workspacePrefix(ws)}#REJECTS`,
-    sk: `${messageId}#${code}#${field}`,
+    sk: `${messageId}#${code}#${rejectKeyField(field)}`,
   }),
   rejectPartition: (ws: string) => ({ pk: `${workspacePrefix(ws)}#REJECTS` }),
 
@@ -121,6 +130,14 @@ export const keys = {
   /** Sort key inside an event index partition: time first so ranges and newest-first are one query. */
   eventOrder: (timestamp: string, messageId: string) => `${timestamp}#${messageId}`,
 };
+
+/** The most bytes of a reject's field kept as is in its key (with a 512-byte message id and a code, far under 1,024). */
+const maxRejectFieldBytes = 256;
+
+function rejectKeyField(field: string): string {
+  if (Buffer.byteLength(field, "utf8") <= maxRejectFieldBytes) return field;
+  return `~sha256:${createHash("sha256").update(field).digest("hex")}`;
+}
 
 /** The month bucket (`2024-05`) of an ISO timestamp, as used in the event index partitions. */
 export function monthOf(isoTimestamp: string): string {

@@ -182,6 +182,9 @@ export class DynamoModelStore implements ModelStore {
 
   async saveMembership(edge: MembershipEdge): Promise<boolean> {
     const index = keys.membershipIndex(edge.workspaceId, edge.accountId, edge.userId);
+    // First, so a retry after a failed membership write (which then finds the membership stored and
+    // does not write it again) has already listed the account.
+    await this.ensureAccountListed({ workspaceId: edge.workspaceId, kind: "account", id: edge.accountId });
     try {
       await storageCall("membership write", () =>
         this.db.send(
@@ -283,6 +286,35 @@ export class DynamoModelStore implements ModelStore {
       events.push(...items.map(eventFromItem));
     }
     return events;
+  }
+
+  /**
+   * Makes an account named only by a membership (an identify's `context.groupId`, before any group
+   * call) exist as a profile in the default bucket, so every list shows what `GET
+   * /v1/accounts/{id}` answers: an account with no fields yet (`missing_required: ["name"]`). Leaves
+   * whatever is stored alone (`if_not_exists`), so it never moves an account out of its bucket.
+   */
+  private async ensureAccountListed(ref: ProfileRef): Promise<void> {
+    const index = keys.bucketIndex(ref.workspaceId, "subscribed", ref.id);
+    await storageCall("account write", () =>
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tables.entitiesTable,
+          Key: profileItemKey(ref),
+          UpdateExpression:
+            "SET #kind = if_not_exists(#kind, :kind), #id = if_not_exists(#id, :id), workspace_id = if_not_exists(workspace_id, :ws), gsi2pk = if_not_exists(gsi2pk, :g2pk), gsi2sk = if_not_exists(gsi2sk, :g2sk), #bucket = if_not_exists(#bucket, :bucket)",
+          ExpressionAttributeNames: { "#kind": "kind", "#id": "id", "#bucket": "bucket" },
+          ExpressionAttributeValues: {
+            ":kind": ref.kind,
+            ":id": ref.id,
+            ":ws": ref.workspaceId,
+            ":g2pk": index.gsi2pk,
+            ":g2sk": index.gsi2sk,
+            ":bucket": "subscribed",
+          },
+        }),
+      ),
+    );
   }
 
   async touchLastSeen(ref: ProfileRef, time: string, months: string[]): Promise<void> {

@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { IngestError } from "../../../core/src/errors";
-import { httpStatusOf, successBody } from "../../../core/src/http/status";
+import { httpStatusOf, partialSuccessBody, successBody } from "../../../core/src/http/status";
 import { type IngestPorts, receiveIngestRequest } from "../../../core/src/ingest/receive";
 import { createDocumentClient, createSqsClient } from "../clients";
 import type { Config } from "../config";
@@ -63,7 +63,10 @@ export function createIngestHandler(
       const outcome = await receiveIngestRequest(request, deps);
       Object.assign(line, outcome.facts);
       if (outcome.ok) {
-        result = jsonResult(200, successBody);
+        result = jsonResult(
+          200,
+          outcome.refused.length > 0 ? partialSuccessBody(outcome.accepted, outcome.refused) : successBody,
+        );
         line.outcome = "queued";
       } else {
         result = errorResult(outcome.error);

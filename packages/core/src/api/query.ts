@@ -12,11 +12,16 @@ export const defaultPageSize = 50;
 /** …and may be at most this. */
 export const maxPageSize = 500;
 
-const Limit = z.coerce
-  .number()
-  .int()
-  .min(1)
-  .max(maxPageSize)
+/**
+ * A decimal integer as query text: digits only. No sign, spaces, exponent, hex or `Infinity`, all of
+ * which a number coercion would quietly read (`0x10` as 16, `1e2` as 100, ` 5` as 5).
+ */
+const DecimalInteger = z
+  .string()
+  .regex(/^[0-9]{1,9}$/, "must be a decimal integer (digits only)")
+  .transform(Number);
+
+const Limit = DecimalInteger.pipe(z.number().int().min(1).max(maxPageSize))
   .default(defaultPageSize)
   .describe(`Items per page, 1-${maxPageSize} (default ${defaultPageSize})`);
 
@@ -82,14 +87,16 @@ export const EntityMapPath = z.object({
 });
 
 /**
- * The query string of a request as one value per name. A name given twice is refused: which one
- * should win is not obvious, and a client that sends both has a bug worth hearing about.
+ * The query string of a request as one value per name, in an object without a prototype. A name
+ * given twice is refused: which one should win is not obvious, and a client that sends both has a
+ * bug worth hearing about.
  *
  * @example
  * queryParameters("limit=10&bucket=trial"); // { limit: "10", bucket: "trial" }
  */
 export function queryParameters(rawQueryString: string | undefined): Record<string, string> {
-  const params: Record<string, string> = {};
+  // No prototype: `__proto__` or `constructor` is a parameter name like any other, and unknown.
+  const params: Record<string, string> = Object.create(null);
   for (const [name, value] of new URLSearchParams(rawQueryString ?? "")) {
     if (Object.hasOwn(params, name)) {
       throw new ValidationError("query.invalid", `query parameter ${name} is given more than once`);

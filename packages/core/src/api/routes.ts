@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { NotFoundError, ValidationError } from "../errors";
 import { EntityMapEntry } from "../identity/entity-map";
+import { readIdValue } from "../ids";
 import {
   AccountListQuery,
   EntityMapListQuery,
@@ -48,7 +49,7 @@ export interface ApiRoute {
   /** The name of the operation (OpenAPI operationId, log field, handler key). */
   operation: string;
   method: ApiMethod;
-  /** `{name}` marks a path parameter (one path segment, URL-decoded). */
+  /** `{name}` marks a path parameter (one path segment, URL-decoded; ids read by the id rules). */
   path: string;
   summary: string;
   description?: string;
@@ -66,6 +67,11 @@ const EntityMapCsv = z
   .describe("CSV with the header `source,kind,external_id,canonical_id`, one entry a line (RFC 4180 quoting)");
 
 const badQuery: ApiResponse = { description: "A query parameter is invalid (`query.invalid`, `cursor.invalid`)" };
+const badIdQuery: ApiResponse = {
+  description:
+    "A query parameter is invalid (`query.invalid`, `cursor.invalid`), or the id in the path breaks the id rules (`id.too_long`, `path.invalid`)",
+};
+const badId: ApiResponse = { description: "The id in the path breaks the id rules (`id.too_long`, `path.invalid`)" };
 const unknownAccount: ApiResponse = { description: "No such account (`account.not_found`)" };
 const unknownUser: ApiResponse = { description: "No such user (`user.not_found`) or a deleted one (`user.deleted`)" };
 
@@ -108,7 +114,7 @@ export const apiRoutes = [
     summary: "One account",
     auth: true,
     query: NoQuery,
-    responses: { 200: { description: "The account", body: Account }, 404: unknownAccount },
+    responses: { 200: { description: "The account", body: Account }, 400: badId, 404: unknownAccount },
   },
   {
     operation: "listAccountUsers",
@@ -119,7 +125,7 @@ export const apiRoutes = [
     query: PageQuery,
     responses: {
       200: { description: "A page of users, by user id", body: AccountMemberPage },
-      400: badQuery,
+      400: badIdQuery,
       404: unknownAccount,
     },
   },
@@ -131,7 +137,7 @@ export const apiRoutes = [
     description: "`from` is inclusive and `to` exclusive; without them the newest events of all time come first.",
     auth: true,
     query: EventListQuery,
-    responses: { 200: { description: "A page of events", body: EventPage }, 400: badQuery, 404: unknownAccount },
+    responses: { 200: { description: "A page of events", body: EventPage }, 400: badIdQuery, 404: unknownAccount },
   },
   {
     operation: "getUser",
@@ -142,6 +148,7 @@ export const apiRoutes = [
     query: NoQuery,
     responses: {
       200: { description: "The user", body: UserWithAccounts },
+      400: badId,
       404: { ...unknownUser, body: [ErrorBody, UserDeletedError] },
     },
   },
@@ -154,7 +161,7 @@ export const apiRoutes = [
       "Queues a Segment `delete` call. The pipeline removes the user's profile, memberships, aliases, maps and events, and leaves a tombstone: `GET /v1/users/{userId}` then answers 404 `user.deleted` with `deleted_at`.",
     auth: true,
     query: NoQuery,
-    responses: { 202: { description: "The deletion is queued", body: UserDeletionQueued } },
+    responses: { 202: { description: "The deletion is queued", body: UserDeletionQueued }, 400: badId },
   },
   {
     operation: "listUserAccounts",
@@ -165,7 +172,7 @@ export const apiRoutes = [
     query: PageQuery,
     responses: {
       200: { description: "A page of accounts, by account id", body: MemberAccountPage },
-      400: badQuery,
+      400: badIdQuery,
       404: unknownUser,
     },
   },
@@ -177,7 +184,7 @@ export const apiRoutes = [
     description: "`from` is inclusive and `to` exclusive; without them the newest events of all time come first.",
     auth: true,
     query: EventListQuery,
-    responses: { 200: { description: "A page of events", body: EventPage }, 400: badQuery, 404: unknownUser },
+    responses: { 200: { description: "A page of events", body: EventPage }, 400: badIdQuery, 404: unknownUser },
   },
   {
     operation: "listEntityMaps",
@@ -218,7 +225,10 @@ export const apiRoutes = [
     query: NoQuery,
     responses: {
       200: { description: "Deleted", body: EntityMapDeleted },
-      400: { description: "`kind` is not user or account (`path.invalid`)" },
+      400: {
+        description:
+          "`kind` is not user or account, or the external id breaks the id rules (`path.invalid`, `id.too_long`)",
+      },
       404: { description: "No such entry (`entity_map.not_found`)" },
     },
   },
@@ -285,6 +295,9 @@ function segmentsOf(path: string): string[] {
   return path.replace(/\/+$/, "").split("/").slice(1);
 }
 
+/** Path parameters that are customer ids: read by the id rules (`ids.ts`), as ingest reads them. */
+const idParameters: ReadonlySet<string> = new Set(["accountId", "userId", "externalId"]);
+
 function matchTemplate(template: string, segments: readonly string[]): Record<string, string> | undefined {
   const parts = segmentsOf(template);
   if (parts.length !== segments.length) return undefined;
@@ -292,15 +305,35 @@ function matchTemplate(template: string, segments: readonly string[]): Record<st
   for (const [i, part] of parts.entries()) {
     const segment = segments[i] as string;
     if (part.startsWith("{") && part.endsWith("}")) {
-      let value: string;
-      try {
-        value = decodeURIComponent(segment);
-      } catch {
-        return undefined;
-      }
-      if (value === "") return undefined;
-      params[part.slice(1, -1)] = value;
+      if (segment === "") return undefined;
+      params[part.slice(1, -1)] = segment;
     } else if (part !== segment) return undefined;
+  }
+  return params;
+}
+
+/**
+ * Decodes the path parameters of a matched route; ids are trimmed and checked by the id rules, so
+ * an id no call could have stored is a 400 with a code, never a storage error.
+ */
+function decodeParams(raw: Record<string, string>): Record<string, string> {
+  const params: Record<string, string> = {};
+  for (const [name, segment] of Object.entries(raw)) {
+    let value: string;
+    try {
+      value = decodeURIComponent(segment);
+    } catch {
+      throw new ValidationError("path.invalid", `path parameter ${name} is not valid percent-encoded UTF-8`);
+    }
+    if (!idParameters.has(name)) {
+      params[name] = value;
+      continue;
+    }
+    const reading = readIdValue(value);
+    if (reading.kind === "refused")
+      throw new ValidationError(reading.code, `path parameter ${name} ${reading.message}`);
+    if (reading.kind !== "ok") throw new ValidationError("path.invalid", `path parameter ${name} is blank`);
+    params[name] = reading.id;
   }
   return params;
 }
@@ -319,7 +352,7 @@ export function matchApiRoute(method: string, path: string): MatchedApiRoute {
   for (const route of apiRoutes) {
     const params = matchTemplate(route.path, segments);
     if (!params) continue;
-    if (route.method === method.toUpperCase()) return { route, params };
+    if (route.method === method.toUpperCase()) return { route, params: decodeParams(params) };
     allow.push(route.method);
   }
   if (allow.length > 0) {

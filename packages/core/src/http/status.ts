@@ -46,6 +46,8 @@ export function httpStatusOf(error: unknown): number {
 /** One problem of one item of a request (an event of a batch, a row of an upload). */
 export interface ItemProblem {
   index: number;
+  /** The item's own reason code, when it differs by item (a batch's refused calls). */
+  code?: string;
   message: string;
 }
 
@@ -64,6 +66,18 @@ export interface ErrorBody {
 
 /** The JSON body of a successful ingest answer. */
 export const successBody = { success: true } as const;
+
+/**
+ * The JSON body of an ingest answer that queued some calls and refused others on their own: the
+ * counts and the refused calls (at most `listed` of them).
+ *
+ * @example
+ * partialSuccessBody(100, [{ index: 100, code: "id.too_long", message: "userId is 2100 bytes…" }]);
+ * // { success: true, accepted: 100, refused: 1, problems: [{ index: 100, code: "id.too_long", … }] }
+ */
+export function partialSuccessBody(accepted: number, refused: readonly ItemProblem[], listed = 50) {
+  return { success: true, accepted, refused: refused.length, problems: refused.slice(0, listed) } as const;
+}
 
 function isItemProblem(value: unknown): value is ItemProblem {
   return (

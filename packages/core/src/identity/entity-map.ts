@@ -4,14 +4,25 @@
  */
 import * as z from "zod/mini";
 import { ValidationError } from "../errors";
+import { readIdValue } from "../ids";
 import { primarySourceName } from "../workspace/workspace";
 
 /** Most rows one upload may carry. */
 export const MAX_ENTITY_MAP_ROWS = 10_000;
 
+/** An external or canonical id, read by the id rules (`ids.ts`): trimmed, not blank, well-formed, at most 512 bytes. */
 const Id = z.pipe(
-  z.union([z.string().check(z.minLength(1), z.maxLength(1024)), z.number()]),
-  z.transform((id) => String(id)),
+  z.union([z.string(), z.number()]),
+  z.transform((value, ctx) => {
+    const reading = readIdValue(value);
+    if (reading.kind === "ok") return reading.id;
+    ctx.issues.push({
+      code: "custom",
+      message: reading.kind === "refused" ? reading.message : "must not be blank",
+      input: value,
+    });
+    return z.NEVER;
+  }),
 );
 
 /** One map entry as uploaded and as stored. */

@@ -1,15 +1,17 @@
 import { AuthError, IngestError, NotFoundError, ValidationError } from "../errors";
 import type { HttpRequest } from "../http/request";
+import type { ItemProblem } from "../http/status";
 import { credentialMatches, hashCredential } from "../workspace/credentials";
 import type { Source, SourceRef } from "../workspace/workspace";
 import { bearerToken, parseBasicAuth } from "./authorization";
 import { checkContentType, checkRequestSize, parseJsonBody } from "./body";
-import { checkCalls, type QueuedCall } from "./calls";
+import { admitCalls, type CallOrigin, trackingOrigin, webhookOrigin } from "./call-admission";
+import { checkCalls } from "./calls";
 import { correctClockSkew } from "./clock-skew";
 import { checkContentEncoding, decodeContent } from "./content-encoding";
 import { maxRawMessageBodyBytes, requestLimits } from "./limits";
 import { ingestRoute } from "./routes";
-import { isJsonArrayText, verifySegmentSignature } from "./signature";
+import { isJsonArrayText, segmentSignatureCoverage } from "./signature";
 import { type RawMessageMeta, splitBatch } from "./split-batch";
 import { trackingPayload } from "./tracking";
 
@@ -45,13 +47,21 @@ export interface IngestFacts {
   events: number;
   /** Raw queue messages written. */
   messages: number;
+  /** Calls refused on their own (id rules, `delete` from an origin that may not send it). */
+  refused?: number;
   /** Request body bytes, as received. */
   bytes: number;
   /** Body bytes once its Content-Encoding was undone, when it had one. */
   decodedBytes?: number;
 }
 
-export type IngestResult = { ok: true; facts: IngestFacts } | { ok: false; error: IngestError; facts: IngestFacts };
+/**
+ * The outcome of a request. `ok` with `refused` calls listed: the other calls were queued, the
+ * refused ones were not (a batch answer lists them).
+ */
+export type IngestResult =
+  | { ok: true; facts: IngestFacts; accepted: number; refused: ItemProblem[] }
+  | { ok: false; error: IngestError; facts: IngestFacts };
 
 const unknownSource = () => new NotFoundError("workspace.not_found", "Unknown workspace or source");
 
@@ -60,7 +70,7 @@ async function webhookCalls(
   request: HttpRequest,
   route: { workspaceId: string; source: string },
   credentials: CredentialLookup,
-): Promise<unknown[]> {
+): Promise<{ calls: unknown[]; single: boolean; origin: CallOrigin }> {
   const source = await credentials.findSource(route.workspaceId, route.source);
   if (!source) throw unknownSource();
 
@@ -78,7 +88,8 @@ async function webhookCalls(
       parseFailure = error;
     }
   }
-  if (!verifySegmentSignature(request.body, signature, secrets, parsed)) {
+  const coverage = segmentSignatureCoverage(request.body, signature, secrets, parsed);
+  if (coverage === undefined) {
     throw new AuthError("segment.signature_invalid", "X-Signature does not match the body and the shared secret");
   }
   if (source.bearerTokenHash !== undefined) {
@@ -89,7 +100,8 @@ async function webhookCalls(
   }
   if (parseFailure !== undefined) throw parseFailure;
   const body = parsed ?? parseJsonBody(request.body);
-  return Array.isArray(body) ? body : [body];
+  const origin = webhookOrigin(coverage, source.bearerTokenHash !== undefined);
+  return Array.isArray(body) ? { calls: body, single: false, origin } : { calls: [body], single: true, origin };
 }
 
 /** Tracking API: the source from the write key (Basic auth, else the body). */
@@ -147,22 +159,31 @@ export async function receiveIngestRequest(received: HttpRequest, ports: IngestP
 
     let sent: unknown[];
     let ref: SourceRef;
+    let single: boolean;
+    let origin: CallOrigin;
     if (route.kind === "webhook") {
       ref = { workspaceId: route.workspaceId, source: route.source };
       facts.workspaceId = ref.workspaceId;
       facts.source = ref.source;
-      sent = await webhookCalls(request, route, ports.credentials);
+      ({ calls: sent, single, origin } = await webhookCalls(request, route, ports.credentials));
     } else {
       ({ calls: sent, ref } = await trackingCalls(request, route.call, ports.credentials));
       facts.workspaceId = ref.workspaceId;
       facts.source = ref.source;
+      single = route.call !== "batch";
+      origin = trackingOrigin;
     }
     facts.events = sent.length;
 
-    let calls: QueuedCall[] = checkCalls(sent, limits.maxEventsPerBatch);
+    const admission = admitCalls(checkCalls(sent, limits.maxEventsPerBatch), origin, single);
+    const { refused } = admission;
+    if (refused.length > 0) facts.refused = refused.length;
     // Segment's servers correct a client's clock on the tracking API; webhook deliveries come
     // from Segment already corrected.
-    if (route.kind === "tracking") calls = calls.map((call) => correctClockSkew(call, request.receivedAt));
+    const calls =
+      route.kind === "tracking"
+        ? admission.admitted.map((call) => correctClockSkew(call, request.receivedAt))
+        : admission.admitted;
     const meta: RawMessageMeta = {
       workspaceId: ref.workspaceId,
       source: ref.source,
@@ -172,7 +193,7 @@ export async function receiveIngestRequest(received: HttpRequest, ports: IngestP
     const bodies = splitBatch(calls, meta, ports.maxMessageBytes ?? maxRawMessageBodyBytes);
     await ports.queue.send(bodies, meta);
     facts.messages = bodies.length;
-    return { ok: true, facts };
+    return { ok: true, facts, accepted: calls.length, refused };
   } catch (error) {
     if (error instanceof IngestError) return { ok: false, error, facts };
     throw error;

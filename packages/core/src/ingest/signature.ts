@@ -55,14 +55,45 @@ function firstElementPayload(body: Uint8Array | string, parsedBody: unknown): st
 }
 
 /**
+ * What a valid `X-Signature` covers: the whole raw body, or (an array body signed as Segment Actions
+ * does when it batches) only its first element. The calls after the first of such a body are not
+ * signed: `receiveIngestRequest` accepts a `delete` among them only with the source's bearer token.
+ */
+export type SignatureCoverage = "body" | "first_element";
+
+/**
  * Verifies a Segment webhook's `X-Signature` exactly as Segment computes it: lowercase hex
  * HMAC-SHA1 of the raw body, keyed by the shared secret. Segment Actions, when it batches, signs
  * only `JSON.stringify(body[0])`, so for an array body that is accepted too (after the raw body).
  * Every active secret is tried (two during a rotation). Comparisons are constant-time: the header
  * is copied into a fixed 40-byte buffer so that a wrong length costs the same as a wrong value.
  * Uppercase hex is rejected: Segment sends lowercase, and accepting one spelling keeps it simple.
+ * Returns what the signature covers, or undefined when it is not valid.
  *
  * @param parsedBody the body already parsed, if the caller has it (saves parsing an array twice)
+ * @example
+ * segmentSignatureCoverage(rawBody, headers["x-signature"], secrets); // "body", "first_element" or undefined
+ */
+export function segmentSignatureCoverage(
+  rawBody: Uint8Array | string,
+  signatureHeader: string | undefined,
+  secrets: readonly string[],
+  parsedBody?: unknown,
+): SignatureCoverage | undefined {
+  if (!signatureHeader || secrets.length === 0) return undefined;
+  const given = Buffer.alloc(signatureLength);
+  given.write(signatureHeader, 0, signatureLength, "latin1");
+  const wellFormed = signatureHeader.length === signatureLength;
+
+  if (anySecretSigns(rawBody, given, secrets)) return wellFormed ? "body" : undefined;
+  const first = firstElementPayload(rawBody, parsedBody);
+  if (first === undefined) return undefined;
+  return anySecretSigns(first, given, secrets) && wellFormed ? "first_element" : undefined;
+}
+
+/**
+ * True when `X-Signature` is valid for the body (see `segmentSignatureCoverage`).
+ *
  * @example
  * if (!verifySegmentSignature(rawBody, headers["x-signature"], source.secrets.map((s) => s.value))) {
  *   throw new AuthError("segment.signature_invalid", "X-Signature does not match");
@@ -74,13 +105,5 @@ export function verifySegmentSignature(
   secrets: readonly string[],
   parsedBody?: unknown,
 ): boolean {
-  if (!signatureHeader || secrets.length === 0) return false;
-  const given = Buffer.alloc(signatureLength);
-  given.write(signatureHeader, 0, signatureLength, "latin1");
-  const wellFormed = signatureHeader.length === signatureLength;
-
-  if (anySecretSigns(rawBody, given, secrets)) return wellFormed;
-  const first = firstElementPayload(rawBody, parsedBody);
-  if (first === undefined) return false;
-  return anySecretSigns(first, given, secrets) && wellFormed;
+  return segmentSignatureCoverage(rawBody, signatureHeader, secrets, parsedBody) !== undefined;
 }

@@ -111,7 +111,7 @@ function callParts(call: SegmentCall, ctx: Parameters<typeof normalizeEvent>[1])
 function identifyParts(call: SegmentCall): Parts {
   const userId = segmentId(call.userId);
   // Without a userId there is no profile to write: anonymous traits have no key to live under.
-  if (userId === undefined) return NO_PARTS;
+  if (userId === undefined) return { ...NO_PARTS, problems: anonymousIdentifyProblems(call) };
   const { write, problems } = profileWrite("user", userId, call.traits ?? {}, isMembershipTrait);
   const membership = identifyMemberships(call, userId);
   return {
@@ -121,6 +121,27 @@ function identifyParts(call: SegmentCall): Parts {
     aliases: aliasLinks(segmentId(call.anonymousId), userId),
     problems: [...problems, ...membership.problems],
   };
+}
+
+/**
+ * Why an identify without a userId keeps nothing, when it carries traits or an account (issue 16:
+ * never drop silently). Only the names: the values would be personal data tied to no user, which a
+ * later deletion of the user could not find. The customer sends them again with a userId (or after
+ * an alias links the anonymous id).
+ */
+function anonymousIdentifyProblems(call: SegmentCall): Problem[] {
+  const traits = Object.keys(call.traits ?? {});
+  const accountIds = identifyMemberships(call, "").memberships.map((m) => m.accountId);
+  if (traits.length === 0 && accountIds.length === 0) return [];
+  return [
+    {
+      code: "identify.anonymous",
+      field: "traits",
+      message:
+        "an identify with no userId: its traits and accounts are kept only on a user profile; send them with the userId",
+      value: { anonymous_id: segmentId(call.anonymousId) ?? null, traits, account_ids: accountIds },
+    },
+  ];
 }
 
 function groupParts(call: SegmentCall): Parts {

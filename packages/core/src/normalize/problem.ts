@@ -20,7 +20,9 @@ export type ProblemCode =
   | "property.too_large"
   | "time.no_zone"
   | "time.invalid"
-  | "id.invalid";
+  | "id.invalid"
+  /** An identify without a userId: nothing of it can be kept (its trait names are recorded). */
+  | "identify.anonymous";
 
 /** One value that could not be stored as sent. `field` is its path in the call, e.g. `traits.address`. */
 export interface Problem {

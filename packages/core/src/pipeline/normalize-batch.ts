@@ -7,6 +7,7 @@ import { canonicalJson } from "../normalize/message-id";
 import type { FieldValue } from "../normalize/value";
 import { RawQueueMessage } from "../queue-message";
 import { describeIssues, SegmentCall } from "../segment/envelope";
+import { type CallOrigin, callIdReject, rerunAlone, type SuspectCall, saveRejectsIsolated } from "./call-isolation";
 import { entityRefKey, idsToTranslate, translateCall, userIdsOf } from "./identity";
 import {
   type MembershipEdge,
@@ -66,9 +67,17 @@ export interface NormalizeSettings {
 
 interface CallUnit {
   recordId: string;
+  /** The call's index in its record, and the record's message less its calls (to run it alone). */
+  index: number;
+  origin: CallOrigin;
   call: NormalizedCall;
   /** The call as received, for holding it as pending. */
   raw: Record<string, unknown>;
+}
+
+/** A call's identity in the batch: its record and its place in it. */
+function unitKey(unit: CallUnit): string {
+  return `${unit.recordId}\u0000${unit.index}`;
 }
 
 /** The user a call is about, for tying its rejects to the user (deletion removes them). */
@@ -107,6 +116,8 @@ export async function normalizeBatch(
 ): Promise<BatchOutcome> {
   const failed = new Set<string>();
   const rejects: { recordIds: string[]; reject: RejectRecord }[] = [];
+  /** Calls that shared a step a permanent error stopped: run again alone at the end (call-isolation.ts). */
+  const suspects = new Map<string, SuspectCall>();
   const stats: BatchStats = {
     records: records.length,
     calls: 0,
@@ -124,7 +135,8 @@ export async function normalizeBatch(
 
   /**
    * Runs one storage step for the records that contributed to it. A retryable failure sends those
-   * records back to SQS; a permanent one becomes a reject of each call involved.
+   * records back to SQS; a permanent one becomes a reject of the call involved, or, when the step
+   * served several calls, sets them aside to be run again alone.
    */
   const guard = async (units: CallUnit[], step: string, work: () => Promise<void>) => {
     try {
@@ -133,6 +145,13 @@ export async function normalizeBatch(
       const retryable = !(error instanceof IngestError) || error.retryable;
       if (retryable) {
         for (const unit of units) failed.add(unit.recordId);
+        return;
+      }
+      if (new Set(units.map(unitKey)).size > 1) {
+        for (const u of units) {
+          const { recordId, index, raw, origin } = u;
+          suspects.set(unitKey(u), { recordId, index, raw, origin, messageId: u.call.messageId });
+        }
         return;
       }
       for (const unit of units) {
@@ -172,27 +191,17 @@ export async function normalizeBatch(
 
   await touchSeenProfiles(seen, store, guard);
 
-  if (rejects.length > 0) {
-    const recordIds = [...new Set(rejects.flatMap((r) => r.recordIds))];
-    const ids = new Set(recordIds);
-    await guard(
-      units.filter((u) => ids.has(u.recordId)),
-      "rejects",
-      async () => {
-        try {
-          await store.saveRejects(
-            rejects.map((r) => r.reject),
-            now(),
-          );
-        } catch (error) {
-          // A reject that cannot be written must not vanish: send its records back whatever the error.
-          for (const id of recordIds) failed.add(id);
-          throw error;
-        }
-      },
-    );
-    stats.rejects = rejects.length;
+  // A call set aside writes its rejects in its own run: writing them here as well would count them twice.
+  const setAside = new Set([...suspects.values()].map((c) => `${c.recordId}\u0000${c.messageId}`));
+  const ownRejects = rejects.filter(
+    (r) => !r.recordIds.every((id) => setAside.has(`${id}\u0000${r.reject.messageId}`)),
+  );
+  if (ownRejects.length > 0) {
+    for (const id of await saveRejectsIsolated(store, ownRejects, now())) failed.add(id);
   }
+  stats.rejects = ownRejects.length;
+  const runAlone = (one: QueueRecord[]) => normalizeBatch(one, store, now, settings);
+  for (const id of await rerunAlone(suspects.values(), failed, runAlone, stats)) failed.add(id);
 
   stats.failedRecords = failed.size;
   return { failedRecordIds: records.filter((r) => failed.has(r.id)).map((r) => r.id), stats };
@@ -232,7 +241,8 @@ function parseRecords(records: QueueRecord[], rejects: { recordIds: string[]; re
       source: message.data.source,
       receivedAt: message.data.receivedAt,
     };
-    message.data.calls.forEach((raw, index) => {
+    const { calls, ...origin } = message.data;
+    calls.forEach((raw, index) => {
       const call = SegmentCall.safeParse(raw);
       if (!call.success) {
         const messageId =
@@ -252,8 +262,14 @@ function parseRecords(records: QueueRecord[], rejects: { recordIds: string[]; re
         });
         return;
       }
+      // Ids over the id rules never reach a key (ingest refuses them; this covers older or redriven messages).
+      const idReject = callIdReject(raw, { ...meta, fallbackMessageId: `${message.data.requestId}#${index}` });
+      if (idReject) {
+        rejects.push({ recordIds: [record.id], reject: idReject });
+        return;
+      }
       // The raw call, not zod's copy: the parse drops `__proto__` keys, which the rules must see to report.
-      units.push({ recordId: record.id, call: normalizeCall(raw as SegmentCall, meta), raw });
+      units.push({ recordId: record.id, index, origin, call: normalizeCall(raw as SegmentCall, meta), raw });
     });
   }
   return units;

@@ -1,11 +1,12 @@
 // zod/mini: the same validation as classic zod, tree-shakable, so the ingest bundle stays small.
 import * as z from "zod/mini";
+import { idText } from "../ids";
 
 /** The Segment call types this product accepts. `delete` is Segment's user deletion request. */
 export const SegmentCallType = z.enum(["identify", "track", "group", "page", "screen", "alias", "delete"]);
 export type SegmentCallType = z.infer<typeof SegmentCallType>;
 
-/** Segment allows ids as strings or numbers; both become strings. Empty strings count as absent. */
+/** Segment allows ids as strings or numbers; both become strings. Blank strings count as absent (see `ids.ts`). */
 const SegmentId = z.nullish(z.union([z.string(), z.number()]));
 
 const Time = z.nullish(z.string());
@@ -39,6 +40,8 @@ export const SegmentCall = z
   .check(
     z.superRefine((call, ctx) => {
       const has = (v: unknown) => v !== undefined && v !== null && v !== "";
+      // An id that is blank once trimmed is absent (the id rules, `ids.ts`).
+      const hasId = (v: string | number | null | undefined) => v !== undefined && v !== null && idText(v) !== undefined;
       const need = (ok: boolean, path: string, message: string) => {
         if (!ok) ctx.addIssue({ code: "custom", path: [path], message, input: call });
       };
@@ -46,32 +49,31 @@ export const SegmentCall = z
         case "identify":
         case "page":
         case "screen":
-          need(has(call.userId) || has(call.anonymousId), "userId", `${call.type} needs userId or anonymousId`);
+          need(hasId(call.userId) || hasId(call.anonymousId), "userId", `${call.type} needs userId or anonymousId`);
           break;
         case "track":
-          need(has(call.userId) || has(call.anonymousId), "userId", "track needs userId or anonymousId");
+          need(hasId(call.userId) || hasId(call.anonymousId), "userId", "track needs userId or anonymousId");
           need(has(call.event), "event", "track needs an event name");
           break;
         case "group":
-          need(has(call.groupId), "groupId", "group needs groupId");
+          need(hasId(call.groupId), "groupId", "group needs groupId");
           break;
         case "alias":
-          need(has(call.previousId), "previousId", "alias needs previousId");
-          need(has(call.userId), "userId", "alias needs userId");
+          need(hasId(call.previousId), "previousId", "alias needs previousId");
+          need(hasId(call.userId), "userId", "alias needs userId");
           break;
         case "delete":
-          need(has(call.userId), "userId", "delete needs userId");
+          need(hasId(call.userId), "userId", "delete needs userId");
           break;
       }
     }),
   );
 export type SegmentCall = z.infer<typeof SegmentCall>;
 
-/** Turns a Segment id (string or number) into the string the model stores; absent → undefined. */
+/** Turns a Segment id (string or number) into the string the model stores, trimmed; absent or blank → undefined. */
 export function segmentId(value: string | number | null | undefined): string | undefined {
   if (value === undefined || value === null) return undefined;
-  const s = typeof value === "number" ? String(value) : value;
-  return s === "" ? undefined : s;
+  return idText(value);
 }
 
 /** Formats zod issues as one readable line: `event: track needs an event name; …`. */

@@ -1,0 +1,90 @@
+/**
+ * The per-call rules of ingest that refuse one call and not its neighbours (spec 2): the id rules
+ * (`ids.ts`) and who may send `delete`. They run after `checkCalls` accepted the request's
+ * envelopes, so every call here is a valid Segment call.
+ */
+import { ValidationError } from "../errors";
+import type { ItemProblem } from "../http/status";
+import { callIdProblems } from "../ids";
+import type { QueuedCall } from "./calls";
+
+/** Answers list at most this many refused calls; the counts give the full picture. */
+export const maxListedRefusals = 50;
+
+/** Where a request's calls came from, as far as `delete` is concerned. */
+export interface CallOrigin {
+  /** True for a call covered by a webhook signature, or vouched for by the source's bearer token. */
+  mayDelete(index: number): boolean;
+  /** Why a `delete` at this index is refused (the answer's message). */
+  deleteRefusal(index: number): string;
+}
+
+/** The calls of a request that may be queued, and those refused (by index in the request). */
+export interface Admission {
+  admitted: QueuedCall[];
+  refused: (ItemProblem & { code: string })[];
+}
+
+/**
+ * Judges each call on its own: a call that breaks an id rule (`id.too_long`, `id.malformed`) or a
+ * `delete` the origin may not send (`delete.not_allowed`) is refused; every other call is admitted.
+ * When nothing is admitted the request is refused: one call's own code for a single call, else the
+ * code the refused calls share (or `batch.refused`), listing them.
+ *
+ * @example
+ * const { admitted, refused } = admitCalls(calls, trackingOrigin);
+ */
+export function admitCalls(calls: readonly QueuedCall[], origin: CallOrigin, single: boolean): Admission {
+  const admitted: QueuedCall[] = [];
+  const refused: Admission["refused"] = [];
+  calls.forEach((call, index) => {
+    const [idProblem] = callIdProblems(call);
+    if (idProblem) {
+      refused.push({ index, code: idProblem.code, message: idProblem.message });
+      return;
+    }
+    if (call.type === "delete" && !origin.mayDelete(index)) {
+      refused.push({ index, code: "delete.not_allowed", message: origin.deleteRefusal(index) });
+      return;
+    }
+    admitted.push(call);
+  });
+  if (admitted.length === 0 && refused.length > 0) throw refusedRequest(refused, single);
+  return { admitted, refused };
+}
+
+function refusedRequest(refused: Admission["refused"], single: boolean): ValidationError {
+  const first = refused[0] as Admission["refused"][number];
+  const problems = refused.slice(0, maxListedRefusals);
+  if (single) return new ValidationError(first.code, first.message, { details: { problems } });
+  const codes = new Set(refused.map((r) => r.code));
+  const code = codes.size === 1 ? first.code : "batch.refused";
+  const more = refused.length > problems.length ? ` (first ${problems.length} listed)` : "";
+  return new ValidationError(
+    code,
+    `all ${refused.length} events were refused${more}: event ${first.index}: ${first.message}`,
+    {
+      details: { problems },
+    },
+  );
+}
+
+/** The tracking API's origin: its write key is public (analytics.js puts it in web pages). */
+export const trackingOrigin: CallOrigin = {
+  mayDelete: () => false,
+  deleteRefusal: () =>
+    "delete is accepted only from signed Segment webhook deliveries, never with the public write key",
+};
+
+/**
+ * A webhook delivery's origin: every call is signed when the signature covers the body; with an
+ * Actions batch signed on its first element only, the calls after it are vouched for only by the
+ * source's bearer token, when the source has one (it was checked before this runs).
+ */
+export function webhookOrigin(coverage: "body" | "first_element", hasBearerToken: boolean): CallOrigin {
+  return {
+    mayDelete: (index) => coverage === "body" || index === 0 || hasBearerToken,
+    deleteRefusal: () =>
+      "this delete is not covered by the signature (only the first call of a batch is) and the source has no bearer token; send it signed on its own, or configure the source's bearer token",
+  };
+}
