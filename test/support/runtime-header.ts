@@ -1,4 +1,4 @@
-import type { Reporter } from "vitest/reporters";
+import type { Reporter } from "vitest/node";
 import { lambdaRuntime } from "../../packages/resources/src/definitions";
 
 /**
