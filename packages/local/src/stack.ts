@@ -91,9 +91,9 @@ async function messagesOn(sqs: SQSClient, queueUrl: string): Promise<number> {
 
 /**
  * Makes the raw queue's messages that a previous run had received, and had not finished, visible
- * again within a second. The stack is the queue's only consumer, so at start such a message belongs to a
- * run that is gone (killed mid-batch): on AWS it would come back after the visibility timeout
- * (3 minutes); locally it is handled right away. Its receive count stays as SQS counted it.
+ * again within a second. The stack is the queue's only consumer, so at start such a message
+ * belongs to a run that is gone (killed mid-batch): on AWS it would come back after the visibility
+ * timeout (3 minutes); locally it is handled right away. Its receive count stays as SQS counted it.
  */
 async function releaseMessagesOfAPreviousRun(sqs: SQSClient, sqsEndpoint: string, queueUrl: string): Promise<number> {
   const handles = await receiptHandlesInFlight(sqsEndpoint, queueUrl);
@@ -137,6 +137,7 @@ export function leftOnQueuesMessage(left: { raw: number; deadLetter: number }): 
       : `${count(left.deadLetter)} on the dead-letter queue, kept there until redriven (npm run redrive)`;
   return `Left on the queues: ${raw}; ${dead}.`;
 }
+
 /** Fails fast with `local.port_taken` before the (slower) servers start. */
 async function assertPortFree(port: number): Promise<void> {
   if (port === 0) return;
