@@ -2,13 +2,14 @@ import { defineConfig } from "vitest/config";
 
 const env = {
   AWS_EC2_METADATA_DISABLED: "true",
-  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
   SST_TELEMETRY_DISABLED: "1",
 };
 
 export default defineConfig({
   test: {
     env,
+    // The default report, headed by the Node version the run is on (test/support/runtime-header.ts).
+    reporters: ["default", "./test/support/runtime-header.ts"],
     projects: [
       {
         test: { name: "unit", include: ["test/unit/**/*.test.ts"], env },

@@ -42,7 +42,7 @@ export async function benchColdStart(functions: string[], quick: boolean): Promi
     const samples: number[] = [];
     for (let i = 0; i < (quick ? 3 : 9); i++) {
       const out = execFileSync(process.execPath, [probe], {
-        env: { ...process.env, AWS_REGION: "us-east-1", AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
+        env: { ...process.env, AWS_REGION: "us-east-1" },
       });
       samples.push(Number(out.toString().trim()));
     }

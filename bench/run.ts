@@ -21,7 +21,6 @@ import { benchEndToEnd } from "./end-to-end";
 import { round } from "./measure";
 
 const quick = process.argv.includes("--quick") || process.env.BENCH_QUICK === "1";
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 // The handlers' per-request log lines would bury the table (and cost time being written).
 logger.setLogLevel("SILENT");
 

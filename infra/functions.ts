@@ -1,4 +1,9 @@
-import { functionSettings, normalizeSubscription, RawQueue } from "../packages/resources/src/definitions";
+import {
+  functionSettings,
+  lambdaRuntime,
+  normalizeSubscription,
+  RawQueue,
+} from "../packages/resources/src/definitions";
 import { ConfigEnv } from "../packages/resources/src/environment";
 import { deadLetterQueue, rawQueue } from "./queue";
 import { entities, events } from "./storage";
@@ -9,7 +14,7 @@ import { entities, events } from "./storage";
  * sends to the raw queue; normalize and the API read and write the tables they use.
  */
 const runtime = {
-  runtime: "nodejs24.x" as const,
+  runtime: lambdaRuntime,
   architecture: "arm64" as const,
   // The Node.js runtime ships AWS SDK v3; bundling only our code keeps cold starts short
   // (bundle sizes: docs/performance.md). No SDK v2 anywhere.

@@ -7,6 +7,7 @@ import { build } from "esbuild";
 import { type Browser, chromium } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../packages/local/src/services";
+import { chromiumArgs, chromiumBinary } from "../support/chromium";
 import { eventually } from "../support/eventually";
 import { type ReadApi, readApi } from "../support/read-api";
 import {
@@ -26,7 +27,6 @@ import {
  * a CORS failure. Both delivery strategies, each checked through the read API.
  */
 
-const chromiumPath = "/usr/bin/chromium";
 const credentials = {
   DEV_SHARED_SECRET: "e2e-browser-secret",
   DEV_WRITE_KEY: "e2e-browser-write-key",
@@ -80,7 +80,8 @@ beforeAll(async () => {
 
   await waitUntilReady(stack);
   read = readApi(`http://127.0.0.1:${port}`, credentials.DEV_API_KEY);
-  browser = await chromium.launch({ executablePath: chromiumPath, args: ["--no-sandbox"] });
+  const { executablePath } = await chromiumBinary();
+  browser = await chromium.launch({ executablePath, headless: true, args: chromiumArgs });
 });
 
 afterEach((context) => {

@@ -6,6 +6,7 @@ import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import { buildConsole } from "../../packages/local/src/console-site";
 import { freePort } from "../../packages/local/src/services";
+import { chromiumArgs, chromiumBinary } from "../support/chromium";
 import {
   killStack,
   repositoryRoot,
@@ -18,13 +19,13 @@ import {
 } from "../support/stack-process";
 
 /**
- * The Console in a real browser (Debian's Chromium through playwright-core), against the local
+ * The Console in a real browser (Chromium through playwright-core: Debian's, or the one shipped in
+ * an npm package where there is none; see test/support/chromium.ts), against the local
  * stack started as `npm start` starts it: sign in with the dev API key, see the replayed
  * fixtures' accounts, events and rejects, and check each view with axe-core. A failing test leaves
  * a screenshot in test/e2e/screenshots/; CONSOLE_SCREENSHOTS=1 keeps one of every view.
  */
 
-const chromiumPath = "/usr/bin/chromium";
 const screenshots = join(repositoryRoot, "test/e2e/screenshots");
 const apiKey = "e2e-console-api-key-0001";
 const credentials = { DEV_SHARED_SECRET: "e2e-console-secret", DEV_WRITE_KEY: "e2e-console-write-key" };
@@ -97,18 +98,8 @@ beforeAll(async () => {
   // the replay queued, so that no view is looked at while the model is still moving.
   await untilSettled(stack);
 
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    headless: true,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-    ],
-  });
+  const { executablePath } = await chromiumBinary();
+  browser = await chromium.launch({ executablePath, headless: true, args: chromiumArgs });
   // The stack's pages forbid inline scripts; the test injects axe-core as one.
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, bypassCSP: true });
   page = await context.newPage();

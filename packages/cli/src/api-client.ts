@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { AuthError, DependencyError, type IngestError, NotFoundError, ValidationError } from "../../core/src/errors";
+import { dataDirectory, devCredentialsPath } from "../../local/src/dev-workspace";
 import { type CommandOptions, type OptionValues, optionalString, UsageError } from "./command";
 
 /**
@@ -8,8 +9,13 @@ import { type CommandOptions, type OptionValues, optionalString, UsageError } fr
  * is wrong).
  */
 
-/** Where the local stack saves the dev workspace's credentials (`npm start` writes it). */
-export const devCredentialsFile = ".data/dev-credentials.json";
+/**
+ * Where the local stack saves the dev workspace's credentials (`npm start` writes it): in
+ * `DATA_DIR` when set, else `.data` at the repository root, the same directory the stack uses.
+ */
+export function devCredentialsFile(env: Readonly<Record<string, string | undefined>>): string {
+  return devCredentialsPath(dataDirectory(env));
+}
 
 /** The options every API command takes. */
 export const apiOptions = {
@@ -54,13 +60,13 @@ export interface ApiTarget {
 export function apiTargetOf(
   values: OptionValues,
   env: Readonly<Record<string, string | undefined>>,
-  credentialsFile = devCredentialsFile,
+  credentialsFile = devCredentialsFile(env),
 ): ApiTarget {
   const url = (optionalString(values, "url") ?? `http://127.0.0.1:${env.PORT || 3000}`).replace(/\/+$/, "");
   const apiKey = optionalString(values, "api-key") ?? (env.SEGMENT_INGEST_API_KEY || savedApiKey(credentialsFile));
   if (!apiKey) {
     throw new UsageError(
-      `no API key: pass --api-key, set SEGMENT_INGEST_API_KEY, or start the local stack (npm start), which saves one in ${devCredentialsFile}`,
+      `no API key: pass --api-key, set SEGMENT_INGEST_API_KEY, or start the local stack (npm start), which saves one in ${credentialsFile}`,
     );
   }
   return { url, apiKey };
@@ -127,7 +133,7 @@ export async function callApi(target: ApiTarget, path: string, request: ApiReque
   if (response.status === 401) {
     throw new AuthError(
       "cli.api_key_refused",
-      `the API key was refused by ${target.url} (check --api-key, SEGMENT_INGEST_API_KEY or ${devCredentialsFile})`,
+      `the API key was refused by ${target.url} (check --api-key, SEGMENT_INGEST_API_KEY or the local stack's dev-credentials.json)`,
     );
   }
   if (!response.ok) {

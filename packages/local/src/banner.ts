@@ -61,6 +61,6 @@ export function startBanner(url: string, credentials: DevCredentials, dataDir: s
     "Or with the CLI: npm run cli -- accounts events account-1",
     "",
     "Replay the sample Segment payloads: npm run replay -- test/fixtures",
-    "Ctrl-C stops the stack (queued messages are drained first; the queue itself lives in memory).",
+    "Ctrl-C stops the stack (it drains the queue for up to 10 s; what is left stays on disk for the next start).",
   ].join("\n");
 }

@@ -1,6 +1,13 @@
 import { IngestError } from "../../core/src/errors";
 import { startBanner } from "./banner";
 import { dataDirectory } from "./dev-workspace";
+import {
+  defaultDrainSeconds,
+  drainSecondsFrom,
+  normalizeConcurrencyFrom,
+  portFrom,
+  retryVisibilityFrom,
+} from "./settings";
 import { shutdownSignals } from "./shutdown";
 import { type LocalStack, startLocalStack } from "./stack";
 
@@ -9,7 +16,8 @@ import { type LocalStack, startLocalStack } from "./stack";
  * how to read it back, then runs until Ctrl-C or SIGTERM, which stop it cleanly (exit code 0).
  *
  * Environment: PORT (default 3000), DATA_DIR (default .data), DEV_SHARED_SECRET, DEV_WRITE_KEY,
- * DEV_API_KEY, RETRY_VISIBILITY_SECONDS (default 5), LOG_LEVEL (the handlers' JSON logs).
+ * DEV_API_KEY, RETRY_VISIBILITY_SECONDS (default 5), NORMALIZE_CONCURRENCY (default 4), DRAIN_SECONDS
+ * (default 10), LOG_LEVEL (the handlers' JSON logs). See settings.ts.
  *
  * `npm start` runs it as `exec node --import tsx …`: one process that receives signals itself.
  * `exec` keeps `sh` from dying on npm's forwarded SIGTERM and orphaning the stack, and the tsx CLI
@@ -17,37 +25,22 @@ import { type LocalStack, startLocalStack } from "./stack";
  * later than 30 ms (which happens under load), cutting the drain short.
  */
 
-function portFrom(env: NodeJS.ProcessEnv): number {
-  const raw = env.PORT ?? "3000";
-  const port = Number(raw);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new IngestError("local.port_invalid", `PORT must be a port number (0-65535), not ${JSON.stringify(raw)}`);
-  }
-  return port;
-}
-
-function retryVisibilityFrom(env: NodeJS.ProcessEnv): number | undefined {
-  if (env.RETRY_VISIBILITY_SECONDS === undefined || env.RETRY_VISIBILITY_SECONDS === "") return undefined;
-  const seconds = Number(env.RETRY_VISIBILITY_SECONDS);
-  if (!Number.isInteger(seconds) || seconds < 0 || seconds > 43200) {
-    throw new IngestError("local.retry_visibility_invalid", "RETRY_VISIBILITY_SECONDS must be 0-43200");
-  }
-  return seconds;
-}
-
 const say = (line: string) => process.stderr.write(`${line}\n`);
 
 async function main(): Promise<number> {
   const dataDir = dataDirectory(process.env);
   let stack: LocalStack | undefined;
   let stopRequested = false;
+  let drainSeconds = defaultDrainSeconds;
   const shutdown = shutdownSignals({
     onStop: (signal) => {
       stopRequested = true;
-      say(`\n${signal}: stopping (draining queued messages for up to 10 s)…`);
+      say(`\n${signal}: stopping (draining queued messages for up to ${drainSeconds} s)…`);
     },
     onForce: (signal) => {
-      say(`${signal} again: exiting without waiting (DynamoDB Local stops with this process).`);
+      say(
+        `${signal} again: exiting without waiting (DynamoDB Local stops with this process; queued messages stay on disk for the next start).`,
+      );
       process.exit(130);
     },
   });
@@ -57,11 +50,15 @@ async function main(): Promise<number> {
   try {
     say(`Starting DynamoDB Local (data in ${dataDir}) and the SQS server…`);
     const retryVisibility = retryVisibilityFrom(process.env);
+    const concurrency = normalizeConcurrencyFrom(process.env);
+    drainSeconds = drainSecondsFrom(process.env);
     stack = await startLocalStack({
       dataDir,
       port: portFrom(process.env),
       env: process.env,
       ...(retryVisibility !== undefined ? { failedVisibilitySeconds: retryVisibility } : {}),
+      ...(concurrency !== undefined ? { concurrency } : {}),
+      drainMs: drainSeconds * 1000,
       log: say,
     });
     if (stack.dev.created) say("Created workspace dev with source product.");

@@ -106,3 +106,16 @@ export async function provisionResources(
   }
   return result;
 }
+
+/**
+ * A queue URL as reached through `sqsEndpoint`. A persisted fauxqs queue keeps the URL it was
+ * created with, port included, and the SDK sends a queue's requests to its URL's host; the local
+ * servers take a new port on every start, while fauxqs finds a queue by the URL's path alone.
+ *
+ * @example
+ * queueUrlAt("http://127.0.0.1:4566/000000000000/local-raw", "http://127.0.0.1:39001");
+ * // "http://127.0.0.1:39001/000000000000/local-raw"
+ */
+export function queueUrlAt(queueUrl: string, sqsEndpoint: string): string {
+  return new URL(new URL(queueUrl).pathname, sqsEndpoint).href;
+}

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { buildApp } from "fauxqs";
 import { IngestError } from "../../core/src/errors";
 
@@ -17,6 +18,11 @@ export interface LocalServices {
 export interface StartOptions {
   /** Directory for DynamoDB Local's data; in memory when absent. */
   dataDir?: string;
+  /**
+   * Directory for the SQS server's queues and messages (fauxqs's SQLite file, written through on
+   * every send, receive and delete); in memory when absent.
+   */
+  sqsDataDir?: string;
   /** Fixed ports; a free loopback port each when absent. */
   dynamoPort?: number;
   sqsPort?: number;
@@ -121,6 +127,68 @@ async function checkJava(): Promise<void> {
   }
 }
 
+/** The parts of fauxqs's stores and SQLite persistence that wiring them together needs. */
+interface FauxqsPersistence {
+  load(sqsStore: unknown, snsStore: unknown, s3Store: unknown): void;
+  close(): void;
+}
+interface FauxqsStores {
+  sqsStore: { persistence?: FauxqsPersistence; allQueues(): Iterable<{ persistence?: FauxqsPersistence }> };
+  snsStore: { persistence?: FauxqsPersistence };
+  s3Store: { persistence?: FauxqsPersistence };
+}
+
+/**
+ * fauxqs's HTTP app, with its queues persisted under `dataDir` when given. fauxqs's own
+ * `startFauxqs({ dataDir })` always listens on 0.0.0.0, and this project's servers listen on
+ * loopback only, so this does what it does before listening: load the SQLite file into fresh
+ * stores, then attach the persistence so every later change is written through (WAL, synchronous
+ * FULL: an accepted message survives a SIGKILL and a power cut). The stores and the persistence
+ * manager are not exported by the package's entry point, so they are loaded from its files
+ * (fauxqs is pinned to an exact version).
+ */
+async function buildSqsServer(dataDir: string | undefined): Promise<ReturnType<typeof buildApp>> {
+  if (!dataDir) return buildApp({ logger: false });
+  const dist = dirname(fileURLToPath(import.meta.resolve("fauxqs")));
+  const load = async <T>(file: string, name: string): Promise<new (...args: unknown[]) => T> =>
+    (await import(pathToFileURL(join(dist, file)).href))[name];
+  const SqsStore = await load<FauxqsStores["sqsStore"]>("sqs/sqsStore.js", "SqsStore");
+  const SnsStore = await load<FauxqsStores["snsStore"]>("sns/snsStore.js", "SnsStore");
+  const S3Store = await load<FauxqsStores["s3Store"]>("s3/s3Store.js", "S3Store");
+  const PersistenceManager = await load<FauxqsPersistence>("persistence.js", "PersistenceManager");
+  const stores: FauxqsStores = { sqsStore: new SqsStore(), snsStore: new SnsStore(), s3Store: new S3Store() };
+  mkdirSync(dataDir, { recursive: true });
+  const persistence = new PersistenceManager(resolve(dataDir));
+  // Loaded before the persistence is attached, so that restoring does not write everything back.
+  persistence.load(stores.sqsStore, stores.snsStore, stores.s3Store);
+  stores.sqsStore.persistence = persistence;
+  stores.snsStore.persistence = persistence;
+  stores.s3Store.persistence = persistence;
+  for (const queue of stores.sqsStore.allQueues()) queue.persistence = persistence;
+  const app = buildApp({
+    logger: false,
+    stores: stores as unknown as NonNullable<Parameters<typeof buildApp>[0]>["stores"],
+  });
+  app.addHook("preClose", async () => persistence.close());
+  return app;
+}
+
+/**
+ * Receipt handles of the messages a queue has handed out and not yet had deleted, read from
+ * fauxqs's inspection endpoint (`GET /_fauxqs/queues/<name>`, which changes nothing).
+ */
+export async function receiptHandlesInFlight(sqsEndpoint: string, queueUrl: string): Promise<string[]> {
+  const name = new URL(queueUrl).pathname.split("/").pop() ?? "";
+  const response = await fetch(`${sqsEndpoint}/_fauxqs/queues/${encodeURIComponent(name)}`);
+  if (!response.ok) {
+    throw new IngestError("local.sqs_inspect_failed", `the SQS server could not describe ${name}: ${response.status}`);
+  }
+  const queue = (await response.json()) as { messages?: { inflight?: { receiptHandle?: unknown }[] } };
+  return (queue.messages?.inflight ?? [])
+    .map((entry) => entry.receiptHandle)
+    .filter((handle): handle is string => typeof handle === "string");
+}
+
 /**
  * Starts DynamoDB Local and an SQS server (fauxqs) on loopback, waits until both answer, and
  * returns their endpoints. Tables and queues are created separately (see `provisionResources`).
@@ -155,7 +223,7 @@ export async function startLocalServices(options: StartOptions = {}): Promise<Lo
       setTimeout(() => dynamo.kill("SIGKILL"), 5000).unref();
     });
 
-  const sqs = buildApp({ logger: false });
+  const sqs = await buildSqsServer(options.sqsDataDir);
   let stopped = false;
   const stop = async () => {
     if (stopped) return;

@@ -1,6 +1,7 @@
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { ChangeMessageVisibilityBatchCommand, GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { createApiDependencies, createApiHandler } from "../../aws/src/api/handler";
 import { createDocumentClient, createSqsClient } from "../../aws/src/clients";
 import { type Config, loadConfig, resetConfig } from "../../aws/src/config";
@@ -17,9 +18,9 @@ import { localEnvironment } from "./environment";
 import { type HandlerServer, startHandlerServer } from "./http-adapter";
 import { type PendingSweep, startPendingSweep } from "./pending-sweep";
 import { type Poller, startPoller } from "./poller";
-import { provisionResources } from "./provision";
+import { provisionResources, queueUrlAt } from "./provision";
 import { localRoutes } from "./routes";
-import { type LocalServices, startLocalServices } from "./services";
+import { type LocalServices, receiptHandlesInFlight, startLocalServices } from "./services";
 
 /**
  * The whole pipeline on this machine, as `npm start` runs it: DynamoDB Local (data on disk) and
@@ -41,6 +42,8 @@ export interface LocalStackOptions {
   failedVisibilitySeconds?: number;
   /** How long stop() keeps handling what is already queued. Default 10 s. */
   drainMs?: number;
+  /** Normalize batches handled side by side, as Lambda runs several. Default 4. */
+  concurrency?: number;
   /** Pending-call expiry interval. Default 60 s. */
   sweepIntervalMs?: number;
   /** Progress and problems of the stack itself, one line each. */
@@ -59,6 +62,81 @@ export interface LocalStack {
 
 /** Default for `failedVisibilitySeconds`: a local retry after seconds, not the deployed 3 minutes. */
 export const defaultFailedVisibilitySeconds = 5;
+
+/**
+ * Default for `concurrency`: a small Lambda's worth of normalize batches at once, so that races
+ * between concurrent normalizers show locally as they would on AWS.
+ */
+export const defaultNormalizeConcurrency = 4;
+
+/** Messages on a queue: visible, in flight (received, not deleted) and delayed. */
+async function messagesOn(sqs: SQSClient, queueUrl: string): Promise<number> {
+  const answer = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: [
+        "ApproximateNumberOfMessages",
+        "ApproximateNumberOfMessagesNotVisible",
+        "ApproximateNumberOfMessagesDelayed",
+      ],
+    }),
+  );
+  const a = answer.Attributes ?? {};
+  return (
+    Number(a.ApproximateNumberOfMessages ?? 0) +
+    Number(a.ApproximateNumberOfMessagesNotVisible ?? 0) +
+    Number(a.ApproximateNumberOfMessagesDelayed ?? 0)
+  );
+}
+
+/**
+ * Makes the raw queue's messages that a previous run had received, and had not finished, visible
+ * again within a second. The stack is the queue's only consumer, so at start such a message
+ * belongs to a run that is gone (killed mid-batch): on AWS it would come back after the visibility
+ * timeout (3 minutes); locally it is handled right away. Its receive count stays as SQS counted it.
+ */
+async function releaseMessagesOfAPreviousRun(sqs: SQSClient, sqsEndpoint: string, queueUrl: string): Promise<number> {
+  const handles = await receiptHandlesInFlight(sqsEndpoint, queueUrl);
+  for (let i = 0; i < handles.length; i += 10) {
+    const answer = await sqs.send(
+      new ChangeMessageVisibilityBatchCommand({
+        QueueUrl: queueUrl,
+        // One second, not 0: fauxqs 2.4.1 fails to persist a change to 0 (it writes a NULL receive count).
+        Entries: handles
+          .slice(i, i + 10)
+          .map((handle, j) => ({ Id: String(j), ReceiptHandle: handle, VisibilityTimeout: 1 })),
+      }),
+    );
+    if ((answer.Failed ?? []).length > 0) {
+      throw new IngestError(
+        "local.sqs_release_failed",
+        `could not release ${answer.Failed?.length} message(s) a previous run left in flight: ${answer.Failed?.[0]?.Message}`,
+      );
+    }
+  }
+  return handles.length;
+}
+
+/**
+ * What the stack says on stop about the messages it leaves behind (they are on disk, in
+ * `sqs/` under the data directory).
+ *
+ * @example
+ * leftOnQueuesMessage({ raw: 1200, deadLetter: 0 });
+ * // "Left on the queues: 1,200 messages on the raw queue, processed on the next start; 0 on the dead-letter queue."
+ */
+export function leftOnQueuesMessage(left: { raw: number; deadLetter: number }): string {
+  const count = (n: number) => n.toLocaleString("en-US");
+  const raw =
+    left.raw === 0
+      ? "0 messages on the raw queue"
+      : `${count(left.raw)} message${left.raw === 1 ? "" : "s"} on the raw queue, processed on the next start`;
+  const dead =
+    left.deadLetter === 0
+      ? "0 on the dead-letter queue"
+      : `${count(left.deadLetter)} on the dead-letter queue, kept there until redriven (npm run redrive)`;
+  return `Left on the queues: ${raw}; ${dead}.`;
+}
 
 /** Fails fast with `local.port_taken` before the (slower) servers start. */
 async function assertPortFree(port: number): Promise<void> {
@@ -104,7 +182,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   };
 
   try {
-    const services: LocalServices = await startLocalServices({ dataDir: join(options.dataDir, "dynamodb") });
+    const services: LocalServices = await startLocalServices({
+      dataDir: join(options.dataDir, "dynamodb"),
+      sqsDataDir: join(options.dataDir, "sqs"),
+    });
     cleanups.push(() => services.stop());
 
     const admin = new DynamoDBClient({
@@ -117,6 +198,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       admin.destroy();
       adminSqs.destroy();
     });
+    for (const [name, url] of Object.entries(resources.queueUrls)) {
+      resources.queueUrls[name] = queueUrlAt(url, services.sqsEndpoint);
+    }
     // The handlers read their configuration from the environment, as on AWS they read SST's links.
     Object.assign(process.env, localEnvironment(services, resources));
     resetConfig();
@@ -136,6 +220,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       env: options.env,
     });
 
+    const released = await releaseMessagesOfAPreviousRun(sqs, services.sqsEndpoint, config.rawQueueUrl);
+    const waiting = await messagesOn(sqs, config.rawQueueUrl);
+    if (waiting > 0) {
+      log(
+        `Found ${waiting.toLocaleString("en-US")} message(s) left on the raw queue by a previous run${released > 0 ? ` (${released} of them were being handled when it stopped)` : ""}: processing them now.`,
+      );
+    }
+
     const poller: Poller = await startPoller({
       sqs,
       queueUrl: config.rawQueueUrl,
@@ -143,8 +235,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       // Short long polls: a stop waits for the one in flight (see Poller.stop).
       waitTimeSeconds: 2,
       failedVisibilitySeconds: options.failedVisibilitySeconds ?? defaultFailedVisibilitySeconds,
-      // One batch at a time, so local results do not depend on timing (Lambda runs several).
-      concurrency: 1,
+      concurrency: options.concurrency ?? defaultNormalizeConcurrency,
       region: config.region,
       log,
     });
@@ -154,6 +245,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       if (poller.stats.failed > 0) {
         log(`poller: ${poller.stats.failed} message(s) failed and are retried from the queue (or its DLQ)`);
       }
+      const [raw, deadLetter] = await Promise.all([
+        messagesOn(sqs, config.rawQueueUrl),
+        config.deadLetterQueueUrl ? messagesOn(sqs, config.deadLetterQueueUrl) : 0,
+      ]);
+      log(leftOnQueuesMessage({ raw, deadLetter }));
     });
 
     const model = new DynamoModelStore(db, config);

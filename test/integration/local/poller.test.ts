@@ -226,4 +226,53 @@ describe("local SQS poller", () => {
     expect([...first, ...second].sort()).toEqual(Array.from({ length: 25 }, (_, i) => `m${i}`).sort());
     expect(await depth(config.rawQueueUrl)).toBe(0);
   });
+
+  it("with several loops, handles batches side by side, retries only the reported failures, and drains on stop", async () => {
+    let inFlight = 0;
+    let peak = 0;
+    const attempts = new Map<string, number>();
+    const poller = await start({
+      concurrency: 4,
+      maxMessages: 5,
+      failedVisibilitySeconds: 0,
+      handler: async (event) => {
+        inFlight += 1;
+        peak = Math.max(peak, inFlight);
+        await new Promise((r) => setTimeout(r, 200));
+        inFlight -= 1;
+        const failures: { itemIdentifier: string }[] = [];
+        for (const r of event.Records) {
+          const n = (attempts.get(r.body) ?? 0) + 1;
+          attempts.set(r.body, n);
+          // Every fifth message fails its first delivery.
+          if (Number(r.body.slice(1)) % 5 === 0 && n === 1) failures.push({ itemIdentifier: r.messageId });
+        }
+        return { batchItemFailures: failures };
+      },
+    });
+    const bodies = Array.from({ length: 60 }, (_, i) => `m${i}`);
+    for (let b = 0; b < bodies.length; b += 10) {
+      await sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: config.rawQueueUrl,
+          Entries: bodies.slice(b, b + 10).map((body, i) => ({ Id: `e${i}`, MessageBody: body })),
+        }),
+      );
+    }
+    await eventually(
+      async () => attempts.size,
+      (n) => expect(n).toBeGreaterThan(10),
+      { what: "a few batches handled", timeoutMs: 10_000 },
+    );
+    // Stop with most still queued: the drain handles the rest, all four loops taking part.
+    await poller.stop({ drainMs: 20_000 });
+    expect(peak, "batches in the handler at once").toBeGreaterThan(1);
+    expect(peak).toBeLessThanOrEqual(4);
+    expect([...attempts.keys()].sort()).toEqual([...bodies].sort());
+    for (const body of bodies) {
+      expect(attempts.get(body), body).toBe(Number(body.slice(1)) % 5 === 0 ? 2 : 1);
+    }
+    expect(poller.stats).toMatchObject({ received: 72, deleted: 60, failed: 12, handlerErrors: 0 });
+    expect(await depth(config.rawQueueUrl)).toBe(0);
+  });
 });

@@ -174,4 +174,20 @@ describe("where the CLI finds the API and its key", () => {
   it("refuses to guess when there is no key anywhere", () => {
     expect(() => apiTargetOf({}, {}, join(dir, "absent.json"))).toThrowError(/no API key/);
   });
+
+  it("reads the saved credentials under DATA_DIR, as the local stack writes them, whatever the working directory", () => {
+    // `dir` holds dev-credentials.json, as the stack leaves it in DATA_DIR; the CLI runs elsewhere.
+    expect(apiTargetOf({}, { DATA_DIR: dir })).toEqual({ url: "http://127.0.0.1:3000", apiKey: "from-file" });
+    const cwd = process.cwd();
+    process.chdir(tmpdir());
+    try {
+      expect(apiTargetOf({}, { DATA_DIR: dir })).toEqual({ url: "http://127.0.0.1:3000", apiKey: "from-file" });
+      // With DATA_DIR elsewhere and no key anywhere, the message names the file it looked for.
+      expect(() => apiTargetOf({}, { DATA_DIR: join(dir, "elsewhere") })).toThrowError(
+        join(dir, "elsewhere", "dev-credentials.json"),
+      );
+    } finally {
+      process.chdir(cwd);
+    }
+  });
 });
