@@ -25,6 +25,16 @@ export default defineConfig({
       },
       {
         test: {
+          name: "rehearsal",
+          include: ["test/rehearsal/**/*.test.ts"],
+          globalSetup: ["test/support/global-setup.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          env,
+        },
+      },
+      {
+        test: {
           name: "e2e",
           include: ["test/e2e/**/*.test.ts"],
           testTimeout: 180_000,

@@ -1,0 +1,296 @@
+import { createHmac, randomUUID } from "node:crypto";
+import { mkdtemp, rm, symlink } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import {
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from "@aws-sdk/client-sqs";
+import type { APIGatewayProxyStructuredResultV2, SQSBatchResponse } from "aws-lambda";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { createDocumentClient, createSqsClient } from "../../packages/aws/src/clients";
+import { parseConfig } from "../../packages/aws/src/config";
+import { ApiKeyStore } from "../../packages/aws/src/dynamo/api-keys";
+import { WorkspaceStore } from "../../packages/aws/src/dynamo/workspaces";
+import { localEnvironment } from "../../packages/local/src/environment";
+import { sqsRecordOf } from "../../packages/local/src/poller";
+import { type ProvisionedResources, provisionResources } from "../../packages/local/src/provision";
+import { DeadLetterQueue, EntitiesTable, EventsTable, RawQueue } from "../../packages/resources/src/definitions";
+import { evaluateInfra, type InfraModel } from "../support/infra-model";
+import { preflightAnswer } from "./api-gateway-cors";
+import { apiGatewayEvent, type HttpRequestSpec, scheduledEvent } from "./aws-events";
+import { type FunctionPackage, missingAtRuntime, packageFunction, repositoryRoot } from "./lambda-bundle";
+import { deployedEnvironment, type LambdaProcess, startLambdaProcess } from "./lambda-process";
+
+/**
+ * The deploy rehearsal: every function bundled as `sst deploy` bundles it, each started in its own
+ * Node process with the environment the deployed function gets (derived from infra/, see
+ * lambda-process.ts), driven with the events AWS sends, against the real local DynamoDB and SQS
+ * servers. A webhook delivery and a tracking API call go from ingest through normalize to the
+ * read API; the scheduled sweep runs.
+ */
+
+const region = "eu-west-1";
+const apiId = "r3h34rs4l";
+const workspaceId = "rehearsal";
+const accountId = "acc_rehearsal";
+const userId = "usr_rehearsal";
+
+let infra: InfraModel;
+let workDir: string;
+let resources: ProvisionedResources;
+let sqs: SQSClient;
+let rawQueueArn: string;
+const packages: Record<string, FunctionPackage> = {};
+const processes: Record<string, LambdaProcess> = {};
+let credentials: { sharedSecret: string; writeKey: string; apiKey: string };
+
+const fn = (name: string) => {
+  const found = processes[name];
+  if (!found) throw new Error(`no function ${name}`);
+  return found;
+};
+const routeKeys = () => infra.httpApi.routes.map((r) => r.route);
+const http = (request: HttpRequestSpec) => apiGatewayEvent(routeKeys(), request, { apiId, region });
+const json = (result: APIGatewayProxyStructuredResultV2) => JSON.parse(result.body ?? "null");
+/** On failure, the function's own log lines say why. */
+const withLogs = (name: string, result: unknown) => ({ result, logs: fn(name).output().slice(-4000) });
+
+beforeAll(async () => {
+  infra = await evaluateInfra("rehearsal");
+  const endpoints = inject("localEndpoints");
+  const admin = new DynamoDBClient({
+    region: "us-east-1",
+    endpoint: endpoints.dynamoEndpoint,
+    credentials: { accessKeyId: "local", secretAccessKey: "local" },
+  });
+  sqs = createSqsClient({ region: "us-east-1", sqsEndpoint: endpoints.sqsEndpoint });
+  resources = await provisionResources(admin, sqs, `r${randomUUID().slice(0, 8)}`);
+  admin.destroy();
+  const queueUrl = (name: string) => resources.queueUrls[name] as string;
+  const arnOf = async (name: string) =>
+    (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl(name), AttributeNames: ["QueueArn"] })))
+      .Attributes?.QueueArn as string;
+  rawQueueArn = await arnOf(RawQueue.name);
+  const tokens: Record<string, string> = {
+    [`${EntitiesTable.name}.name`]: resources.tables[EntitiesTable.name] as string,
+    [`${EventsTable.name}.name`]: resources.tables[EventsTable.name] as string,
+    [`${RawQueue.name}.url`]: queueUrl(RawQueue.name),
+    [`${RawQueue.name}.arn`]: rawQueueArn,
+    [`${DeadLetterQueue.name}.url`]: queueUrl(DeadLetterQueue.name),
+    [`${DeadLetterQueue.name}.arn`]: await arnOf(DeadLetterQueue.name),
+  };
+
+  // Credentials, created as an operator does after a deploy (the CLI's stores, straight to the tables).
+  const localConfig = parseConfig(localEnvironment(endpoints, resources));
+  const db = createDocumentClient(localConfig);
+  const created = await new WorkspaceStore(db, localConfig.entitiesTable).createWorkspace({ id: workspaceId });
+  const { apiKey } = await new ApiKeyStore(db, localConfig.entitiesTable).issueApiKey(workspaceId, {
+    name: "rehearsal",
+  });
+  db.destroy();
+  credentials = { sharedSecret: created.sharedSecret, writeKey: created.writeKey, apiKey };
+
+  // The packages, side by side under one folder whose node_modules stands for the runtime's SDK.
+  workDir = await mkdtemp(join(tmpdir(), "deploy-rehearsal-"));
+  await symlink(join(repositoryRoot, "node_modules"), join(workDir, "node_modules"), "dir");
+  await Promise.all(
+    Object.values(infra.functions).map(async (definition) => {
+      packages[definition.name] = await packageFunction(definition, join(workDir, definition.name), {});
+    }),
+  );
+  await Promise.all(
+    Object.values(infra.functions).map(async (definition) => {
+      const pkg = packages[definition.name] as FunctionPackage;
+      const env = deployedEnvironment(infra, definition, pkg, {
+        region,
+        tokens,
+        dynamoEndpoint: endpoints.dynamoEndpoint,
+        sqsEndpoint: endpoints.sqsEndpoint,
+      });
+      processes[definition.name] = await startLambdaProcess(
+        definition.name,
+        pkg,
+        env,
+        definition.timeoutSeconds * 1000,
+      );
+    }),
+  );
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all(Object.values(processes).map((p) => p.stop()));
+  sqs?.destroy();
+  if (workDir) await rm(workDir, { recursive: true, force: true });
+});
+
+/** Lambda's SQS event source: receive a batch, invoke normalize, delete what did not fail. */
+async function deliverRawQueue(): Promise<{ delivered: number; failed: string[] }> {
+  const queueUrl = resources.queueUrls[RawQueue.name] as string;
+  let delivered = 0;
+  const failed: string[] = [];
+  for (;;) {
+    const received = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 0,
+        MessageSystemAttributeNames: ["All"],
+        MessageAttributeNames: ["All"],
+      }),
+    );
+    const messages = received.Messages ?? [];
+    if (messages.length === 0) return { delivered, failed };
+    const event = { Records: messages.map((m) => sqsRecordOf(m, rawQueueArn, region)) };
+    const answer = await fn("normalize").invoke<SQSBatchResponse>(event);
+    const failures = new Set((answer?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
+    failed.push(...failures);
+    delivered += messages.length;
+    const done = messages.filter((m) => !failures.has(m.MessageId ?? ""));
+    if (done.length > 0) {
+      await sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
+        }),
+      );
+    }
+    if (failures.size > 0) return { delivered, failed };
+  }
+}
+
+describe("deploy rehearsal: the bundles in the deployed environment", () => {
+  it("bundles every function with only what the Lambda runtime provides left outside", () => {
+    expect(Object.keys(packages).sort()).toEqual(["api", "ingest", "normalize", "sweep"]);
+    for (const pkg of Object.values(packages)) {
+      expect(pkg.externalImports.filter(missingAtRuntime)).toEqual([]);
+      expect(pkg.bytes).toBeGreaterThan(0);
+    }
+    console.info(
+      `bundles: ${Object.entries(packages)
+        .map(([name, pkg]) => `${name} ${Math.round(pkg.bytes / 1024)} KiB`)
+        .join(", ")}`,
+    );
+  });
+
+  it("gives each function the SST variables and infra's environment, nothing from the local stack", () => {
+    for (const process of Object.values(processes)) {
+      expect(process.env.SST_RESOURCE_App).toBe(JSON.stringify({ name: "segment-ingest", stage: "rehearsal" }));
+      expect(process.env.SST_KEY_FILE).toBe("resource.enc");
+      expect(process.env.DYNAMODB_ENDPOINT).toBeUndefined();
+      expect(process.env.SQS_ENDPOINT).toBeUndefined();
+    }
+  });
+
+  it("ingest accepts a signed Segment webhook delivery, gzip-compressed and base64-encoded by API Gateway", async () => {
+    const body = JSON.stringify({
+      type: "identify",
+      userId,
+      messageId: "rehearsal-identify-1",
+      timestamp: "2024-05-01T12:00:00.000Z",
+      traits: { firstName: "Ada", lastName: "Lovelace", email: "ada@example.com", createdAt: "2024-01-01T00:00:00Z" },
+      context: { groupId: accountId },
+    });
+    const signature = createHmac("sha1", credentials.sharedSecret).update(body).digest("hex");
+    const result = await fn("ingest").invoke<APIGatewayProxyStructuredResultV2>(
+      http({
+        method: "POST",
+        url: `/v1/webhooks/segment/${workspaceId}`,
+        headers: {
+          "Content-Type": "application/json",
+          "Content-Encoding": "gzip",
+          "X-Signature": signature,
+          "User-Agent": "Segment.io/1.0",
+        },
+        body: gzipSync(body),
+        base64: true,
+      }),
+    );
+    expect(withLogs("ingest", result)).toMatchObject({ result: { statusCode: 200 } });
+    expect(json(result)).toEqual({ success: true });
+  });
+
+  it("ingest accepts a tracking API call as analytics.js sends it (text/plain, Basic write key, cookies)", async () => {
+    const body = JSON.stringify({
+      type: "track",
+      event: "Report Exported",
+      userId,
+      messageId: "rehearsal-track-1",
+      timestamp: "2024-05-02T08:00:00.000Z",
+      sentAt: new Date().toISOString(),
+      properties: { format: "csv" },
+      context: { groupId: accountId },
+    });
+    const result = await fn("ingest").invoke<APIGatewayProxyStructuredResultV2>(
+      http({
+        method: "POST",
+        url: "/v1/t",
+        headers: {
+          "content-type": "text/plain",
+          authorization: `Basic ${Buffer.from(`${credentials.writeKey}:`).toString("base64")}`,
+          origin: "https://app.example.com",
+          "user-agent": "Mozilla/5.0",
+        },
+        cookies: ["ajs_anonymous_id=abc", "ajs_user_id=usr_rehearsal"],
+        body,
+      }),
+    );
+    expect(withLogs("ingest", result)).toMatchObject({ result: { statusCode: 200 } });
+    expect(json(result)).toEqual({ success: true });
+  });
+
+  it("normalize stores every queued call (Lambda's SQS event, partial batch responses)", async () => {
+    const { delivered, failed } = await deliverRawQueue();
+    expect(withLogs("normalize", { delivered, failed })).toMatchObject({ result: { delivered: 2, failed: [] } });
+  });
+
+  it("the read API serves health and returns what normalize stored", async () => {
+    const health = await fn("api").invoke<APIGatewayProxyStructuredResultV2>(http({ method: "GET", url: "/health" }));
+    expect(withLogs("api", health)).toMatchObject({ result: { statusCode: 200 } });
+    expect(json(health).version).toBe("rehearsal");
+
+    const auth = { authorization: `Bearer ${credentials.apiKey}` };
+    const events = await fn("api").invoke<APIGatewayProxyStructuredResultV2>(
+      http({ method: "GET", url: `/v1/accounts/${accountId}/events?limit=10`, headers: auth }),
+    );
+    expect(withLogs("api", events)).toMatchObject({ result: { statusCode: 200 } });
+    const items = (json(events).items ?? json(events).events ?? json(events).data) as { event_id: string }[];
+    expect(items.map((e) => e.event_id)).toEqual(["rehearsal-track-1"]);
+
+    const user = await fn("api").invoke<APIGatewayProxyStructuredResultV2>(
+      http({ method: "GET", url: `/v1/users/${userId}`, headers: auth, cookies: ["session=ignored"] }),
+    );
+    expect(withLogs("api", user)).toMatchObject({ result: { statusCode: 200 } });
+    expect(json(user)).toMatchObject({ user_id: userId, first_name: "Ada", account_ids: [accountId] });
+  });
+
+  it("the scheduled sweep runs", async () => {
+    const result = await fn("sweep").invoke<{ expired: number }>(scheduledEvent(region, "PendingSweep"));
+    expect(withLogs("sweep", result)).toMatchObject({ result: { expired: 0 } });
+  });
+});
+
+/**
+ * Browser calls that must pass API Gateway's CORS preflight. The Console calls the read API with a
+ * Bearer key; the tracking API's routes (POST with `authorization`, `content-type`,
+ * `x-retry-count`) are added here once the tracking API carries CORS.
+ */
+const preflights = [
+  { call: "the Console lists accounts", route: "GET /v1/accounts", headers: ["authorization"] },
+  { call: "the Console uploads entity maps", route: "PUT /v1/entity-maps", headers: ["authorization", "content-type"] },
+  { call: "the Console deletes a user", route: "DELETE /v1/users/{userId}", headers: ["authorization"] },
+];
+
+describe("deploy rehearsal: API Gateway settings", () => {
+  it.each(preflights)("answers the preflight when $call", ({ route, headers }) => {
+    expect(routeKeys()).toContain(route);
+    const [method = ""] = route.split(" ");
+    const answer = preflightAnswer(infra.httpApi.cors, { origin: "https://console.example.com", method, headers });
+    expect(answer.refused).toEqual([]);
+    expect(answer.headers["access-control-allow-origin"]).toBeDefined();
+  });
+});
