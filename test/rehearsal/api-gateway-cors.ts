@@ -27,10 +27,12 @@ export function preflightAnswer(cors: InfraModel["httpApi"]["cors"] | undefined,
   const anyOrigin = cors.allowOrigins.includes("*");
   if (!anyOrigin && !cors.allowOrigins.includes(request.origin)) refused.push(`origin ${request.origin}`);
   const methods = cors.allowMethods.map((m) => m.toUpperCase());
-  if (!methods.includes("*") && !methods.includes(request.method.toUpperCase())) refused.push(`method ${request.method}`);
+  if (!methods.includes("*") && !methods.includes(request.method.toUpperCase()))
+    refused.push(`method ${request.method}`);
   const allowedHeaders = cors.allowHeaders.map((h) => h.toLowerCase());
   for (const header of request.headers) {
-    if (!allowedHeaders.includes("*") && !allowedHeaders.includes(header.toLowerCase())) refused.push(`header ${header}`);
+    if (!allowedHeaders.includes("*") && !allowedHeaders.includes(header.toLowerCase()))
+      refused.push(`header ${header}`);
   }
   if (refused.length > 0) return { allowed: false, refused, headers: {} };
   return {

@@ -120,7 +120,9 @@ export function apiGatewayEvent(
   };
   const size = Buffer.byteLength(JSON.stringify(event));
   if (size > lambdaSyncPayloadLimitBytes) {
-    throw new Error(`Lambda refuses this invocation: the event is ${size} bytes, over its 6 MB limit (413 from API Gateway)`);
+    throw new Error(
+      `Lambda refuses this invocation: the event is ${size} bytes, over its 6 MB limit (413 from API Gateway)`,
+    );
   }
   return event;
 }

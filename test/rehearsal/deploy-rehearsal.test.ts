@@ -2,7 +2,6 @@ import { createHmac, randomUUID } from "node:crypto";
 import { mkdtemp, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { gzipSync } from "node:zlib";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
   DeleteMessageBatchCommand,
@@ -186,7 +185,8 @@ describe("deploy rehearsal: the bundles in the deployed environment", () => {
     }
   });
 
-  it("ingest accepts a signed Segment webhook delivery, gzip-compressed and base64-encoded by API Gateway", async () => {
+  // API Gateway hands a body it does not take for text to Lambda base64-encoded (isBase64Encoded).
+  it("ingest accepts a signed Segment webhook delivery whose body arrives base64-encoded", async () => {
     const body = JSON.stringify({
       type: "identify",
       userId,
@@ -202,11 +202,10 @@ describe("deploy rehearsal: the bundles in the deployed environment", () => {
         url: `/v1/webhooks/segment/${workspaceId}`,
         headers: {
           "Content-Type": "application/json",
-          "Content-Encoding": "gzip",
           "X-Signature": signature,
           "User-Agent": "Segment.io/1.0",
         },
-        body: gzipSync(body),
+        body,
         base64: true,
       }),
     );
@@ -258,7 +257,7 @@ describe("deploy rehearsal: the bundles in the deployed environment", () => {
       http({ method: "GET", url: `/v1/accounts/${accountId}/events?limit=10`, headers: auth }),
     );
     expect(withLogs("api", events)).toMatchObject({ result: { statusCode: 200 } });
-    const items = (json(events).items ?? json(events).events ?? json(events).data) as { event_id: string }[];
+    const items = json(events).items as { event_id: string }[];
     expect(items.map((e) => e.event_id)).toEqual(["rehearsal-track-1"]);
 
     const user = await fn("api").invoke<APIGatewayProxyStructuredResultV2>(

@@ -11,7 +11,7 @@ import type { InfraFunction } from "../support/infra-model";
  * runtime (SST's `Runtime.Build`, pkg/runtime/node/build.go), from the function's own `nodejs`
  * settings in infra/: one esbuild bundle, ESM, `keepNames`, SST's `require`/`__dirname` banner,
  * `main`/`module` fields, externals (`sharp`, `pg-native` and the configured ones), minified and
- * without source maps when infra asks for that, the target infra sets (else `esnext`), written to
+ * without source maps when infra asks for that, target `esnext`, written to
  * `<out>/<handler dir>/<file>.mjs`. Beside it SST writes `resource.enc`: the function's linked
  * resources as JSON, AES-256-GCM with a zero nonce under the key it passes in `SST_KEY`.
  */
@@ -91,7 +91,9 @@ export async function packageFunction(
     outfile: file,
     write: true,
     format: esm ? "esm" : "cjs",
-    target: nodejs.esbuild?.target ?? "esnext",
+    // SST passes `esnext` (its Go side decodes `nodejs.esbuild` into esbuild's Go options, where a
+    // target is an enum, so a string target from infra/ does not reach esbuild).
+    target: "esnext",
     mainFields: esm ? ["module", "main"] : ["main"],
     // The same effect as SST's banner: CommonJS globals for bundled code that expects them.
     banner: esm

@@ -22,7 +22,7 @@ export interface InfraFunction {
   architecture: string;
   timeoutSeconds: number;
   memoryMb: number;
-  nodejs: { minify?: boolean; format?: "esm" | "cjs"; esbuild?: { external?: string[]; target?: string } };
+  nodejs: { minify?: boolean; format?: "esm" | "cjs"; esbuild?: { external?: string[] } };
   /** Values may hold tokens. */
   environment: Record<string, string>;
   permissions: { actions: string[]; resources: string[] }[];
@@ -115,7 +115,9 @@ async function load(stage: string): Promise<InfraModel> {
       subscribe(fn: Record<string, unknown>) {
         const logical = (this as unknown as { logicalName: string }).logicalName;
         functionArgs.push({ component: `${logical}Subscriber`, trigger: "sqs", args: fn });
-        return { nodes: { function: { name: token(`${logical}Subscriber`, "functionName"), arn: token(logical, "arn") } } };
+        return {
+          nodes: { function: { name: token(`${logical}Subscriber`, "functionName"), arn: token(logical, "arn") } },
+        };
       }
       route(route: string, target: string) {
         routes.push({ route, target });

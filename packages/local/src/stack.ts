@@ -117,7 +117,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       admin.destroy();
       adminSqs.destroy();
     });
-    // The handlers read their configuration from the environment, as on AWS they read SST's links.
+    // The handlers read their configuration from the environment, as they do on AWS (infra/functions.ts).
     Object.assign(process.env, localEnvironment(services, resources));
     resetConfig();
     const config = await loadConfig();
