@@ -1,3 +1,5 @@
+import { join, resolve } from "node:path";
+
 /**
  * Runs infra/*.ts against stand-ins for SST's components (no AWS account, no Pulumi engine) and
  * returns what infra gives each function: handler, Node settings, environment and permissions,
@@ -48,6 +50,9 @@ export interface InfraModel {
     transformed: Record<string, Record<string, unknown>>;
   };
 }
+
+const infraDir = resolve(import.meta.dirname, "../../infra");
+const infraModules = ["storage", "queue", "functions", "api", "alarms", "console"];
 
 interface StandIn {
   type: string;
@@ -148,12 +153,9 @@ async function load(stage: string): Promise<InfraModel> {
     aws: { cloudwatch: { MetricAlarm: component("MetricAlarm") } },
   });
   try {
-    await import("../../infra/storage");
-    await import("../../infra/queue");
-    await import("../../infra/functions");
-    await import("../../infra/api");
-    await import("../../infra/alarms");
-    await import("../../infra/console");
+    // In sst.config.ts's order. Imported by path so the app's type check does not follow them into
+    // infra/ (which type-checks against SST's platform types, see infra/tsconfig.json).
+    for (const module of infraModules) await import(join(infraDir, `${module}.ts`));
   } finally {
     Object.assign(globalThis, previous);
   }
