@@ -1,3 +1,5 @@
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { defineConfig } from "vitest/config";
 
 const env = {
@@ -5,6 +7,9 @@ const env = {
   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
   SST_TELEMETRY_DISABLED: "1",
 };
+
+/** The integration suite's SDK call audit, read by its IAM coverage check (test/support/iam-coverage-setup.ts). */
+const integrationCallLog = join(tmpdir(), `segment-ingest-sdk-calls-${process.pid}.jsonl`);
 
 export default defineConfig({
   test: {
@@ -17,10 +22,10 @@ export default defineConfig({
         test: {
           name: "integration",
           include: ["test/integration/**/*.test.ts"],
-          globalSetup: ["test/support/global-setup.ts"],
+          globalSetup: ["test/support/global-setup.ts", "test/support/iam-coverage-setup.ts"],
           testTimeout: 60_000,
           hookTimeout: 120_000,
-          env,
+          env: { ...env, AWS_CALL_LOG: integrationCallLog },
         },
       },
       {

@@ -19,6 +19,7 @@ import { localEnvironment } from "../../packages/local/src/environment";
 import { sqsRecordOf } from "../../packages/local/src/poller";
 import { type ProvisionedResources, provisionResources } from "../../packages/local/src/provision";
 import { DeadLetterQueue, EntitiesTable, EventsTable, RawQueue } from "../../packages/resources/src/definitions";
+import { coverageTable, iamCoverage, readSdkCalls } from "../support/iam-coverage";
 import { evaluateInfra, type InfraModel } from "../support/infra-model";
 import { preflightAnswer } from "./api-gateway-cors";
 import { apiGatewayEvent, type HttpRequestSpec, scheduledEvent } from "./aws-events";
@@ -41,6 +42,8 @@ const userId = "usr_rehearsal";
 
 let infra: InfraModel;
 let workDir: string;
+/** The functions' SDK call audit (AWS_CALL_LOG), for the IAM coverage check. */
+let callLog: string;
 let resources: ProvisionedResources;
 let sqs: SQSClient;
 let rawQueueArn: string;
@@ -97,6 +100,7 @@ beforeAll(async () => {
   // The packages, side by side under one folder whose node_modules stands for the runtime's SDK.
   workDir = await mkdtemp(join(tmpdir(), "deploy-rehearsal-"));
   await symlink(join(repositoryRoot, "node_modules"), join(workDir, "node_modules"), "dir");
+  callLog = join(workDir, "sdk-calls.jsonl");
   await Promise.all(
     Object.values(infra.functions).map(async (definition) => {
       packages[definition.name] = await packageFunction(definition, join(workDir, definition.name), {});
@@ -110,6 +114,7 @@ beforeAll(async () => {
         tokens,
         dynamoEndpoint: endpoints.dynamoEndpoint,
         sqsEndpoint: endpoints.sqsEndpoint,
+        callLog,
       });
       processes[definition.name] = await startLambdaProcess(
         definition.name,
@@ -270,6 +275,15 @@ describe("deploy rehearsal: the bundles in the deployed environment", () => {
   it("the scheduled sweep runs", async () => {
     const result = await fn("sweep").invoke<{ expired: number }>(scheduledEvent(region, "PendingSweep"));
     expect(withLogs("sweep", result)).toMatchObject({ result: { expired: 0 } });
+  });
+
+  it("every AWS action the functions called is granted to them in infra/", () => {
+    const calls = readSdkCalls(callLog);
+    const coverage = iamCoverage(calls, infra);
+    console.info(coverageTable("deploy rehearsal", coverage));
+    // Each function made calls, so an empty log cannot pass this.
+    expect(new Set(calls.map((c) => c.function))).toEqual(new Set(["ingest", "normalize", "api", "sweep"]));
+    expect(coverage.missing).toEqual([]);
   });
 });
 
