@@ -42,7 +42,7 @@ export function preflightAnswer(cors: InfraModel["httpApi"]["cors"] | undefined,
       "access-control-allow-origin": anyOrigin ? "*" : request.origin,
       "access-control-allow-methods": cors.allowMethods.join(","),
       "access-control-allow-headers": cors.allowHeaders.join(","),
-      ...(cors.maxAge ? { "access-control-max-age": cors.maxAge } : {}),
+      ...(cors.maxAge ? { "access-control-max-age": String(cors.maxAge) } : {}),
     },
   };
 }

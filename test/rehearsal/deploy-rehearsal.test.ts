@@ -103,13 +103,13 @@ beforeAll(async () => {
   callLog = join(workDir, "sdk-calls.jsonl");
   await Promise.all(
     Object.values(infra.functions).map(async (definition) => {
-      packages[definition.name] = await packageFunction(definition, join(workDir, definition.name), {});
+      packages[definition.name] = await packageFunction(definition, join(workDir, definition.name));
     }),
   );
   await Promise.all(
     Object.values(infra.functions).map(async (definition) => {
       const pkg = packages[definition.name] as FunctionPackage;
-      const env = deployedEnvironment(infra, definition, pkg, {
+      const env = deployedEnvironment(definition, pkg, {
         region,
         tokens,
         dynamoEndpoint: endpoints.dynamoEndpoint,

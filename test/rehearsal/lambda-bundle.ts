@@ -1,4 +1,4 @@
-import { createCipheriv, randomBytes } from "node:crypto";
+import { createCipheriv } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { builtinModules } from "node:module";
@@ -7,9 +7,10 @@ import { build, type Metafile } from "esbuild";
 import type { InfraFunction } from "../support/infra-model";
 
 /**
- * Builds a function's deployment package the way SST's Function component does for the Node.js
- * runtime (SST's `Runtime.Build`, pkg/runtime/node/build.go), from the function's own `nodejs`
- * settings in infra/: one esbuild bundle, ESM, `keepNames`, SST's `require`/`__dirname` banner,
+ * Builds a function's deployment package the way SST's CLI does for the Node.js runtime (its
+ * `Runtime.Build`, pkg/runtime/node/build.go in SST's sources), from the build input SST's
+ * Function component sends it (recorded by infra-eval.ts: the `nodejs` properties, links and
+ * encryption key): one esbuild bundle, ESM, `keepNames`, SST's `require`/`__dirname` banner,
  * `main`/`module` fields, externals (`sharp`, `pg-native` and the configured ones), minified and
  * without source maps when infra asks for that, target `esnext`, written to
  * `<out>/<handler dir>/<file>.mjs`. Beside it SST writes `resource.enc`: the function's linked
@@ -37,8 +38,6 @@ export interface FunctionPackage {
   bytes: number;
   /** Every import left outside the bundle. */
   externalImports: string[];
-  /** `SST_KEY`: base64 of the key `resource.enc` is encrypted with. */
-  resourceKey: string;
 }
 
 function handlerSource(handler: string): string {
@@ -61,13 +60,9 @@ export function encryptResourceFile(links: Record<string, unknown>, key: Buffer)
  * Bundles one function into `outDir` and writes its `resource.enc`.
  *
  * @example
- * const pkg = await packageFunction(infra.functions.ingest, "/tmp/rehearsal/ingest", linkValues);
+ * const pkg = await packageFunction(infra.functions.ingest, "/tmp/rehearsal/ingest");
  */
-export async function packageFunction(
-  fn: InfraFunction,
-  outDir: string,
-  links: Record<string, Record<string, string>>,
-): Promise<FunctionPackage> {
+export async function packageFunction(fn: InfraFunction, outDir: string): Promise<FunctionPackage> {
   const nodejs = fn.nodejs;
   const esm = nodejs.format !== "cjs";
   const source = handlerSource(fn.handler);
@@ -110,18 +105,17 @@ export async function packageFunction(
     minifyWhitespace: minify,
     minifySyntax: minify,
     minifyIdentifiers: minify,
-    sourcemap: false,
+    // SST links a source map only when `nodejs.sourceMap` is set (none of ours is).
+    sourcemap: nodejs.sourceMap ? "linked" : false,
     logLevel: "silent",
   });
-  const key = randomBytes(32);
-  await writeFile(join(outDir, "resource.enc"), encryptResourceFile(links, key));
+  await writeFile(join(outDir, "resource.enc"), encryptResourceFile(fn.links, Buffer.from(fn.encryptionKey, "base64")));
   return {
     dir: outDir,
     handler: `${join(folder, fileName)}.${exportName}`,
     file,
     bytes: outputBytes(result.metafile),
     externalImports: externalImportsOf(result.metafile),
-    resourceKey: key.toString("base64"),
   };
 }
 

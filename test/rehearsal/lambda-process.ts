@@ -1,16 +1,15 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
-import type { InfraFunction, InfraModel } from "../support/infra-model";
-import { resolveTokens } from "../support/infra-model";
+import { type InfraFunction, resolveTokens } from "../support/infra-model";
 import type { FunctionPackage } from "./lambda-bundle";
 
 /**
  * A deployed function as a fresh Node process with exactly the environment Lambda gives it, and
  * a way to invoke it. The environment has three parts, kept apart so each is visible:
- * - what SST's Function component sets (.sst/platform/src/components/aws/function.ts,
- *   `normalizeEnvironment`): infra's `environment` for the function, `SST_RESOURCE_App`,
- *   `SST_KEY` and `SST_KEY_FILE`; plus each linked component's `environment` include (none today);
+ * - what SST sets on the Lambda function, as SST's own Function component computed it under
+ *   Pulumi's mocks (infra-model.ts): infra's `environment` plus `SST_RESOURCE_App`, `SST_KEY`
+ *   and `SST_KEY_FILE` (.sst/platform/src/components/aws/function.ts, `normalizeEnvironment`);
  * - what the Lambda runtime defines for every function (AWS's "defined runtime environment
  *   variables"): region, credentials, function name, memory, handler, task root, time zone;
  * - what only the rehearsal adds, because AWS is not here: `AWS_ENDPOINT_URL_DYNAMODB` and
@@ -34,30 +33,17 @@ export interface StageValues {
   callLog?: string;
 }
 
-/** The deployed function's name: SST names it `<app>-<stage>-<Component>Function-<suffix>`. */
-export function deployedFunctionName(infra: InfraModel, fn: InfraFunction): string {
-  return `${infra.app}-${infra.stage}-${fn.component}Function`;
-}
-
 /**
  * Builds the environment a function gets once deployed, from infra's definition of it.
  *
  * @example
- * const env = deployedEnvironment(infra, infra.functions.ingest, pkg, stage);
+ * const env = deployedEnvironment(infra.functions.ingest, pkg, stage);
  */
-export function deployedEnvironment(
-  infra: InfraModel,
-  fn: InfraFunction,
-  pkg: FunctionPackage,
-  stage: StageValues,
-): DeployedEnvironment {
+export function deployedEnvironment(fn: InfraFunction, pkg: FunctionPackage, stage: StageValues): DeployedEnvironment {
   const sst: Record<string, string> = {};
   for (const [name, value] of Object.entries(fn.environment)) sst[name] = resolveTokens(String(value), stage.tokens);
-  sst.SST_RESOURCE_App = JSON.stringify({ name: infra.app, stage: infra.stage });
-  sst.SST_KEY = pkg.resourceKey;
-  sst.SST_KEY_FILE = "resource.enc";
 
-  const functionName = deployedFunctionName(infra, fn);
+  const functionName = fn.functionName;
   const lambda: Record<string, string> = {
     _HANDLER: pkg.handler,
     AWS_REGION: stage.region,

@@ -1,35 +1,49 @@
+import { execFile, execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { promisify } from "node:util";
 
 /**
- * Runs infra/*.ts against stand-ins for SST's components (no AWS account, no Pulumi engine) and
- * returns what infra gives each function: handler, Node settings, environment and permissions,
- * plus the HTTP API's settings. The deploy rehearsal builds each function's deployed environment
- * from this, and the IAM coverage check compares recorded SDK calls with these permissions, so
- * neither copies a value by hand from infra/.
+ * What `sst deploy` would create for this app's functions and HTTP API, read from SST's real
+ * components run under Pulumi's mocks (infra-eval.ts, in a child process): each function's
+ * Lambda environment and settings, the build input SST's CLI would bundle it from, its role's
+ * policy statements, and the API's CORS, stage settings, routes and integrations. The deploy
+ * rehearsal builds and runs the functions from this, and the IAM coverage check compares recorded
+ * SDK calls with these policies, so nothing is copied by hand from infra/ or from SST.
  *
- * A resource attribute that only exists once deployed (a table's name, a queue's URL or ARN) is
- * a token `{{<Component>.<attribute>}}`; `resolveTokens` replaces tokens with the values of the
- * stage being rehearsed.
+ * A resource attribute that only exists once deployed is a token `{{<Component>.<attribute>}}`
+ * (`{{Entities.name}}`, `{{RawQueue.url}}`, `{{RawQueue.arn}}`); `resolveTokens` replaces them
+ * with the values of the stage being rehearsed.
  */
 
-/** A function as infra/ defines it (the arguments given to SST's Function component). */
+const root = resolve(import.meta.dirname, "../..");
+const execFileAsync = promisify(execFile);
+
+/** A function as SST would deploy it. */
 export interface InfraFunction {
   /** Our name for it: the handler file under functions/ (`ingest`, `api`, `normalize`, `sweep`). */
   name: string;
-  /** The SST component that made it (`Ingest`, `Api`, `RawQueue` subscriber, `PendingSweep` cron). */
+  /** SST's id for it (`Ingest`, `Api`, `PendingSweepHandler`, `RawQueueSubscriber…Function`). */
   component: string;
   trigger: "http" | "sqs" | "schedule";
+  /** The Lambda function's name (`<app>-<stage>-<component>Function-<suffix>`). */
+  functionName: string;
   handler: string;
   runtime: string;
   architecture: string;
   timeoutSeconds: number;
   memoryMb: number;
-  nodejs: { minify?: boolean; format?: "esm" | "cjs"; esbuild?: { external?: string[] } };
-  /** Values may hold tokens. */
+  /** The `nodejs` properties SST's CLI bundles with (infra's `nodejs` settings plus the architecture). */
+  nodejs: { minify?: boolean; format?: "esm" | "cjs"; sourceMap?: boolean; esbuild?: { external?: string[] } };
+  /** The Lambda environment SST sets, SST's own variables included. Values may hold tokens. */
   environment: Record<string, string>;
+  /** SST_KEY: the key `resource.enc` is encrypted with. */
+  encryptionKey: string;
+  /** Linked resources SST writes into `resource.enc`. */
+  links: Record<string, unknown>;
+  /** The role's inline policy statements. */
   permissions: { actions: string[]; resources: string[] }[];
-  /** Components given as `link` (SST puts their properties in the function's resource file). */
-  link: { name: string; properties: Record<string, string> }[];
 }
 
 export interface InfraModel {
@@ -37,170 +51,141 @@ export interface InfraModel {
   app: string;
   functions: Record<string, InfraFunction>;
   httpApi: {
-    cors: {
+    cors?: {
       allowOrigins: string[];
       allowMethods: string[];
       allowHeaders: string[];
       exposeHeaders?: string[];
       allowCredentials?: boolean;
-      maxAge?: string;
+      maxAge?: number;
     };
-    routes: { route: string; target: string }[];
-    /** Arguments infra's `transform` sets on the underlying Pulumi resources, by resource kind. */
-    transformed: Record<string, Record<string, unknown>>;
+    /** The stage's `defaultRouteSettings` (throttling). */
+    defaultRouteSettings: Record<string, unknown>;
+    routes: { route: string; function: string; payloadFormatVersion: string; timeoutMilliseconds?: number }[];
   };
 }
 
-const infraDir = resolve(import.meta.dirname, "../../infra");
-const infraModules = ["storage", "queue", "functions", "api", "alarms", "console"];
-
-interface StandIn {
-  type: string;
-  name: string;
-  args: Record<string, unknown>;
+interface Evaluated {
+  app: string;
+  stage: string;
+  resources: { type: string; name: string; inputs: Record<string, unknown> }[];
+  builds: Record<string, unknown>[];
 }
 
-const token = (component: string, attribute: string) => `{{${component}.${attribute}}}`;
-
-function durationSeconds(value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  const [amount, unit = "seconds"] = String(value).split(" ");
-  return Number(amount) * (unit.startsWith("minute") ? 60 : 1);
+/** `sst install` writes SST's platform sources; CI's type check does it first, a fresh clone may not have. */
+function ensurePlatform(): void {
+  if (existsSync(join(root, ".sst/platform/src/components/index.ts"))) return;
+  console.info("infra-model: SST's platform sources are missing; running `npm run sst:install` (offline)");
+  execFileSync("npm", ["run", "sst:install"], { cwd: root, stdio: "inherit" });
 }
 
-function sizeMb(value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  return Number(String(value).split(" ")[0]);
+function byType(evaluated: Evaluated, type: string) {
+  return evaluated.resources.filter((r) => r.type === type);
 }
 
-let evaluated: Promise<InfraModel> | undefined;
+function modelOf(evaluated: Evaluated): InfraModel {
+  const lambdas = byType(evaluated, "aws:lambda/function:Function");
+  const roles = byType(evaluated, "aws:iam/role:Role");
+  const sqsMappings = byType(evaluated, "aws:lambda/eventSourceMapping:EventSourceMapping");
+  const functions: Record<string, InfraFunction> = {};
+  const nameOfComponent: Record<string, string> = {};
+  for (const build of evaluated.builds) {
+    const component = String(build.functionID);
+    const lambda = lambdas.find((l) => l.name === `${component}Function`);
+    if (!lambda) throw new Error(`SST built ${component} but created no Lambda function for it`);
+    const handler = String(lambda.inputs.handler);
+    const name = handler.replace(/^functions\//, "").replace(/\.[^.]+$/, "");
+    nameOfComponent[component] = name;
+    const role = roles.find((r) => r.name === `${component}Role`);
+    const inline = (role?.inputs.inlinePolicies ?? []) as { policy: string }[];
+    const permissions = inline.flatMap(
+      (p) => (JSON.parse(p.policy) as { Statement: { actions: string[]; resources: string[] }[] }).Statement,
+    );
+    const variables = ((lambda.inputs.environment as { variables?: Record<string, string> } | undefined)?.variables ??
+      {}) as Record<string, string>;
+    const properties = (build.properties ?? {}) as InfraFunction["nodejs"] & { architecture?: string };
+    functions[name] = {
+      name,
+      component,
+      trigger: sqsMappings.some((m) => String(m.inputs.functionName).includes(component))
+        ? "sqs"
+        : component.startsWith("PendingSweep")
+          ? "schedule"
+          : "http",
+      functionName: String(lambda.inputs.name),
+      handler,
+      runtime: String(lambda.inputs.runtime),
+      architecture: String((lambda.inputs.architectures as string[] | undefined)?.[0] ?? "x86_64"),
+      timeoutSeconds: Number(lambda.inputs.timeout),
+      memoryMb: Number(lambda.inputs.memorySize),
+      nodejs: properties,
+      environment: { ...variables },
+      encryptionKey: String(build.encryptionKey),
+      links: (build.links ?? {}) as Record<string, unknown>,
+      permissions: permissions.map((s) => ({ actions: [...s.actions], resources: [...s.resources] })),
+    };
+  }
+
+  const api = byType(evaluated, "aws:apigatewayv2/api:Api")[0];
+  const stage = byType(evaluated, "aws:apigatewayv2/stage:Stage")[0];
+  const integrations = byType(evaluated, "aws:apigatewayv2/integration:Integration");
+  const routes = byType(evaluated, "aws:apigatewayv2/route:Route").map((route) => {
+    const integrationId = String(route.inputs.target)
+      .replace(/^integrations\//, "")
+      .replace(/-id$/, "");
+    const integration = integrations.find((i) => i.name === integrationId);
+    const uri = String(integration?.inputs.integrationUri ?? "");
+    const component = Object.keys(nameOfComponent).find((c) => uri.endsWith(`:${c}Function`));
+    return {
+      route: String(route.inputs.routeKey),
+      function: component ? (nameOfComponent[component] as string) : uri,
+      payloadFormatVersion: String(integration?.inputs.payloadFormatVersion ?? "1.0"),
+      ...(integration?.inputs.timeoutMilliseconds !== undefined
+        ? { timeoutMilliseconds: Number(integration.inputs.timeoutMilliseconds) }
+        : {}),
+    };
+  });
+  return {
+    stage: evaluated.stage,
+    app: evaluated.app,
+    functions,
+    httpApi: {
+      cors: api?.inputs.corsConfiguration as InfraModel["httpApi"]["cors"],
+      defaultRouteSettings: (stage?.inputs.defaultRouteSettings ?? {}) as Record<string, unknown>,
+      routes,
+    },
+  };
+}
+
+const evaluations = new Map<string, Promise<InfraModel>>();
 
 /**
- * Evaluates infra/ once per module graph for the given stage name.
+ * Evaluates infra/ with SST's components under Pulumi's mocks, once per process and stage name.
  *
  * @example
  * const infra = await evaluateInfra("rehearsal");
  * infra.functions.ingest.permissions; // [{ actions: ["dynamodb:GetItem"], resources: [...] }, ...]
  */
 export function evaluateInfra(stage = "rehearsal"): Promise<InfraModel> {
-  evaluated ??= load(stage);
-  return evaluated;
-}
-
-async function load(stage: string): Promise<InfraModel> {
-  const app = "segment-ingest";
-  const created: StandIn[] = [];
-  const functionArgs: { component: string; trigger: InfraFunction["trigger"]; args: Record<string, unknown> }[] = [];
-  const routes: { route: string; target: string }[] = [];
-
-  function component(type: string) {
-    return class {
-      name: string;
-      args: Record<string, unknown>;
-      arn: string;
-      url: string;
-      nodes: Record<string, Record<string, string>>;
-      constructor(name: string, args: Record<string, unknown> = {}) {
-        this.name = token(name, "name");
-        this.args = args;
-        this.arn = token(name, "arn");
-        this.url = token(name, "url");
-        this.nodes = {
-          queue: { name: token(name, "queueName") },
-          function: { name: token(name, "functionName") },
-          api: { id: token(name, "apiId") },
-        };
-        created.push({ type, name, args });
-        if (type === "Function") functionArgs.push({ component: name, trigger: "http", args });
-        if (type === "Cron") {
-          functionArgs.push({ component: name, trigger: "schedule", args: args.function as Record<string, unknown> });
-        }
-        Object.defineProperty(this, "logicalName", { value: name });
+  let evaluation = evaluations.get(stage);
+  if (!evaluation) {
+    evaluation = (async () => {
+      ensurePlatform();
+      const work = mkdtempSync(join(tmpdir(), "infra-eval-"));
+      try {
+        const { stdout } = await execFileAsync(
+          process.execPath,
+          ["--import", "tsx", join(root, "test/support/infra-eval.ts"), stage, work],
+          { cwd: root, maxBuffer: 64 * 1024 * 1024, timeout: 120_000 },
+        );
+        return modelOf(JSON.parse(stdout) as Evaluated);
+      } finally {
+        rmSync(work, { recursive: true, force: true });
       }
-      subscribe(fn: Record<string, unknown>) {
-        const logical = (this as unknown as { logicalName: string }).logicalName;
-        functionArgs.push({ component: `${logical}Subscriber`, trigger: "sqs", args: fn });
-        return {
-          nodes: { function: { name: token(`${logical}Subscriber`, "functionName"), arn: token(logical, "arn") } },
-        };
-      }
-      route(route: string, target: string) {
-        routes.push({ route, target });
-      }
-    };
+    })();
+    evaluations.set(stage, evaluation);
   }
-
-  const previous = {
-    $app: (globalThis as Record<string, unknown>).$app,
-    $interpolate: (globalThis as Record<string, unknown>).$interpolate,
-    sst: (globalThis as Record<string, unknown>).sst,
-    aws: (globalThis as Record<string, unknown>).aws,
-  };
-  Object.assign(globalThis, {
-    $app: { stage, name: app },
-    $interpolate: (strings: TemplateStringsArray, ...values: unknown[]) => String.raw({ raw: strings }, ...values),
-    sst: {
-      aws: {
-        Dynamo: component("Dynamo"),
-        Queue: component("Queue"),
-        Function: component("Function"),
-        Cron: component("Cron"),
-        ApiGatewayV2: component("ApiGatewayV2"),
-        SnsTopic: component("SnsTopic"),
-        StaticSite: component("StaticSite"),
-      },
-    },
-    aws: { cloudwatch: { MetricAlarm: component("MetricAlarm") } },
-  });
-  try {
-    // In sst.config.ts's order. Imported by path so the app's type check does not follow them into
-    // infra/ (which type-checks against SST's platform types, see infra/tsconfig.json).
-    for (const module of infraModules) await import(join(infraDir, `${module}.ts`));
-  } finally {
-    Object.assign(globalThis, previous);
-  }
-
-  const functions: Record<string, InfraFunction> = {};
-  for (const { component: name, trigger, args } of functionArgs) {
-    const handler = String(args.handler);
-    const fileName = handler.replace(/^functions\//, "").replace(/\.[^.]+$/, "");
-    functions[fileName] = {
-      name: fileName,
-      component: name,
-      trigger,
-      handler,
-      runtime: String(args.runtime ?? "nodejs24.x"),
-      architecture: String(args.architecture ?? "x86_64"),
-      timeoutSeconds: durationSeconds(args.timeout, 20),
-      memoryMb: sizeMb(args.memory, 1024),
-      nodejs: (args.nodejs ?? {}) as InfraFunction["nodejs"],
-      environment: { ...((args.environment ?? {}) as Record<string, string>) },
-      permissions: ((args.permissions ?? []) as InfraFunction["permissions"]).map((p) => ({
-        actions: [...p.actions],
-        resources: [...p.resources],
-      })),
-      link: ((args.link ?? []) as { name: string; url: string; arn: string }[]).map((linked) => ({
-        name: linked.name.replace(/^\{\{(.+)\.name\}\}$/, "$1"),
-        properties: { name: linked.name, url: linked.url, arn: linked.arn },
-      })),
-    };
-  }
-
-  const api = created.find((c) => c.type === "ApiGatewayV2");
-  if (!api) throw new Error("infra/ defines no HTTP API");
-  const transformed: Record<string, Record<string, unknown>> = {};
-  for (const [kind, transform] of Object.entries((api.args.transform ?? {}) as Record<string, unknown>)) {
-    const target: Record<string, unknown> = {};
-    if (typeof transform === "function") transform(target);
-    else Object.assign(target, transform);
-    transformed[kind] = target;
-  }
-  return {
-    stage,
-    app,
-    functions,
-    httpApi: { cors: api.args.cors as InfraModel["httpApi"]["cors"], routes, transformed },
-  };
+  return evaluation;
 }
 
 /**
