@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { APIGatewayProxyEventV2, EventBridgeEvent } from "aws-lambda";
+import { deployedRequestPath } from "../../packages/resources/src/definitions";
 
 /**
  * Events as AWS delivers them to the functions, with the field set of AWS's documented examples:
@@ -10,7 +11,7 @@ import type { APIGatewayProxyEventV2, EventBridgeEvent } from "aws-lambda";
  */
 
 /** Lambda's limit on a synchronous invocation's request (the event), in bytes. */
-export const lambdaSyncPayloadLimitBytes = 6 * 1024 * 1024;
+export const lambdaSyncPayloadLimitBytes = deployedRequestPath.lambdaEventBytes;
 
 export interface HttpRequestSpec {
   method: string;

@@ -15,14 +15,23 @@ import { createDocumentClient, createSqsClient } from "../../packages/aws/src/cl
 import { parseConfig } from "../../packages/aws/src/config";
 import { ApiKeyStore } from "../../packages/aws/src/dynamo/api-keys";
 import { WorkspaceStore } from "../../packages/aws/src/dynamo/workspaces";
+import { ingestLimits } from "../../packages/core/src/ingest/limits";
 import { localEnvironment } from "../../packages/local/src/environment";
 import { sqsRecordOf } from "../../packages/local/src/poller";
 import { type ProvisionedResources, provisionResources } from "../../packages/local/src/provision";
-import { DeadLetterQueue, EntitiesTable, EventsTable, RawQueue } from "../../packages/resources/src/definitions";
+import {
+  apiGatewayIntegrationTimeoutSeconds,
+  DeadLetterQueue,
+  EntitiesTable,
+  EventsTable,
+  maxDeployedRequestBodyBytes,
+  RawQueue,
+} from "../../packages/resources/src/definitions";
+import { routes } from "../../packages/resources/src/routes";
 import { coverageTable, iamCoverage, readSdkCalls } from "../support/iam-coverage";
 import { evaluateInfra, type InfraModel } from "../support/infra-model";
 import { preflightAnswer } from "./api-gateway-cors";
-import { apiGatewayEvent, type HttpRequestSpec, scheduledEvent } from "./aws-events";
+import { apiGatewayEvent, type HttpRequestSpec, lambdaSyncPayloadLimitBytes, scheduledEvent } from "./aws-events";
 import { type FunctionPackage, missingAtRuntime, packageFunction, repositoryRoot } from "./lambda-bundle";
 import { deployedEnvironment, type LambdaProcess, startLambdaProcess } from "./lambda-process";
 
@@ -181,13 +190,19 @@ describe("deploy rehearsal: the bundles in the deployed environment", () => {
     );
   });
 
-  it("gives each function the SST variables and infra's environment, nothing from the local stack", () => {
+  it("gives each function SST's variables and infra's environment, nothing from the local stack", () => {
     for (const process of Object.values(processes)) {
       expect(process.env.SST_RESOURCE_App).toBe(JSON.stringify({ name: "segment-ingest", stage: "rehearsal" }));
       expect(process.env.SST_KEY_FILE).toBe("resource.enc");
+      expect(process.env.SST_KEY).toBeTruthy();
       expect(process.env.DYNAMODB_ENDPOINT).toBeUndefined();
       expect(process.env.SQS_ENDPOINT).toBeUndefined();
     }
+  });
+
+  it("links nothing: configuration reaches the functions as environment variables only", () => {
+    // One way in (docs/deploy.md): a link would be a second source the local stack never reads.
+    for (const definition of Object.values(infra.functions)) expect(definition.links).toEqual({});
   });
 
   // API Gateway hands a body it does not take for text to Lambda base64-encoded (isBase64Encoded).
@@ -276,15 +291,6 @@ describe("deploy rehearsal: the bundles in the deployed environment", () => {
     const result = await fn("sweep").invoke<{ expired: number }>(scheduledEvent(region, "PendingSweep"));
     expect(withLogs("sweep", result)).toMatchObject({ result: { expired: 0 } });
   });
-
-  it("every AWS action the functions called is granted to them in infra/", () => {
-    const calls = readSdkCalls(callLog);
-    const coverage = iamCoverage(calls, infra);
-    console.info(coverageTable("deploy rehearsal", coverage));
-    // Each function made calls, so an empty log cannot pass this.
-    expect(new Set(calls.map((c) => c.function))).toEqual(new Set(["ingest", "normalize", "api", "sweep"]));
-    expect(coverage.missing).toEqual([]);
-  });
 });
 
 /**
@@ -299,11 +305,87 @@ const preflights = [
 ];
 
 describe("deploy rehearsal: API Gateway settings", () => {
+  it("sends payload format 2.0 to the function each route names, within API Gateway's timeout", () => {
+    expect(infra.httpApi.routes.map((r) => `${r.route} -> ${r.function}`).sort()).toEqual(
+      routes.map((r) => `${r.method} ${r.path} -> ${r.function}`).sort(),
+    );
+    for (const route of infra.httpApi.routes) {
+      expect(route.payloadFormatVersion).toBe("2.0");
+      const target = infra.functions[route.function];
+      expect(target?.timeoutSeconds).toBeLessThanOrEqual(apiGatewayIntegrationTimeoutSeconds);
+    }
+  });
+
+  it("keeps every ingest request limit within what the deployed path carries (Lambda's 6 MB event)", () => {
+    // The real-senders limits (webhook deliveries up to what the path carries) are listed here too.
+    const requestLimits = { "tracking API and webhook request": ingestLimits.maxRequestBytes };
+    for (const limit of Object.values(requestLimits)) expect(limit).toBeLessThanOrEqual(maxDeployedRequestBodyBytes);
+    // A body of that size, base64-encoded as API Gateway passes binary bodies, still fits the event.
+    const event = http({
+      method: "POST",
+      url: `/v1/webhooks/segment/${workspaceId}`,
+      headers: { "content-type": "application/octet-stream", "x-signature": "0".repeat(40) },
+      body: Buffer.alloc(maxDeployedRequestBodyBytes, 0x61),
+      base64: true,
+    });
+    expect(Buffer.byteLength(JSON.stringify(event))).toBeLessThanOrEqual(lambdaSyncPayloadLimitBytes);
+    expect(() =>
+      http({
+        method: "POST",
+        url: `/v1/webhooks/segment/${workspaceId}`,
+        body: Buffer.alloc(lambdaSyncPayloadLimitBytes, 0x61),
+        base64: true,
+      }),
+    ).toThrow(/6 MB/);
+  });
+
+  it("ingest accepts a webhook body at its size limit, base64-encoded", async () => {
+    const calls: unknown[] = [];
+    const call = (i: number) => ({
+      type: "track",
+      event: "Bulk Imported",
+      userId,
+      messageId: `rehearsal-bulk-${i}`,
+      timestamp: "2024-05-03T08:00:00.000Z",
+      properties: { padding: "x".repeat(400) },
+    });
+    let i = 0;
+    while (Buffer.byteLength(JSON.stringify([...calls, call(i)])) <= ingestLimits.maxRequestBytes)
+      calls.push(call(i++));
+    const body = JSON.stringify(calls);
+    const signature = createHmac("sha1", credentials.sharedSecret).update(body).digest("hex");
+    const result = await fn("ingest").invoke<APIGatewayProxyStructuredResultV2>(
+      http({
+        method: "POST",
+        url: `/v1/webhooks/segment/${workspaceId}`,
+        headers: { "content-type": "application/json", "x-signature": signature },
+        body,
+        base64: true,
+      }),
+    );
+    expect(withLogs("ingest", result)).toMatchObject({ result: { statusCode: 200 } });
+    const { delivered, failed } = await deliverRawQueue();
+    expect(failed).toEqual([]);
+    expect(delivered).toBeGreaterThan(0);
+  });
+
   it.each(preflights)("answers the preflight when $call", ({ route, headers }) => {
     expect(routeKeys()).toContain(route);
     const [method = ""] = route.split(" ");
     const answer = preflightAnswer(infra.httpApi.cors, { origin: "https://console.example.com", method, headers });
     expect(answer.refused).toEqual([]);
     expect(answer.headers["access-control-allow-origin"]).toBeDefined();
+  });
+});
+
+// Last, so it sees every call the suite made.
+describe("deploy rehearsal: IAM coverage", () => {
+  it("every AWS action the functions called is granted to them in infra/", () => {
+    const calls = readSdkCalls(callLog);
+    const coverage = iamCoverage(calls, infra);
+    console.info(coverageTable("deploy rehearsal", coverage));
+    // Each function made calls, so an empty log cannot pass this.
+    expect(new Set(calls.map((c) => c.function))).toEqual(new Set(["ingest", "normalize", "api", "sweep"]));
+    expect(coverage.missing).toEqual([]);
   });
 });

@@ -13,11 +13,14 @@ export default async function setup(project: TestProject) {
   const file = project.config.env?.AWS_CALL_LOG;
   if (!file) throw new Error("iam-coverage-setup needs AWS_CALL_LOG in the project's env");
   rmSync(file, { force: true });
+  // SST's components take a few seconds under Pulumi's mocks: evaluate while the tests run.
+  const infra = evaluateInfra();
+  infra.catch(() => {});
   return async () => {
     const calls = readSdkCalls(file);
     rmSync(file, { force: true });
     if (calls.length === 0) return;
-    const coverage = iamCoverage(calls, await evaluateInfra());
+    const coverage = iamCoverage(calls, await infra);
     console.info(`\n${coverageTable(project.name, coverage)}\n`);
     if (coverage.missing.length > 0) {
       const list = coverage.missing.map((m) => `${m.function}: ${m.action} on ${m.resource} (${m.calls.join(", ")})`);
