@@ -1,7 +1,9 @@
+import { execFile } from "node:child_process";
 import { createHmac, randomUUID } from "node:crypto";
 import { mkdtemp, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
   DeleteMessageBatchCommand,
@@ -17,7 +19,7 @@ import { ApiKeyStore } from "../../packages/aws/src/dynamo/api-keys";
 import { WorkspaceStore } from "../../packages/aws/src/dynamo/workspaces";
 import { ingestLimits } from "../../packages/core/src/ingest/limits";
 import { localEnvironment } from "../../packages/local/src/environment";
-import { sqsRecordOf } from "../../packages/local/src/poller";
+import { type Poller, sqsRecordOf, startPoller } from "../../packages/local/src/poller";
 import { type ProvisionedResources, provisionResources } from "../../packages/local/src/provision";
 import {
   apiGatewayIntegrationTimeoutSeconds,
@@ -30,7 +32,9 @@ import {
 import { routes } from "../../packages/resources/src/routes";
 import { coverageTable, iamCoverage, readSdkCalls } from "../support/iam-coverage";
 import { evaluateInfra, type InfraModel } from "../support/infra-model";
+import { childEnvironment } from "../support/stack-process";
 import { preflightAnswer } from "./api-gateway-cors";
+import { type ApiGatewayServer, startApiGatewayServer } from "./api-gateway-server";
 import { apiGatewayEvent, type HttpRequestSpec, lambdaSyncPayloadLimitBytes, scheduledEvent } from "./aws-events";
 import { type FunctionPackage, missingAtRuntime, packageFunction, repositoryRoot } from "./lambda-bundle";
 import { deployedEnvironment, type LambdaProcess, startLambdaProcess } from "./lambda-process";
@@ -43,6 +47,7 @@ import { deployedEnvironment, type LambdaProcess, startLambdaProcess } from "./l
  * read API; the scheduled sweep runs.
  */
 
+const execFileAsync = promisify(execFile);
 const region = "eu-west-1";
 const apiId = "r3h34rs4l";
 const workspaceId = "rehearsal";
@@ -347,7 +352,7 @@ describe("deploy rehearsal: API Gateway settings", () => {
       userId,
       messageId: `rehearsal-bulk-${i}`,
       timestamp: "2024-05-03T08:00:00.000Z",
-      properties: { padding: "x".repeat(400) },
+      properties: { padding: "x".repeat(30_000) },
     });
     let i = 0;
     while (Buffer.byteLength(JSON.stringify([...calls, call(i)])) <= ingestLimits.maxRequestBytes)
@@ -375,6 +380,83 @@ describe("deploy rehearsal: API Gateway settings", () => {
     const answer = preflightAnswer(infra.httpApi.cors, { origin: "https://console.example.com", method, headers });
     expect(answer.refused).toEqual([]);
     expect(answer.headers["access-control-allow-origin"]).toBeDefined();
+  });
+});
+
+describe("deploy rehearsal: npm run smoke against the rehearsed deployment", () => {
+  let gateway: ApiGatewayServer;
+  let poller: Poller;
+
+  beforeAll(async () => {
+    gateway = await startApiGatewayServer(infra, processes, { apiId, region });
+    // Lambda's SQS event source mapping, delivering the raw queue to the normalize process.
+    poller = await startPoller({
+      sqs,
+      queueUrl: resources.queueUrls[RawQueue.name] as string,
+      handler: (event) => fn("normalize").invoke(event),
+      waitTimeSeconds: 1,
+      region,
+    });
+  });
+
+  afterAll(async () => {
+    await poller?.stop();
+    await gateway?.close();
+  });
+
+  const smoke = (args: string[], env: Record<string, string>) =>
+    execFileAsync("npm", ["run", "-s", "smoke", "--", ...args], {
+      cwd: repositoryRoot,
+      env: childEnvironment(env),
+      timeout: 60_000,
+    }).then(
+      (done) => ({ code: 0, output: done.stdout + done.stderr }),
+      (failed: { code?: number; stdout?: string; stderr?: string }) => ({
+        code: failed.code ?? -1,
+        output: `${failed.stdout ?? ""}${failed.stderr ?? ""}`,
+      }),
+    );
+
+  it("passes every check with the workspace's secret and API key", async () => {
+    const result = await smoke(["--url", gateway.url, "--workspace", workspaceId, "--timeout", "30"], {
+      SMOKE_SHARED_SECRET: credentials.sharedSecret,
+      SEGMENT_INGEST_API_KEY: credentials.apiKey,
+    });
+    console.info(result.output);
+    expect(result.output).toContain("smoke: all 5 checks passed");
+    expect(result.code).toBe(0);
+    for (const check of [
+      "health",
+      "signed webhook accepted",
+      "event read back through the API",
+      "wrong signature refused",
+    ]) {
+      expect(result.output).toMatch(new RegExp(`ok\\s+${check}`));
+    }
+  });
+
+  it("fails, naming the check, with a wrong shared secret", async () => {
+    const result = await smoke(
+      ["--url", gateway.url, "--workspace", workspaceId, "--secret", "not-the-secret", "--api-key", credentials.apiKey],
+      {},
+    );
+    expect(result.output).toMatch(/FAIL\s+signed webhook accepted: 401/);
+    expect(result.output).toContain("checks failed");
+    expect(result.code).toBe(1);
+  });
+
+  it("answers a browser's preflight and an unknown route as API Gateway does", async () => {
+    const preflight = await fetch(`${gateway.url}/v1/accounts`, {
+      method: "OPTIONS",
+      headers: {
+        origin: "https://console.example.com",
+        "access-control-request-method": "GET",
+        "access-control-request-headers": "authorization",
+      },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get("access-control-allow-origin")).toBe("*");
+    expect((await fetch(`${gateway.url}/v1/nowhere`)).status).toBe(404);
   });
 });
 
