@@ -206,8 +206,12 @@ describe("deploy rehearsal: the bundles in the deployed environment", () => {
   });
 
   it("links nothing: configuration reaches the functions as environment variables only", () => {
-    // One way in (docs/deploy.md): a link would be a second source the local stack never reads.
+    // One way in (docs/deploy.md): a link, or SST's `Resource` in a bundle, would be a second
+    // source of configuration that the local stack never exercises.
     for (const definition of Object.values(infra.functions)) expect(definition.links).toEqual({});
+    for (const pkg of Object.values(packages)) {
+      expect(pkg.inputs.filter((input) => input.includes("node_modules/sst/"))).toEqual([]);
+    }
   });
 
   // API Gateway hands a body it does not take for text to Lambda base64-encoded (isBase64Encoded).

@@ -38,6 +38,8 @@ export interface FunctionPackage {
   bytes: number;
   /** Every import left outside the bundle. */
   externalImports: string[];
+  /** The source files bundled (repository-relative). */
+  inputs: string[];
 }
 
 function handlerSource(handler: string): string {
@@ -116,6 +118,7 @@ export async function packageFunction(fn: InfraFunction, outDir: string): Promis
     file,
     bytes: outputBytes(result.metafile),
     externalImports: externalImportsOf(result.metafile),
+    inputs: Object.keys(result.metafile.inputs).sort(),
   };
 }
 
