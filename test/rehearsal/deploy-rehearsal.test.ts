@@ -8,6 +8,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
+  type Message,
   ReceiveMessageCommand,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
@@ -77,7 +78,9 @@ const json = (result: APIGatewayProxyStructuredResultV2) => JSON.parse(result.bo
 const withLogs = (name: string, result: unknown) => ({ result, logs: fn(name).output().slice(-4000) });
 
 beforeAll(async () => {
-  infra = await evaluateInfra("rehearsal");
+  // SST's components under Pulumi's mocks take a few seconds: evaluate while the tables are made.
+  const evaluation = evaluateInfra("rehearsal");
+  evaluation.catch(() => {});
   const endpoints = inject("localEndpoints");
   const admin = new DynamoDBClient({
     region: "us-east-1",
@@ -110,6 +113,7 @@ beforeAll(async () => {
   });
   db.destroy();
   credentials = { sharedSecret: created.sharedSecret, writeKey: created.writeKey, apiKey };
+  infra = await evaluation;
 
   // The packages, side by side under one folder whose node_modules stands for the runtime's SDK.
   workDir = await mkdtemp(join(tmpdir(), "deploy-rehearsal-"));
@@ -146,22 +150,30 @@ afterAll(async () => {
   if (workDir) await rm(workDir, { recursive: true, force: true });
 });
 
-/** Lambda's SQS event source: receive a batch, invoke normalize, delete what did not fail. */
+/**
+ * Lambda's SQS event source mapping as SST configures it: gather up to the mapping's batch size
+ * (SQS hands out at most 10 a receive), invoke normalize, delete what it did not report failed.
+ */
 async function deliverRawQueue(): Promise<{ delivered: number; failed: string[] }> {
   const queueUrl = resources.queueUrls[RawQueue.name] as string;
+  const batchSize = infra.subscriptions.find((s) => s.function === "normalize")?.batchSize ?? 10;
   let delivered = 0;
   const failed: string[] = [];
   for (;;) {
-    const received = await sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: queueUrl,
-        MaxNumberOfMessages: 10,
-        WaitTimeSeconds: 0,
-        MessageSystemAttributeNames: ["All"],
-        MessageAttributeNames: ["All"],
-      }),
-    );
-    const messages = received.Messages ?? [];
+    const messages: Message[] = [];
+    while (messages.length < batchSize) {
+      const received = await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: queueUrl,
+          MaxNumberOfMessages: Math.min(10, batchSize - messages.length),
+          WaitTimeSeconds: 0,
+          MessageSystemAttributeNames: ["All"],
+          MessageAttributeNames: ["All"],
+        }),
+      );
+      if (!received.Messages?.length) break;
+      messages.push(...received.Messages);
+    }
     if (messages.length === 0) return { delivered, failed };
     const event = { Records: messages.map((m) => sqsRecordOf(m, rawQueueArn, region)) };
     const answer = await fn("normalize").invoke<SQSBatchResponse>(event);
@@ -169,11 +181,11 @@ async function deliverRawQueue(): Promise<{ delivered: number; failed: string[] 
     failed.push(...failures);
     delivered += messages.length;
     const done = messages.filter((m) => !failures.has(m.MessageId ?? ""));
-    if (done.length > 0) {
+    for (let i = 0; i < done.length; i += 10) {
       await sqs.send(
         new DeleteMessageBatchCommand({
           QueueUrl: queueUrl,
-          Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
+          Entries: done.slice(i, i + 10).map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle })),
         }),
       );
     }
@@ -203,6 +215,19 @@ describe("deploy rehearsal: the bundles in the deployed environment", () => {
       expect(process.env.DYNAMODB_ENDPOINT).toBeUndefined();
       expect(process.env.SQS_ENDPOINT).toBeUndefined();
     }
+  });
+
+  it("subscribes normalize to the raw queue with partial batch responses, and runs the sweep on a schedule", () => {
+    expect(infra.subscriptions).toEqual([
+      expect.objectContaining({
+        function: "normalize",
+        queue: `{{${RawQueue.name}.arn}}`,
+        reportBatchItemFailures: true,
+      }),
+    ]);
+    expect(infra.schedules).toEqual([{ function: "sweep", expression: "rate(1 hour)" }]);
+    expect(infra.functions.normalize?.trigger).toBe("sqs");
+    expect(infra.functions.sweep?.trigger).toBe("schedule");
   });
 
   it("links nothing: configuration reaches the functions as environment variables only", () => {

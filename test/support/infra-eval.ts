@@ -158,12 +158,9 @@ for (const module of ["storage", "queue", "functions", "api", "alarms"]) {
   await import(pathToFileURL(join(root, "infra", `${module}.ts`)).href);
 }
 
-// Outputs resolve asynchronously: wait until no new resource has been registered for a while.
-let seen = -1;
-while (seen !== resources.length + builds.length) {
-  seen = resources.length + builds.length;
-  await new Promise((done) => setTimeout(done, 400));
-}
+// Outputs resolve asynchronously; every registration is an RPC (to the mocks), and SST's build
+// and zip steps run inside outputs that registrations wait on: wait until that queue has drained.
+await pulumi.runtime.waitForRPCs();
 server.close();
 
 process.stdout.write(
@@ -181,6 +178,7 @@ process.stdout.write(
         "aws:apigatewayv2/integration:Integration",
         "aws:lambda/eventSourceMapping:EventSourceMapping",
         "aws:cloudwatch/eventRule:EventRule",
+        "aws:cloudwatch/eventTarget:EventTarget",
       ].includes(r.type),
     ),
     builds,

@@ -50,6 +50,17 @@ export interface InfraModel {
   stage: string;
   app: string;
   functions: Record<string, InfraFunction>;
+  /** Lambda event source mappings (SQS subscriptions). */
+  subscriptions: {
+    function: string;
+    /** Token of the queue's ARN. */
+    queue: string;
+    batchSize: number;
+    maximumBatchingWindowSeconds: number;
+    reportBatchItemFailures: boolean;
+  }[];
+  /** EventBridge rules that invoke a function. */
+  schedules: { function: string; expression: string }[];
   httpApi: {
     cors?: {
       allowOrigins: string[];
@@ -87,6 +98,10 @@ function modelOf(evaluated: Evaluated): InfraModel {
   const lambdas = byType(evaluated, "aws:lambda/function:Function");
   const roles = byType(evaluated, "aws:iam/role:Role");
   const sqsMappings = byType(evaluated, "aws:lambda/eventSourceMapping:EventSourceMapping");
+  const eventTargets = byType(evaluated, "aws:cloudwatch/eventTarget:EventTarget");
+  const rules = byType(evaluated, "aws:cloudwatch/eventRule:EventRule");
+  /** A mock ARN (`arn:aws:mock:…:<component>Function`) names the component's Lambda function. */
+  const invokes = (arn: unknown, component: string) => String(arn).endsWith(`:${component}Function`);
   const functions: Record<string, InfraFunction> = {};
   const nameOfComponent: Record<string, string> = {};
   for (const build of evaluated.builds) {
@@ -107,9 +122,9 @@ function modelOf(evaluated: Evaluated): InfraModel {
     functions[name] = {
       name,
       component,
-      trigger: sqsMappings.some((m) => String(m.inputs.functionName).includes(component))
+      trigger: sqsMappings.some((m) => invokes(m.inputs.functionName, component))
         ? "sqs"
-        : component.startsWith("PendingSweep")
+        : eventTargets.some((t) => invokes(t.inputs.arn, component))
           ? "schedule"
           : "http",
       functionName: String(lambda.inputs.name),
@@ -135,7 +150,7 @@ function modelOf(evaluated: Evaluated): InfraModel {
       .replace(/-id$/, "");
     const integration = integrations.find((i) => i.name === integrationId);
     const uri = String(integration?.inputs.integrationUri ?? "");
-    const component = Object.keys(nameOfComponent).find((c) => uri.endsWith(`:${c}Function`));
+    const component = Object.keys(nameOfComponent).find((c) => invokes(uri, c));
     return {
       route: String(route.inputs.routeKey),
       function: component ? (nameOfComponent[component] as string) : uri,
@@ -145,10 +160,25 @@ function modelOf(evaluated: Evaluated): InfraModel {
         : {}),
     };
   });
+  const functionOf = (arn: unknown) => {
+    const component = Object.keys(nameOfComponent).find((c) => invokes(arn, c));
+    return component ? (nameOfComponent[component] as string) : String(arn);
+  };
   return {
     stage: evaluated.stage,
     app: evaluated.app,
     functions,
+    subscriptions: sqsMappings.map((m) => ({
+      function: functionOf(m.inputs.functionName),
+      queue: String(m.inputs.eventSourceArn),
+      batchSize: Number(m.inputs.batchSize ?? 10),
+      maximumBatchingWindowSeconds: Number(m.inputs.maximumBatchingWindowInSeconds ?? 0),
+      reportBatchItemFailures: ((m.inputs.functionResponseTypes ?? []) as string[]).includes("ReportBatchItemFailures"),
+    })),
+    schedules: eventTargets.map((t) => ({
+      function: functionOf(t.inputs.arn),
+      expression: String(rules.find((r) => String(t.inputs.rule).includes(r.name))?.inputs.scheduleExpression ?? ""),
+    })),
     httpApi: {
       cors: api?.inputs.corsConfiguration as InfraModel["httpApi"]["cors"],
       defaultRouteSettings: (stage?.inputs.defaultRouteSettings ?? {}) as Record<string, unknown>,

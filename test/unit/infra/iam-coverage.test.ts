@@ -15,7 +15,14 @@ const call = (overrides: Partial<SdkCall>): SdkCall => ({
 
 function infraGranting(permissions: InfraFunction["permissions"]): InfraModel {
   const fn = { name: "api", permissions } as InfraFunction;
-  return { stage: "s", app: "a", functions: { api: fn }, httpApi: { defaultRouteSettings: {}, routes: [] } };
+  return {
+    stage: "s",
+    app: "a",
+    functions: { api: fn },
+    subscriptions: [],
+    schedules: [],
+    httpApi: { defaultRouteSettings: {}, routes: [] },
+  };
 }
 
 describe("IAM coverage", () => {
