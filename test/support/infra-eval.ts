@@ -5,6 +5,9 @@
  * and settings, the inputs SST's CLI would get to build it (`Runtime.Build`), its role's policy
  * statements, and the HTTP API's CORS, stage, routes and integrations.
  *
+ * Pulumi's exit hook may still count promises of outputs nothing waits on and set exit code 1;
+ * infra-model.ts reads the document and checks it is complete instead of trusting the exit code.
+ *
  * Run by infra-model.ts in its own process (`node --import tsx test/support/infra-eval.ts <stage>
  * <work dir>`): Pulumi's runtime and SST's `$app`/`sst` globals stay out of the test runner.
  *
@@ -159,8 +162,14 @@ for (const module of ["storage", "queue", "functions", "api", "alarms"]) {
 }
 
 // Outputs resolve asynchronously; every registration is an RPC (to the mocks), and SST's build
-// and zip steps run inside outputs that registrations wait on: wait until that queue has drained.
-await pulumi.runtime.waitForRPCs();
+// and zip steps run inside outputs that registrations wait on: wait until that queue has drained
+// and stays drained (an output resolving late can start new registrations).
+let seen = -1;
+while (seen !== resources.length + builds.length) {
+  seen = resources.length + builds.length;
+  await pulumi.runtime.waitForRPCs();
+  await new Promise((done) => setTimeout(done, 250));
+}
 server.close();
 
 process.stdout.write(
