@@ -20,7 +20,14 @@ export default async function setup(project: TestProject) {
     const calls = readSdkCalls(file);
     rmSync(file, { force: true });
     if (calls.length === 0) return;
-    const coverage = iamCoverage(calls, await infra);
+    let coverage: ReturnType<typeof iamCoverage>;
+    try {
+      coverage = iamCoverage(calls, await infra);
+    } catch (error) {
+      console.error(`IAM coverage could not be checked: ${error instanceof Error ? error.message : String(error)}`);
+      process.exitCode = 1;
+      return;
+    }
     console.info(`\n${coverageTable(project.name, coverage)}\n`);
     if (coverage.missing.length > 0) {
       const list = coverage.missing.map((m) => `${m.function}: ${m.action} on ${m.resource} (${m.calls.join(", ")})`);
