@@ -25,6 +25,10 @@ const tableArns = (table: sst.aws.Dynamo) => [table.arn, $interpolate`${table.ar
 const read = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"];
 const write = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"];
 
+/**
+ * The one way configuration reaches the functions (docs/deploy.md): these variables, read by
+ * packages/aws/src/config.ts. Nothing is linked; the local stack sets the same variables.
+ */
 const environment = {
   [ConfigEnv.entitiesTable]: entities.name,
   [ConfigEnv.eventsTable]: events.name,

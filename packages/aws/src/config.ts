@@ -5,8 +5,12 @@ import { ConfigEnv } from "../../resources/src/environment";
 export { ConfigEnv };
 
 /**
- * Where the adapters find their tables and queues. On AWS the names come from SST's linked
- * resources; locally (stack, tests, CLI) from environment variables. Read once per process.
+ * Where the adapters find their tables and queues. Configuration reaches the code one way only:
+ * environment variables (names in packages/resources/src/environment.ts). On AWS, infra/functions.ts
+ * sets them on every function from the deployed resources; locally the stack, the tests and the CLI
+ * set the same variables. SST's `Resource` links are not used: a function that read a link infra
+ * forgot would fail on its first call, and the local stack could never exercise that path
+ * (docs/deploy.md, "How configuration reaches the functions"). Read once per process.
  */
 export const Config = z.object({
   region: z.string().check(z.minLength(1)),
@@ -31,33 +35,19 @@ type Env = Record<string, string | undefined>;
 /** Every configuration field has its environment variable (names shared with infra/). */
 const _everyFieldNamed: Record<keyof Config, string> = ConfigEnv;
 
-/** Linked SST resources as `sst/resource` exposes them (only the fields read here). */
-export interface LinkedResources {
-  Entities: { name: string };
-  Events: { name: string };
-  RawQueue: { url: string };
-  RawDlq?: { url: string };
-}
-
 /**
  * Parses configuration, reporting every problem in one error.
  *
  * @example
  * const config = parseConfig(process.env);
  */
-export function parseConfig(env: Env, linked?: LinkedResources): Config {
+export function parseConfig(env: Env): Config {
   const raw: Record<string, unknown> = {};
   for (const [key, name] of Object.entries(ConfigEnv)) {
     const value = env[name];
     if (value !== undefined && value !== "") raw[key] = value;
   }
   raw.region ??= env.AWS_DEFAULT_REGION ?? "us-east-1";
-  if (linked) {
-    raw.entitiesTable = linked.Entities.name;
-    raw.eventsTable = linked.Events.name;
-    raw.rawQueueUrl = linked.RawQueue.url;
-    if (linked.RawDlq) raw.deadLetterQueueUrl = linked.RawDlq.url;
-  }
   const parsed = Config.safeParse(raw);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => {
@@ -75,17 +65,14 @@ export function parseConfig(env: Env, linked?: LinkedResources): Config {
 let cached: Config | undefined;
 
 /**
- * The process's configuration, parsed on first use. On AWS (SST sets `SST_RESOURCE_App`) the
- * table and queue names come from linked resources; elsewhere from environment variables.
+ * The process's configuration, parsed from the environment on first use, the same way on AWS, in
+ * the local stack, in tests and in the CLI.
+ *
+ * @example
+ * const config = await loadConfig();
  */
 export async function loadConfig(): Promise<Config> {
-  if (cached) return cached;
-  let linked: LinkedResources | undefined;
-  if (process.env.SST_RESOURCE_App) {
-    const { Resource } = await import("sst/resource");
-    linked = Resource as unknown as LinkedResources;
-  }
-  cached = parseConfig(process.env, linked);
+  cached ??= parseConfig(process.env);
   return cached;
 }
 

@@ -169,9 +169,8 @@ function portTaken(port: number, cause: unknown): IngestError {
  */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const log = options.log ?? (() => {});
-  // Before the first SDK client: no instance-metadata probing, no Node version notice on stderr.
+  // Before the first SDK client: no instance-metadata probing.
   process.env.AWS_EC2_METADATA_DISABLED ??= "true";
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   await assertPortFree(options.port);
 
   const cleanups: (() => Promise<void>)[] = [];
@@ -201,7 +200,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     for (const [name, url] of Object.entries(resources.queueUrls)) {
       resources.queueUrls[name] = queueUrlAt(url, services.sqsEndpoint);
     }
-    // The handlers read their configuration from the environment, as on AWS they read SST's links.
+    // The handlers read their configuration from the environment, as they do on AWS (infra/functions.ts).
     Object.assign(process.env, localEnvironment(services, resources));
     resetConfig();
     const config = await loadConfig();

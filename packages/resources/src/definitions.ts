@@ -122,6 +122,30 @@ export const functionSettings = {
   sweep: { timeoutSeconds: 300, memoryMb: 512 },
 } as const;
 
+/**
+ * What the deployed request path carries. API Gateway's HTTP API accepts request payloads up to
+ * 10 MB, but a Lambda function invoked synchronously takes an event of at most 6 MB, and that
+ * event holds the body plus the headers and request context; a body API Gateway takes for binary
+ * (gzip, for one) arrives base64-encoded, a third larger. Neither limit can be changed.
+ */
+export const deployedRequestPath = {
+  apiGatewayPayloadBytes: 10 * 1024 * 1024,
+  lambdaEventBytes: 6 * 1024 * 1024,
+  /** Room kept in the event for everything but the body. */
+  eventHeadroomBytes: 64 * 1024,
+} as const;
+
+/**
+ * The largest request body that reaches a function whatever its encoding (about 4.45 MiB). Every
+ * request size limit of ingest must stay at or under it (checked by the deploy rehearsal).
+ */
+export const maxDeployedRequestBodyBytes = Math.floor(
+  ((deployedRequestPath.lambdaEventBytes - deployedRequestPath.eventHeadroomBytes) * 3) / 4,
+);
+
+/** API Gateway's longest integration timeout for HTTP APIs: a function behind a route must answer within it. */
+export const apiGatewayIntegrationTimeoutSeconds = 30;
+
 /** API Gateway throttling of the default route settings, per stage. */
 export const apiThrottling = {
   production: { burstLimit: 5000, rateLimit: 2000 },

@@ -38,14 +38,14 @@ describe("oversize requests: 4xx naming the limit, nothing queued", () => {
     expect(answer.body.message).toContain("32 KB");
   });
 
-  it("a webhook batch over 5 MiB", async () => {
+  it("a webhook batch over 4 MiB", async () => {
     const calls = Array.from({ length: 206 }, (_, i) => callOfBytes(25 * 1024, i));
     const body = JSON.stringify(calls);
-    expect(Buffer.byteLength(body)).toBeGreaterThan(5 * 1024 * 1024);
+    expect(Buffer.byteLength(body)).toBeGreaterThan(4 * 1024 * 1024);
     const answer = await post(url, body, { "x-signature": segmentSign(JSON.stringify(calls[0]), secret) });
     expect(answer.status).toBe(413);
     expect(answer.body).toMatchObject({ success: false, code: "request.too_large" });
-    expect(answer.body.message).toContain("5 MiB");
+    expect(answer.body.message).toContain("4 MiB");
   });
 
   it("a body over the 10 MB the HTTP layer reads (API Gateway's cap)", async () => {

@@ -122,7 +122,7 @@ describe("Content-Encoding", () => {
 });
 
 describe("webhook limits fit Segment Actions; the tracking API keeps Segment's", () => {
-  // Over-limit webhook bodies (5 MiB, 4,001 events): limits.test.ts.
+  // Over-limit webhook bodies (4 MiB, 4,001 events): limits.test.ts.
   it("takes 4,000 events in a webhook batch and still refuses 2,501 on /v1/batch", async () => {
     const small = (n: number) => Array.from({ length: n }, (_, i) => ({ type: "track", event: "E", userId: `u${i}` }));
     const tracking = await send("/v1/batch", JSON.stringify({ batch: small(2501) }), {

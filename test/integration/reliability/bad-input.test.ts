@@ -346,7 +346,7 @@ function badBodies(): { category: string; label: string; body: Buffer; contentTy
     text("huge strings", "a 2 MB body", JSON.stringify(pad(2 * 1024 * 1024))),
     text("33 KB events", "one event of 33 KB", JSON.stringify(pad(33 * 1024))),
     text("33 KB events", "a batch with one event of 33 KB", JSON.stringify([validCall(3), pad(33 * 1024)])),
-    // Over every route's limit: 500 KB on the tracking API, 5 MiB on webhooks.
+    // Over every route's limit: 500 KB on the tracking API, 4 MiB on webhooks.
     text(
       "over-limit batches",
       "206 events of 25 KB (5.15 MB)",

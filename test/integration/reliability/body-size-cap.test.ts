@@ -14,7 +14,7 @@ import { segmentSignature } from "../../support/segment-sender";
 
 /**
  * Request bodies are size-capped before anything parses them: the ingest handler refuses a body
- * over its route's limit (500 KB tracking, 5 MiB webhooks: 413) without calling JSON.parse or looking up a credential, and the local HTTP
+ * over its route's limit (500 KB tracking, 4 MiB webhooks: 413) without calling JSON.parse or looking up a credential, and the local HTTP
  * adapter stops reading a body at its cap (10 MB, API Gateway's) and answers 413 itself, so an endless upload
  * costs at most the cap.
  */

@@ -38,13 +38,13 @@ export interface ApiDependencies {
  * const deps = createApiDependencies(await loadConfig());
  */
 export function createApiDependencies(config: Config): ApiDependencies {
-  const db = createDocumentClient(config);
+  const db = createDocumentClient(config, "api");
   const model = new DynamoModelStore(db, config);
   return {
     apiKeys: new ApiKeyStore(db, config.entitiesTable, { cacheSeconds: config.credentialCacheSeconds }),
     reader: new DynamoModelReader(db, config),
     identity: new DynamoIdentityStore(db, config, model),
-    queue: createRawQueueSender(createSqsClient(config), config.rawQueueUrl),
+    queue: createRawQueueSender(createSqsClient(config, "api"), config.rawQueueUrl),
     version: config.version,
   };
 }

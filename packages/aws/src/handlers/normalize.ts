@@ -30,7 +30,7 @@ export function createNormalizeHandler(dependencies?: NormalizeDependencies | ((
       (async (): Promise<NormalizeDependencies> => {
         const config = await loadConfig();
         return {
-          store: new DynamoModelStore(createDocumentClient(config), config),
+          store: new DynamoModelStore(createDocumentClient(config, "normalize"), config),
           settings: { pendingRetentionDays: config.pendingRetentionDays },
         };
       }),

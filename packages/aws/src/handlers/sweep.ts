@@ -17,7 +17,7 @@ export interface SweepDependencies {
 
 /** The sweep's dependencies for a configuration. */
 export function createSweepDependencies(config: Config): SweepDependencies {
-  const db = createDocumentClient(config);
+  const db = createDocumentClient(config, "sweep");
   return {
     workspaces: new WorkspaceStore(db, config.entitiesTable),
     identity: new DynamoIdentityStore(db, config, new DynamoModelStore(db, config)),

@@ -30,10 +30,10 @@ export interface IngestDependencies extends IngestPorts {
  */
 export function createIngestDependencies(config: Config): IngestDependencies {
   return {
-    credentials: new WorkspaceStore(createDocumentClient(config), config.entitiesTable, {
+    credentials: new WorkspaceStore(createDocumentClient(config, "ingest"), config.entitiesTable, {
       cacheSeconds: config.credentialCacheSeconds,
     }),
-    queue: createRawQueueSender(createSqsClient(config), config.rawQueueUrl),
+    queue: createRawQueueSender(createSqsClient(config, "ingest"), config.rawQueueUrl),
   };
 }
 

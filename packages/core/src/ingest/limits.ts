@@ -25,12 +25,12 @@ export interface RequestLimits {
  * Per-route limits. The tracking API keeps Segment's HTTP API limits (500 KB a request, 2,500
  * events a batch), which every Segment library already respects. Webhook deliveries take what
  * Segment sends: an Actions batch of up to 4,000 events (1,000 by default), at ~0.9 KB an event
- * several MB, up to 5 MiB: what API Gateway (10 MB) and Lambda's synchronous payload (6 MB, the
+ * several MB, up to 4 MiB: what API Gateway (10 MB) and Lambda's synchronous payload (6 MB, the
  * body inside the event JSON with its escaping and headers) carry.
  */
 export const requestLimits = {
   tracking: { maxRequestBytes: 500 * 1024, maxEventsPerBatch: 2500 },
-  webhook: { maxRequestBytes: 5 * 1024 * 1024, maxEventsPerBatch: 4000 },
+  webhook: { maxRequestBytes: 4 * 1024 * 1024, maxEventsPerBatch: 4000 },
 } as const satisfies Record<"tracking" | "webhook", RequestLimits>;
 
 /**
