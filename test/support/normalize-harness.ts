@@ -4,8 +4,13 @@ import type { RawQueueMessage } from "../../packages/core/src/queue-message";
 import { prng, shuffle } from "./seeded-random";
 
 /** A raw queue message body as ingest writes it. */
-export function rawMessage(workspaceId: string, calls: Record<string, unknown>[], source = "product"): RawQueueMessage {
-  return { v: 1, workspaceId, source, receivedAt: "2024-06-01T00:00:00.000Z", requestId: randomUUID(), calls };
+export function rawMessage(
+  workspaceId: string,
+  calls: Record<string, unknown>[],
+  source = "product",
+  receivedAt = "2024-06-01T00:00:00.000Z",
+): RawQueueMessage {
+  return { v: 1, workspaceId, source, receivedAt, requestId: randomUUID(), calls };
 }
 
 /** An SQS event as Lambda delivers it to the normalize function, one record per message. */

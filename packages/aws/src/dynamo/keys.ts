@@ -104,6 +104,11 @@ export const keys = {
     sk: `${messageId}#${code}#${field}`,
   }),
   rejectPartition: (ws: string) => ({ pk: `${workspacePrefix(ws)}#REJECTS` }),
+  /** The first receipt of a call whose ordering time depends on its delivery, by content hash. */
+  receipt: (ws: string, contentHash: string): Key => ({
+    pk: `${workspacePrefix(ws)}#RECEIPT#${contentHash}`,
+    sk: "RECEIPT",
+  }),
 
   /** Events table: one item per workspace + messageId, so a redelivery lands on the same item. */
   event: (ws: string, messageId: string): Key => ({ pk: `${workspacePrefix(ws)}#E#${messageId}`, sk: "EVENT" }),

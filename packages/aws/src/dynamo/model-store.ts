@@ -13,6 +13,7 @@ import type { VersionedFields } from "../../../core/src/normalize/merge";
 import type { ProfileKind } from "../../../core/src/normalize/profile-fields";
 import { type EntityRef, entityRefKey } from "../../../core/src/pipeline/identity";
 import type {
+  CallReceipt,
   MembershipEdge,
   ModelStore,
   ProfileRef,
@@ -32,6 +33,11 @@ export interface TableNames {
 
 /** Longest offending value kept on a reject (serialised), so a reject item stays small. */
 const MAX_REJECT_VALUE_CHARS = 4096;
+/**
+ * How long a call's first receipt is kept: past Segment's retries (hours), SQS retention (14 days)
+ * and a redrive from the DLQ (14 more). A delivery after that orders by its own receive time.
+ */
+const RECEIPT_RETENTION_SECONDS = 45 * 86400;
 /** Attempts for the items DynamoDB leaves unprocessed in a batch request. */
 const MAX_BATCH_ATTEMPTS = 6;
 
@@ -662,6 +668,63 @@ export class DynamoModelStore implements ModelStore {
         ),
       );
     }
+  }
+
+  async firstReceipts(
+    workspaceId: string,
+    receipts: CallReceipt[],
+  ): Promise<Map<string, { receivedAt: string; time: string }>> {
+    const result = new Map<string, { receivedAt: string; time: string }>();
+    const read = (items: Record<string, unknown>[]) => {
+      for (const item of items) {
+        result.set(item.content_hash as string, { receivedAt: item.received_at as string, time: item.time as string });
+      }
+    };
+    read(
+      await this.batchGet(
+        this.tables.entitiesTable,
+        receipts.map((r) => keys.receipt(workspaceId, r.hash)),
+        true,
+        "content_hash, received_at, #t",
+        { "#t": "time" },
+      ),
+    );
+    for (const receipt of receipts) {
+      if (result.has(receipt.hash)) continue;
+      try {
+        await storageCall("receipt write", () =>
+          this.db.send(
+            new PutCommand({
+              TableName: this.tables.entitiesTable,
+              Item: {
+                ...keys.receipt(workspaceId, receipt.hash),
+                workspace_id: workspaceId,
+                content_hash: receipt.hash,
+                message_id: receipt.messageId,
+                received_at: receipt.receivedAt,
+                time: receipt.time,
+                expires_at: Math.floor(Date.parse(receipt.receivedAt) / 1000) + RECEIPT_RETENTION_SECONDS,
+              },
+              ConditionExpression: "attribute_not_exists(pk)",
+            }),
+          ),
+        );
+        result.set(receipt.hash, { receivedAt: receipt.receivedAt, time: receipt.time });
+      } catch (error) {
+        if (!((error as { cause?: unknown }).cause instanceof ConditionalCheckFailedException)) throw error;
+        // Another normalizer recorded a delivery of the same call first: its receipt is the first.
+        const item = await this.get(keys.receipt(workspaceId, receipt.hash));
+        if (item) read([item]);
+      }
+    }
+    return result;
+  }
+
+  private async get(key: Key): Promise<Record<string, unknown> | undefined> {
+    const out = await storageCall("read", () =>
+      this.db.send(new GetCommand({ TableName: this.tables.entitiesTable, Key: key, ConsistentRead: true })),
+    );
+    return out.Item;
   }
 
   private async batchGet(

@@ -20,6 +20,8 @@ export type ProblemCode =
   | "property.too_large"
   | "time.no_zone"
   | "time.invalid"
+  | "time.future"
+  | "time.too_old"
   | "id.invalid";
 
 /** One value that could not be stored as sent. `field` is its path in the call, e.g. `traits.address`. */

@@ -49,6 +49,16 @@ export interface PendingCall {
   missing: EntityRef[];
 }
 
+/** A delivery of a call whose ordering time depends on the delivery (spec 3.1). */
+export interface CallReceipt {
+  /** `callContentHash` of the call: the same for every delivery of it. */
+  hash: string;
+  messageId: string;
+  /** This delivery's receive time and the ordering time it would give. */
+  receivedAt: string;
+  time: string;
+}
+
 /** A record of something that could not be stored whole (spec 3.6). */
 export interface RejectRecord {
   workspaceId: string;
@@ -123,6 +133,14 @@ export interface ModelStore {
    */
   deleteUser(workspaceId: string, userId: string, deletedAt: string): Promise<{ accountsWithEvents: string[] }>;
   saveRejects(rejects: RejectRecord[], seenAt: string): Promise<void>;
+  /**
+   * The first receipt of each of these calls, keyed by hash: recorded from the given delivery when
+   * the call was never seen (whichever concurrent delivery records first wins), read back otherwise.
+   */
+  firstReceipts(
+    workspaceId: string,
+    receipts: CallReceipt[],
+  ): Promise<Map<string, { receivedAt: string; time: string }>>;
 }
 
 /** The stable map key of a membership edge. */

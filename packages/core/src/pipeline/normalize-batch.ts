@@ -3,12 +3,13 @@ import { type NormalizedCall, normalizeCall } from "../normalize/call";
 import { resolveEventAccount } from "../normalize/event";
 import { materializeAccount } from "../normalize/materialize";
 import { mergeFields, type Stamp } from "../normalize/merge";
-import { canonicalJson } from "../normalize/message-id";
+import { callContentHash, canonicalJson } from "../normalize/message-id";
 import type { FieldValue } from "../normalize/value";
 import { RawQueueMessage } from "../queue-message";
 import { describeIssues, SegmentCall } from "../segment/envelope";
 import { entityRefKey, idsToTranslate, translateCall, userIdsOf } from "./identity";
 import {
+  type CallReceipt,
   type MembershipEdge,
   type ModelStore,
   membershipKey,
@@ -152,7 +153,7 @@ export async function normalizeBatch(
     }
   };
 
-  const parsed = parseRecords(records, rejects);
+  const parsed = await fixDeliveryTimes(parseRecords(records, rejects), store, guard);
   stats.calls = parsed.length;
   const { units, changedAliases } = await resolveIdentity(parsed, store, guard, rejects, stats, now, settings);
   for (const unit of units) {
@@ -260,6 +261,53 @@ function parseRecords(records: QueueRecord[], rejects: { recordIds: string[]; re
 }
 
 type Guard = (units: CallUnit[], step: string, work: () => Promise<void>) => Promise<void>;
+
+/**
+ * A call whose ordering time comes from its delivery (no usable timestamp, one too far in the
+ * future, or `sentAt`) orders by its first receipt, recorded per call content: a redelivery, which
+ * ingest stamps with a new receive time, then orders exactly as the first delivery did and so can
+ * never overwrite newer data (spec 3.1). Calls whose first receipt cannot be read are sent back.
+ */
+async function fixDeliveryTimes(units: CallUnit[], store: ModelStore, guard: Guard): Promise<CallUnit[]> {
+  const fixed = new Map<CallUnit, CallUnit | null>();
+  for (const [ws, group] of groupByWorkspace(units.filter((u) => u.call.fromDelivery))) {
+    const hashes = new Map(group.map((u) => [u, callContentHash(u.raw)]));
+    const receipts = new Map<string, CallReceipt>();
+    for (const u of group) {
+      const hash = hashes.get(u) as string;
+      const known = receipts.get(hash);
+      // Two deliveries of one call in one batch: the earlier receipt is the first.
+      if (!known || u.call.receivedAt < known.receivedAt) {
+        receipts.set(hash, { hash, messageId: u.call.messageId, receivedAt: u.call.receivedAt, time: u.call.time });
+      }
+    }
+    let first = new Map<string, { receivedAt: string; time: string }>();
+    let read = false;
+    await guard(group, "first_receipt", async () => {
+      first = await store.firstReceipts(ws, [...receipts.values()]);
+      read = true;
+    });
+    for (const unit of group) {
+      const receipt = first.get(hashes.get(unit) as string);
+      // Not read: the record is already sent back. Read but absent cannot happen (the store records
+      // every receipt it is given); the call would then simply order by this delivery.
+      if (!read) fixed.set(unit, null);
+      else if (receipt) {
+        const meta = {
+          workspaceId: ws,
+          source: unit.call.source,
+          receivedAt: receipt.receivedAt,
+          fixedTime: receipt.time,
+        };
+        fixed.set(unit, { ...unit, call: normalizeCall(unit.raw as SegmentCall, meta) });
+      }
+    }
+  }
+  return units.flatMap((u) => {
+    const f = fixed.get(u);
+    return f === undefined ? [u] : f === null ? [] : [f];
+  });
+}
 
 /** Merges every profile write of the batch, one read-merge-write per profile, with optimistic locking. */
 async function writeProfiles(
