@@ -521,24 +521,18 @@ export class DynamoModelStore implements ModelStore {
     return new Set(items.map((item) => item.user_id as string));
   }
 
-  async deleteUser(workspaceId: string, userId: string, deletedAt: string): Promise<{ accountsWithEvents: string[] }> {
+  async deleteUser(
+    workspaceId: string,
+    userId: string,
+    deletedAt: string,
+    known: { eventIds: string[] } = { eventIds: [] },
+  ): Promise<{ accountsWithEvents: string[] }> {
     const table = this.tables.entitiesTable;
     // The tombstone first: from now on every call about the user is refused, even while we delete.
-    await storageCall("tombstone write", () =>
-      this.db.send(
-        new PutCommand({
-          TableName: table,
-          Item: {
-            ...keys.tombstone(workspaceId, userId),
-            workspace_id: workspaceId,
-            user_id: userId,
-            deleted_at: deletedAt,
-          },
-          ConditionExpression: "attribute_not_exists(pk)",
-        }),
-      ),
-    ).catch((error) => {
-      if (!((error as { cause?: unknown }).cause instanceof ConditionalCheckFailedException)) throw error;
+    await this.putTombstone(keys.tombstone(workspaceId, userId), {
+      user_id: userId,
+      deleted_at: deletedAt,
+      workspace_id: workspaceId,
     });
 
     const accounts = new Set<string>();
@@ -549,6 +543,7 @@ export class DynamoModelStore implements ModelStore {
         if (typeof item.account_id === "string") accounts.add(item.account_id);
       }
     };
+    collect(await this.knownEvents(workspaceId, known.eventIds, (e) => e.user_id === userId));
     for (const month of await this.eventMonths(keys.user(workspaceId, userId))) {
       collect(
         await queryAll(this.db, {
@@ -571,17 +566,11 @@ export class DynamoModelStore implements ModelStore {
       if (sk === "DELETED") continue;
       entityDeletes.push({ pk: item.pk as string, sk });
       if (sk.startsWith("ALIAS#")) {
+        // The user's anonymous ids go with it: tombstoned (so a page arriving later is refused),
+        // their link and their not-yet-attributed events deleted.
         const fromId = item.from_id as string;
-        entityDeletes.push(keys.alias(workspaceId, fromId));
-        // Anonymous events not yet attributed still carry the user's pre-sign-in activity.
-        collect(
-          await queryAll(this.db, {
-            TableName: this.tables.eventsTable,
-            IndexName: "byUser",
-            KeyConditionExpression: "upk = :pk",
-            ExpressionAttributeValues: { ":pk": keys.anonymousEvents(workspaceId, fromId).upk },
-          }),
-        );
+        for (const accountId of (await this.deleteAnonymousId(workspaceId, fromId, deletedAt)).accountsWithEvents)
+          accounts.add(accountId);
       }
       if (sk.startsWith("MAP#"))
         entityDeletes.push(keys.entityMap(workspaceId, item.source as string, "user", item.external_id as string));
@@ -601,19 +590,104 @@ export class DynamoModelStore implements ModelStore {
     });
     for (const r of rejects) entityDeletes.push({ pk: r.pk as string, sk: r.sk as string });
 
-    for (let i = 0; i < eventKeys.length; i += 25) {
-      await this.batchWrite(
-        this.tables.eventsTable,
-        eventKeys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } })),
-      );
+    await this.deleteKeys(this.tables.eventsTable, eventKeys);
+    await this.deleteKeys(table, entityDeletes);
+    return { accountsWithEvents: [...accounts] };
+  }
+
+  async deletedAnonymousIds(workspaceId: string, anonymousIds: string[]): Promise<Set<string>> {
+    const items = await this.batchGet(
+      this.tables.entitiesTable,
+      anonymousIds.map((id) => keys.anonymousTombstone(workspaceId, id)),
+      true,
+      "from_id",
+    );
+    return new Set(items.map((item) => item.from_id as string));
+  }
+
+  async deleteAnonymousId(
+    workspaceId: string,
+    anonymousId: string,
+    deletedAt: string,
+    known: { eventIds: string[] } = { eventIds: [] },
+  ): Promise<{ accountsWithEvents: string[] }> {
+    await this.putTombstone(keys.anonymousTombstone(workspaceId, anonymousId), {
+      from_id: anonymousId,
+      deleted_at: deletedAt,
+      workspace_id: workspaceId,
+    });
+    const accounts = new Set<string>();
+    const eventKeys: Key[] = [];
+    const collect = (items: Record<string, unknown>[]) => {
+      for (const item of items) {
+        eventKeys.push({ pk: item.pk as string, sk: item.sk as string });
+        if (typeof item.account_id === "string") accounts.add(item.account_id);
+      }
+    };
+    const anonymousOnly = (e: Record<string, unknown>) =>
+      e.anonymous_id === anonymousId && (e.user_id === null || e.user_from_alias === true);
+    collect(await this.knownEvents(workspaceId, known.eventIds, anonymousOnly));
+    collect(
+      await queryAll(this.db, {
+        TableName: this.tables.eventsTable,
+        IndexName: "byUser",
+        KeyConditionExpression: "upk = :pk",
+        ExpressionAttributeValues: { ":pk": keys.anonymousEvents(workspaceId, anonymousId).upk },
+      }),
+    );
+    const entityDeletes: Key[] = [];
+    const link = await this.get(keys.alias(workspaceId, anonymousId));
+    if (link) {
+      const target = link.user_id as string;
+      entityDeletes.push(keys.alias(workspaceId, anonymousId), keys.userAlias(workspaceId, target, anonymousId));
+      // Events the link attributed to its user are the anonymous id's activity too.
+      const attributed = await this.eventsAttributedByAlias(workspaceId, anonymousId, target);
+      collect(attributed.map((e) => ({ ...keys.event(workspaceId, e.event_id), account_id: e.account_id })));
     }
-    for (let i = 0; i < entityDeletes.length; i += 25) {
+    await this.deleteKeys(this.tables.eventsTable, eventKeys);
+    await this.deleteKeys(this.tables.entitiesTable, entityDeletes);
+    return { accountsWithEvents: [...accounts] };
+  }
+
+  /** Writes a tombstone item once (a repeated deletion keeps the first `deleted_at`). */
+  private async putTombstone(key: Key, attributes: Record<string, unknown>): Promise<void> {
+    await storageCall("tombstone write", () =>
+      this.db.send(
+        new PutCommand({
+          TableName: this.tables.entitiesTable,
+          Item: { ...key, ...attributes },
+          ConditionExpression: "attribute_not_exists(pk)",
+        }),
+      ),
+    ).catch((error) => {
+      if (!((error as { cause?: unknown }).cause instanceof ConditionalCheckFailedException)) throw error;
+    });
+  }
+
+  /** Stored events among these ids that `belongs` accepts (with their keys and account). */
+  private async knownEvents(
+    workspaceId: string,
+    eventIds: string[],
+    belongs: (event: Record<string, unknown>) => boolean,
+  ): Promise<Record<string, unknown>[]> {
+    if (eventIds.length === 0) return [];
+    const items = await this.batchGet(
+      this.tables.eventsTable,
+      eventIds.map((id) => keys.event(workspaceId, id)),
+      true,
+      "user_id, anonymous_id, user_from_alias, account_id",
+    );
+    return items.filter(belongs);
+  }
+
+  private async deleteKeys(table: string, itemKeys: Key[]): Promise<void> {
+    const unique = [...new Map(itemKeys.map((k) => [`${k.pk}\u0000${k.sk}`, k])).values()];
+    for (let i = 0; i < unique.length; i += 25) {
       await this.batchWrite(
         table,
-        entityDeletes.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } })),
+        unique.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } })),
       );
     }
-    return { accountsWithEvents: [...accounts] };
   }
 
   /** The months a profile has events in (newest last). */

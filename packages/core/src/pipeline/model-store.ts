@@ -129,9 +129,29 @@ export interface ModelStore {
   deletedUsers(workspaceId: string, userIds: string[]): Promise<Set<string>>;
   /**
    * Deletes a user's profile, memberships, aliases, entity maps, events and rejects, and leaves a
-   * tombstone. Returns the accounts that lost events (their `last_seen_at` is recomputed).
+   * tombstone, on the user and on every anonymous id linked to it. Idempotent: a normalizer that
+   * wrote about the user while it was being deleted runs it again, naming the events it wrote
+   * (`eventIds`), which the user's own records may no longer lead to. Returns the accounts that
+   * lost events (their `last_seen_at` is recomputed).
    */
-  deleteUser(workspaceId: string, userId: string, deletedAt: string): Promise<{ accountsWithEvents: string[] }>;
+  deleteUser(
+    workspaceId: string,
+    userId: string,
+    deletedAt: string,
+    known?: { eventIds: string[] },
+  ): Promise<{ accountsWithEvents: string[] }>;
+  /** Which of these anonymous (or previous) ids belong to a deleted user (have a tombstone). */
+  deletedAnonymousIds(workspaceId: string, anonymousIds: string[]): Promise<Set<string>>;
+  /**
+   * Tombstones an anonymous id of a deleted user and deletes its alias link and the events it
+   * carried without a userId of their own (including `eventIds`, as for `deleteUser`). Idempotent.
+   */
+  deleteAnonymousId(
+    workspaceId: string,
+    anonymousId: string,
+    deletedAt: string,
+    known?: { eventIds: string[] },
+  ): Promise<{ accountsWithEvents: string[] }>;
   saveRejects(rejects: RejectRecord[], seenAt: string): Promise<void>;
   /**
    * The first receipt of each of these calls, keyed by hash: recorded from the given delivery when

@@ -169,7 +169,8 @@ export async function normalizeBatch(
   // Profiles seen by re-attributed events; the batch's own events recorded theirs before writing.
   const seen: SeenMap = new Map();
   await reattributeEvents(memberships, units, store, guard, stats, seen);
-  await reattributeAliasedEvents(changedAliases, store, guard, stats, seen);
+  const aliasMoves: AliasMove[] = [];
+  await reattributeAliasedEvents(changedAliases, store, guard, stats, seen, aliasMoves);
 
   await touchSeenProfiles(seen, store, guard);
 
@@ -194,6 +195,9 @@ export async function normalizeBatch(
     );
     stats.rejects = rejects.length;
   }
+
+  // Last: every write above was checked against tombstones read at the start of the batch.
+  await undoWritesAboutDeletedUsers(units, aliasMoves, store, guard, now);
 
   stats.failedRecords = failed.size;
   return { failedRecordIds: records.filter((r) => failed.has(r.id)).map((r) => r.id), stats };
@@ -749,7 +753,7 @@ async function resolveIdentity(
   settings: NormalizeSettings,
 ): Promise<{ units: CallUnit[]; changedAliases: ChangedAlias[] }> {
   const translated = await translateIds(parsed, store, guard, stats, now, settings);
-  const kept = await refuseDeletedUsers(translated, store, guard, rejects, stats);
+  const kept = await refuseDeletedUsers(translated, store, guard, rejects, stats, now);
 
   for (const unit of kept) {
     const deletion = unit.call.deletion;
@@ -835,35 +839,47 @@ async function translateIds(
   return translated;
 }
 
-/** Calls about a deleted user (or one deleted in this very batch) become `user.deleted` rejects. */
+/** The anonymous ids a call carries: its event's when it has no userId, and the ids its aliases link. */
+function anonymousIdsOf(call: NormalizedCall): string[] {
+  const ids = new Set(call.aliases.map((a) => a.from));
+  if (call.event && call.event.user_id === null && call.event.anonymous_id !== null) ids.add(call.event.anonymous_id);
+  return [...ids];
+}
+
+/**
+ * Calls about a deleted user (or one deleted in this very batch), or carrying only an anonymous id
+ * of one, become `user.deleted` rejects (spec 3.5a). A refused call that links an anonymous id to
+ * the deleted user makes that id deleted too, whenever it arrives: the deletion may have come
+ * first and never known the id. A live user's call keeps everything but a link from a deleted id.
+ */
 async function refuseDeletedUsers(
   translated: CallUnit[],
   store: ModelStore,
   guard: Guard,
   rejects: RejectList,
   stats: BatchStats,
+  now: () => string,
 ): Promise<CallUnit[]> {
   const kept: CallUnit[] = [];
   for (const [ws, group] of groupByWorkspace(translated)) {
     const deleting = new Set(group.flatMap((u) => (u.call.deletion ? [u.call.deletion.userId] : [])));
     const ids = [...new Set(group.flatMap((u) => userIdsOf(u.call)))];
+    const anonymousIds = [...new Set(group.flatMap((u) => anonymousIdsOf(u.call)))];
     let deleted = new Set<string>();
-    let checked = ids.length === 0;
+    let deletedAnonymous = new Set<string>();
+    let checked = ids.length === 0 && anonymousIds.length === 0;
     if (!checked) {
       await guard(group, "tombstone", async () => {
-        deleted = await store.deletedUsers(ws, ids);
+        [deleted, deletedAnonymous] = await Promise.all([
+          ids.length === 0 ? new Set<string>() : store.deletedUsers(ws, ids),
+          anonymousIds.length === 0 ? new Set<string>() : store.deletedAnonymousIds(ws, anonymousIds),
+        ]);
         checked = true;
       });
     }
     if (!checked) continue;
-    for (const unit of group) {
-      const refused = unit.call.deletion
-        ? undefined
-        : userIdsOf(unit.call).find((id) => deleted.has(id) || deleting.has(id));
-      if (refused === undefined) {
-        kept.push(unit);
-        continue;
-      }
+    const isDeleted = (id: string) => deleted.has(id) || deleting.has(id);
+    const refuse = (unit: CallUnit, field: string, value: Record<string, unknown>) => {
       stats.refusedForDeletedUsers++;
       rejects.push({
         recordIds: [unit.recordId],
@@ -872,13 +888,50 @@ async function refuseDeletedUsers(
           source: unit.call.source,
           messageId: unit.call.messageId,
           code: "user.deleted",
-          field: "userId",
+          field,
           message: "the user was deleted; calls about them are not stored",
           // Only the id: the call's data belongs to a user who asked to be forgotten.
-          value: { user_id: refused, type: unit.call.type },
+          value: { ...value, type: unit.call.type },
         },
       });
+    };
+    const orphaned: { unit: CallUnit; anonymousId: string }[] = [];
+    for (const unit of group) {
+      if (unit.call.deletion) {
+        kept.push(unit);
+        continue;
+      }
+      const refused = userIdsOf(unit.call).find(isDeleted);
+      if (refused !== undefined) {
+        for (const link of unit.call.aliases) {
+          if (isDeleted(link.to) && !deletedAnonymous.has(link.from)) orphaned.push({ unit, anonymousId: link.from });
+        }
+        refuse(unit, "userId", { user_id: refused });
+        continue;
+      }
+      const event = unit.call.event;
+      if (event && event.user_id === null && event.anonymous_id !== null && deletedAnonymous.has(event.anonymous_id)) {
+        refuse(unit, "anonymousId", { anonymous_id: event.anonymous_id });
+        continue;
+      }
+      const blocked = unit.call.aliases.filter((a) => deletedAnonymous.has(a.from));
+      if (blocked.length === 0) {
+        kept.push(unit);
+        continue;
+      }
+      refuse(unit, "anonymousId", { anonymous_id: blocked[0]?.from });
+      kept.push({
+        ...unit,
+        call: { ...unit.call, aliases: unit.call.aliases.filter((a) => !deletedAnonymous.has(a.from)) },
+      });
     }
+    await eachLimited(orphaned, CONCURRENCY, ({ unit, anonymousId }) =>
+      guard([unit], "anonymous_deletion", async () => {
+        const { accountsWithEvents } = await store.deleteAnonymousId(ws, anonymousId, now());
+        for (const accountId of accountsWithEvents)
+          await store.recomputeLastSeen({ workspaceId: ws, kind: "account", id: accountId });
+      }),
+    );
   }
   return kept;
 }
@@ -924,6 +977,7 @@ async function reattributeAliasedEvents(
   guard: Guard,
   stats: BatchStats,
   seen: SeenMap,
+  moves: AliasMove[],
 ): Promise<void> {
   await eachLimited(changed, CONCURRENCY, (alias) =>
     guard([alias.unit], "alias_reattribute", async () => {
@@ -947,10 +1001,88 @@ async function reattributeAliasedEvents(
         }
         return { ...next, workspace_id: ws, user_from_alias: true };
       });
+      moves.push({ alias, eventIds: updates.map((e) => e.event_id) });
       await store.putEvents(updates);
       for (const accountId of losers)
         await store.recomputeLastSeen({ workspaceId: ws, kind: "account", id: accountId });
       stats.eventsReattributed += updates.length;
     }),
   );
+}
+
+/** Events an alias moved to its user in this batch. */
+interface AliasMove {
+  alias: ChangedAlias;
+  eventIds: string[];
+}
+
+/**
+ * Deletion under concurrent normalizers (spec 3.5a). The tombstones were read once, at the start
+ * of the batch; a deletion processed by another normalizer since then may have swept the user's
+ * records before this batch wrote its own (profile, last seen, memberships, aliases, events). So,
+ * after writing, the tombstones of every user and anonymous id written about are read again, and
+ * for each one now deleted the deletion is run again, naming the events this batch wrote. Either
+ * the deletion's sweep ran after these writes (and removed them), or this re-check runs after the
+ * tombstone was written (and removes them): no order leaves anything behind.
+ */
+async function undoWritesAboutDeletedUsers(
+  units: CallUnit[],
+  moves: AliasMove[],
+  store: ModelStore,
+  guard: Guard,
+  now: () => string,
+): Promise<void> {
+  type Written = { units: CallUnit[]; eventIds: Set<string> };
+  const users = new Map<string, Map<string, Written>>();
+  const anonymous = new Map<string, Map<string, Written>>();
+  const note = (into: Map<string, Map<string, Written>>, ws: string, id: string, unit: CallUnit, eventId?: string) => {
+    const ofWs = into.get(ws) ?? new Map<string, Written>();
+    const entry = ofWs.get(id) ?? { units: [], eventIds: new Set<string>() };
+    if (!entry.units.includes(unit)) entry.units.push(unit);
+    if (eventId !== undefined) entry.eventIds.add(eventId);
+    ofWs.set(id, entry);
+    into.set(ws, ofWs);
+  };
+  for (const unit of units) {
+    const ws = unit.call.workspaceId;
+    const event = unit.call.event;
+    for (const id of userIdsOf(unit.call))
+      note(users, ws, id, unit, event?.user_id === id ? event.event_id : undefined);
+    for (const id of anonymousIdsOf(unit.call)) note(anonymous, ws, id, unit);
+    if (event?.anonymous_id) note(anonymous, ws, event.anonymous_id, unit, event.event_id);
+  }
+  for (const { alias, eventIds } of moves) {
+    for (const id of eventIds) {
+      note(users, alias.workspaceId, alias.to, alias.unit, id);
+      note(anonymous, alias.workspaceId, alias.from, alias.unit, id);
+    }
+  }
+  const workspaces = new Set([...users.keys(), ...anonymous.keys()]);
+  for (const ws of workspaces) {
+    const ofUsers = users.get(ws) ?? new Map<string, Written>();
+    const ofAnonymous = anonymous.get(ws) ?? new Map<string, Written>();
+    const allUnits = [...ofUsers.values(), ...ofAnonymous.values()].flatMap((w) => w.units);
+    let deleted = new Set<string>();
+    let deletedAnonymous = new Set<string>();
+    await guard(allUnits, "tombstone_recheck", async () => {
+      [deleted, deletedAnonymous] = await Promise.all([
+        ofUsers.size === 0 ? new Set<string>() : store.deletedUsers(ws, [...ofUsers.keys()]),
+        ofAnonymous.size === 0 ? new Set<string>() : store.deletedAnonymousIds(ws, [...ofAnonymous.keys()]),
+      ]);
+    });
+    const work = [
+      ...[...deleted].map((id) => ({ id, written: ofUsers.get(id) as Written, user: true })),
+      ...[...deletedAnonymous].map((id) => ({ id, written: ofAnonymous.get(id) as Written, user: false })),
+    ];
+    await eachLimited(work, CONCURRENCY, ({ id, written, user }) =>
+      guard(written.units, "deletion_recheck", async () => {
+        const known = { eventIds: [...written.eventIds] };
+        const { accountsWithEvents } = user
+          ? await store.deleteUser(ws, id, now(), known)
+          : await store.deleteAnonymousId(ws, id, now(), known);
+        for (const accountId of accountsWithEvents)
+          await store.recomputeLastSeen({ workspaceId: ws, kind: "account", id: accountId });
+      }),
+    );
+  }
 }
