@@ -2,6 +2,7 @@ import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import {
   BatchGetCommand,
   BatchWriteCommand,
+  DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -14,6 +15,7 @@ import type { ProfileKind } from "../../../core/src/normalize/profile-fields";
 import { type EntityRef, entityRefKey } from "../../../core/src/pipeline/identity";
 import type {
   CallReceipt,
+  EventVersion,
   MembershipEdge,
   ModelStore,
   ProfileRef,
@@ -225,14 +227,48 @@ export class DynamoModelStore implements ModelStore {
     return items.map((item) => ({ accountId: item.account_id as string, since: item.since as string }));
   }
 
-  async existingEvents(workspaceId: string, eventIds: string[]): Promise<Set<string>> {
+  async existingEvents(workspaceId: string, eventIds: string[]): Promise<Map<string, EventVersion>> {
     const items = await this.batchGet(
       this.tables.eventsTable,
       eventIds.map((id) => keys.event(workspaceId, id)),
-      false,
-      "event_id",
+      true,
+      "event_id, #type, event_name, #ts, user_id, account_id, #src, content_hash",
+      { "#type": "type", "#ts": "timestamp", "#src": "source" },
     );
-    return new Set(items.map((item) => item.event_id as string));
+    return new Map(
+      items.map((item) => [
+        item.event_id as string,
+        {
+          event_id: item.event_id as string,
+          type: item.type as EventVersion["type"],
+          event_name: item.event_name as string,
+          timestamp: item.timestamp as string,
+          user_id: (item.user_id as string | null | undefined) ?? null,
+          account_id: (item.account_id as string | null | undefined) ?? null,
+          source: item.source as string,
+          ...(typeof item.content_hash === "string" ? { content_hash: item.content_hash } : {}),
+        },
+      ]),
+    );
+  }
+
+  async replaceEvent(event: StoredEvent, expectedHash: string): Promise<boolean> {
+    try {
+      await storageCall("event write", () =>
+        this.db.send(
+          new PutCommand({
+            TableName: this.tables.eventsTable,
+            Item: eventItem(event),
+            ConditionExpression: "content_hash = :h",
+            ExpressionAttributeValues: { ":h": expectedHash },
+          }),
+        ),
+      );
+      return true;
+    } catch (error) {
+      if ((error as { cause?: unknown }).cause instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
   }
 
   async putEvents(events: StoredEvent[]): Promise<void> {
@@ -296,6 +332,7 @@ export class DynamoModelStore implements ModelStore {
     const values: Record<string, unknown> = {
       ":t": time,
       ":months": new Set(months),
+      ":one": 1,
       ":kind": ref.kind,
       ":id": ref.id,
       ":ws": ref.workspaceId,
@@ -317,7 +354,7 @@ export class DynamoModelStore implements ModelStore {
           new UpdateCommand({
             TableName: this.tables.entitiesTable,
             Key: key,
-            UpdateExpression: `${set} ADD event_months :months`,
+            UpdateExpression: `${set} ADD event_months :months, seen_rev :one`,
             ConditionExpression: "attribute_not_exists(last_seen_at) OR last_seen_at < :t",
             ExpressionAttributeNames: names,
             ExpressionAttributeValues: values,
@@ -332,8 +369,8 @@ export class DynamoModelStore implements ModelStore {
           new UpdateCommand({
             TableName: this.tables.entitiesTable,
             Key: key,
-            UpdateExpression: "ADD event_months :months",
-            ExpressionAttributeValues: { ":months": new Set(months) },
+            UpdateExpression: "ADD event_months :months, seen_rev :one",
+            ExpressionAttributeValues: { ":months": new Set(months), ":one": 1 },
           }),
         ),
       );
@@ -346,30 +383,61 @@ export class DynamoModelStore implements ModelStore {
       const current = await storageCall("profile read", () =>
         this.db.send(new GetCommand({ TableName: this.tables.entitiesTable, Key: key, ConsistentRead: true })),
       );
-      const previous = current.Item?.last_seen_at as string | undefined;
-      const months = [...((current.Item?.event_months as Set<string> | undefined) ?? [])].sort().reverse();
+      if (!current.Item) return;
+      const previous = current.Item.last_seen_at as string | undefined;
+      const rev = current.Item.seen_rev as number | undefined;
+      const months = [...((current.Item.event_months as Set<string> | undefined) ?? [])].sort().reverse();
       let newest: string | undefined;
       for (const month of months) {
+        const [index, pkName, skName, pk] =
+          ref.kind === "account"
+            ? ["byAccount", "apk", "ask", keys.accountEvents(ref.workspaceId, ref.id, month).apk]
+            : ["byUser", "upk", "usk", keys.userEvents(ref.workspaceId, ref.id, month).upk];
         const page = await storageCall("query", () =>
           this.db.send(
             new QueryCommand({
               TableName: this.tables.eventsTable,
-              IndexName: "byAccount",
-              KeyConditionExpression: "apk = :pk",
-              ExpressionAttributeValues: { ":pk": keys.accountEvents(ref.workspaceId, ref.id, month).apk },
+              IndexName: index,
+              KeyConditionExpression: `${pkName} = :pk`,
+              ExpressionAttributeValues: { ":pk": pk },
               ScanIndexForward: false,
               Limit: 1,
             }),
           ),
         );
-        const order = page.Items?.[0]?.ask as string | undefined;
+        const order = page.Items?.[0]?.[skName] as string | undefined;
         if (order) {
           newest = order.slice(0, order.indexOf("#"));
           break;
         }
       }
-      if (newest === previous) return;
+      // A profile that only events created, and that has none left, is no profile at all: in
+      // whatever order the calls came, it would not exist (an alias re-pointed before the event).
+      const empty = newest === undefined && current.Item.f === undefined;
+      if (newest === previous && !empty) return;
+      const unchanged = [
+        previous === undefined ? "attribute_not_exists(last_seen_at)" : "last_seen_at = :old",
+        // No event was recorded meanwhile (touchLastSeen counts every touch).
+        rev === undefined ? "attribute_not_exists(seen_rev)" : "seen_rev = :rev",
+      ];
+      const values = {
+        ...(previous === undefined ? {} : { ":old": previous }),
+        ...(rev === undefined ? {} : { ":rev": rev }),
+      };
       try {
+        if (empty) {
+          await storageCall("profile delete", () =>
+            this.db.send(
+              new DeleteCommand({
+                TableName: this.tables.entitiesTable,
+                Key: key,
+                ConditionExpression: [...unchanged, "attribute_not_exists(f)"].join(" AND "),
+                ...(Object.keys(values).length > 0 ? { ExpressionAttributeValues: values } : {}),
+              }),
+            ),
+          );
+          return;
+        }
         // Conditional on the value read, so a concurrent newer touch is never overwritten.
         await storageCall("last seen write", () =>
           this.db.send(
@@ -377,8 +445,7 @@ export class DynamoModelStore implements ModelStore {
               TableName: this.tables.entitiesTable,
               Key: key,
               UpdateExpression: newest === undefined ? "REMOVE last_seen_at" : "SET last_seen_at = :n",
-              ConditionExpression:
-                previous === undefined ? "attribute_not_exists(last_seen_at)" : "last_seen_at = :old",
+              ConditionExpression: unchanged[0],
               ExpressionAttributeValues: {
                 ...(newest === undefined ? {} : { ":n": newest }),
                 ...(previous === undefined ? {} : { ":old": previous }),

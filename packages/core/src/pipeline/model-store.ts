@@ -34,6 +34,15 @@ export interface StoredEvent extends NormalizedEvent {
   user_from_alias?: boolean;
 }
 
+/** What tells two calls sharing a messageId apart, and what their conflict's reject records. */
+export type EventVersion = Pick<
+  StoredEvent,
+  "event_id" | "type" | "event_name" | "timestamp" | "user_id" | "account_id" | "source"
+> & {
+  /** Absent on events stored before content hashes were kept: treated as the same call. */
+  content_hash?: string;
+};
+
 /** A call from a non-primary source waiting for entity maps of its ids (spec 3.5). */
 export interface PendingCall {
   workspaceId: string;
@@ -91,8 +100,13 @@ export interface ModelStore {
   saveMembership(edge: MembershipEdge): Promise<boolean>;
   /** The memberships of a user, each with its `since`. */
   userMemberships(workspaceId: string, userId: string): Promise<{ accountId: string; since: string }[]>;
-  /** Which of these event ids are already stored. */
-  existingEvents(workspaceId: string, eventIds: string[]): Promise<Set<string>>;
+  /** The stored version of each of these event ids that is stored (consistent read). */
+  existingEvents(workspaceId: string, eventIds: string[]): Promise<Map<string, EventVersion>>;
+  /**
+   * Replaces a stored event with another call's event of the same id, only if the stored one is
+   * still the call with `expectedHash`; false when it changed meanwhile.
+   */
+  replaceEvent(event: StoredEvent, expectedHash: string): Promise<boolean>;
   /** Stores events (batched); overwrites an event with the same id. */
   putEvents(events: StoredEvent[]): Promise<void>;
   /** Events of a user, from `fromTime` on, whose account came from the user's memberships. */
@@ -100,8 +114,9 @@ export interface ModelStore {
   /** Keeps `last_seen_at` at the latest event time of a profile (never moves it back). */
   touchLastSeen(ref: ProfileRef, time: string, months: string[]): Promise<void>;
   /**
-   * Sets an account's `last_seen_at` to its newest stored event: needed when an event moved to
-   * another account, which the monotonic `touchLastSeen` cannot express.
+   * Sets a profile's `last_seen_at` to its newest stored event: needed when an event moved to
+   * another account or user, which the monotonic `touchLastSeen` cannot express. A profile that
+   * only events created (no fields) and that has no event left is removed.
    */
   recomputeLastSeen(ref: ProfileRef): Promise<void>;
   /**

@@ -10,6 +10,7 @@ import { describeIssues, SegmentCall } from "../segment/envelope";
 import { entityRefKey, idsToTranslate, translateCall, userIdsOf } from "./identity";
 import {
   type CallReceipt,
+  type EventVersion,
   type MembershipEdge,
   type ModelStore,
   membershipKey,
@@ -165,7 +166,7 @@ export async function normalizeBatch(
 
   await writeProfiles(units, store, guard, stats, rejects);
   const memberships = await writeMemberships(units, store, guard, stats);
-  await writeEvents(units, store, guard, stats);
+  await writeEvents(units, store, guard, stats, rejects);
   // Profiles seen by re-attributed events; the batch's own events recorded theirs before writing.
   const seen: SeenMap = new Map();
   await reattributeEvents(memberships, units, store, guard, stats, seen);
@@ -521,7 +522,13 @@ function noteSeen(seen: SeenMap, ref: ProfileRef, time: string, units: CallUnit[
  * through those months, so an event stored by a delivery that then failed before recording its
  * month would stay invisible to a membership arriving before the redelivery, and keep its account.
  */
-async function writeEvents(units: CallUnit[], store: ModelStore, guard: Guard, stats: BatchStats): Promise<void> {
+async function writeEvents(
+  units: CallUnit[],
+  store: ModelStore,
+  guard: Guard,
+  stats: BatchStats,
+  rejects: RejectList,
+): Promise<void> {
   const eventUnits = units.filter((u) => u.call.event !== null);
   if (eventUnits.length === 0) return;
 
@@ -542,7 +549,8 @@ async function writeEvents(units: CallUnit[], store: ModelStore, guard: Guard, s
     }),
   );
 
-  // One event per workspace + messageId: the first of a batch wins, later copies are duplicates.
+  // One event per workspace + messageId: copies of one call are duplicates; of different calls
+  // sharing the id, the one that ranks highest wins, whatever the order (spec 3.2).
   const byWorkspace = new Map<string, Map<string, { event: StoredEvent; units: CallUnit[] }>>();
   for (const unit of eventUnits) {
     const raw = unit.call.event!;
@@ -556,19 +564,45 @@ async function writeEvents(units: CallUnit[], store: ModelStore, guard: Guard, s
         : raw.account_from_user
           ? resolveEventAccount(raw, [])
           : raw;
-    const events = byWorkspace.get(unit.call.workspaceId) ?? new Map();
+    const events: Map<string, { event: StoredEvent; units: CallUnit[] }> =
+      byWorkspace.get(unit.call.workspaceId) ?? new Map();
+    const incoming = { event: { ...resolved, workspace_id: unit.call.workspaceId }, units: [unit] };
     const existing = events.get(resolved.event_id);
-    if (existing) {
+    if (!existing) events.set(resolved.event_id, incoming);
+    else if (sameCall(existing.event, incoming.event)) {
       existing.units.push(unit);
       stats.duplicates++;
     } else {
-      events.set(resolved.event_id, { event: { ...resolved, workspace_id: unit.call.workspaceId }, units: [unit] });
+      const [winner, loser] =
+        eventRank(incoming.event, existing.event) > 0 ? [incoming, existing] : [existing, incoming];
+      events.set(resolved.event_id, winner);
+      rejects.push(...loser.units.map((u) => ({ recordIds: [u.recordId], reject: conflictReject(loser.event) })));
     }
     byWorkspace.set(unit.call.workspaceId, events);
   }
 
   for (const [ws, events] of byWorkspace) {
-    const all = [...events.values()];
+    const allUnits = [...events.values()].flatMap((e) => e.units);
+    let existing = new Map<string, EventVersion>();
+    let looked = false;
+    await guard(allUnits, "event_lookup", async () => {
+      existing = await store.existingEvents(ws, [...events.keys()]);
+      looked = true;
+    });
+    if (!looked) continue;
+    // A stored event of another call with this id that ranks higher keeps its place: this one is
+    // the conflict's loser, recorded before it can touch any profile's last seen.
+    const all: { event: StoredEvent; units: CallUnit[] }[] = [];
+    const conflicts: { event: StoredEvent; units: CallUnit[] }[] = [];
+    for (const entry of events.values()) {
+      const stored = existing.get(entry.event.event_id);
+      if (stored && !sameCall(stored, entry.event) && eventRank(stored, entry.event) > 0) {
+        rejects.push(...entry.units.map((u) => ({ recordIds: [u.recordId], reject: conflictReject(entry.event) })));
+        continue;
+      }
+      all.push(entry);
+      if (stored && !sameCall(stored, entry.event)) conflicts.push(entry);
+    }
     const seen: SeenMap = new Map();
     for (const { event, units: eventUnitsOf } of all) {
       if (event.user_id !== null)
@@ -577,12 +611,7 @@ async function writeEvents(units: CallUnit[], store: ModelStore, guard: Guard, s
         noteSeen(seen, { workspaceId: ws, kind: "account", id: event.account_id }, event.timestamp, eventUnitsOf);
       }
     }
-    const allUnits = all.flatMap((e) => e.units);
-    let existing = new Set<string>();
-    await guard(allUnits, "event_lookup", async () => {
-      existing = await store.existingEvents(ws, [...events.keys()]);
-    });
-    const duplicates = all.filter((e) => existing.has(e.event.event_id)).length;
+    const duplicates = all.filter((e) => existing.has(e.event.event_id) && !conflicts.includes(e)).length;
     stats.duplicates += duplicates;
     const unrecorded = await touchSeenProfiles(seen, store, guard);
     const recorded = (kind: "user" | "account", id: string | null) =>
@@ -603,8 +632,112 @@ async function writeEvents(units: CallUnit[], store: ModelStore, guard: Guard, s
         },
       );
     }
+    await settleConflicts(
+      ws,
+      [
+        ...fresh,
+        ...conflicts.filter((e) => recorded("user", e.event.user_id) && recorded("account", e.event.account_id)),
+      ],
+      store,
+      guard,
+      rejects,
+    );
     await recheckUserAccounts(ws, fresh, memberships, store, guard, stats);
   }
+}
+
+/** Whether a stored event and an incoming one come from the same call (legacy events have no hash). */
+function sameCall(stored: Pick<EventVersion, "content_hash">, incoming: Pick<EventVersion, "content_hash">): boolean {
+  return stored.content_hash === undefined || stored.content_hash === incoming.content_hash;
+}
+
+/** Orders two calls sharing a messageId: the later ordering time wins, then the greater content hash. */
+function eventRank(
+  a: Pick<EventVersion, "timestamp" | "content_hash">,
+  b: Pick<EventVersion, "timestamp" | "content_hash">,
+): number {
+  if (a.timestamp !== b.timestamp) return a.timestamp > b.timestamp ? 1 : -1;
+  const [ha, hb] = [a.content_hash ?? "", b.content_hash ?? ""];
+  return ha === hb ? 0 : ha > hb ? 1 : -1;
+}
+
+/** The reject of the call that lost a messageId conflict: the same record whichever order they came in. */
+function conflictReject(loser: EventVersion & { workspace_id: string }): RejectRecord {
+  return {
+    workspaceId: loser.workspace_id,
+    source: loser.source,
+    messageId: loser.event_id,
+    ...(loser.user_id ? { userId: loser.user_id } : {}),
+    code: "message_id.conflict",
+    field: "messageId",
+    message: "another call with this messageId was stored (the later one, by event time, then by content)",
+    value: {
+      type: loser.type,
+      event_name: loser.event_name,
+      timestamp: loser.timestamp,
+      user_id: loser.user_id,
+      content_hash: loser.content_hash,
+    },
+  };
+}
+
+/**
+ * Two normalizers may each write one of two calls that share a messageId, at the same time. Once
+ * written, each reads the stored event again: the call that ranks higher is put in place (only over
+ * the very event it read), the other is recorded as the loser, and a profile the loser had touched
+ * gets its last seen recomputed. Both normalizers converge on the same stored event.
+ */
+async function settleConflicts(
+  ws: string,
+  written: { event: StoredEvent; units: CallUnit[] }[],
+  store: ModelStore,
+  guard: Guard,
+  rejects: RejectList,
+): Promise<void> {
+  if (written.length === 0) return;
+  await guard(
+    written.flatMap((e) => e.units),
+    "event_conflict",
+    async () => {
+      let pending = written;
+      for (let attempt = 0; pending.length > 0; attempt++) {
+        if (attempt >= MAX_PROFILE_ATTEMPTS) {
+          throw new IngestError("event.contention", "calls sharing a messageId kept replacing each other", {
+            retryable: true,
+          });
+        }
+        const stored = await store.existingEvents(
+          ws,
+          pending.map((e) => e.event.event_id),
+        );
+        const retry: typeof pending = [];
+        for (const entry of pending) {
+          const current = stored.get(entry.event.event_id);
+          // Gone (a deletion swept it) or ours: nothing to settle.
+          if (!current || sameCall(current, entry.event)) continue;
+          const loser = eventRank(entry.event, current) > 0 ? current : entry.event;
+          if (loser === current) {
+            if (!(await store.replaceEvent(entry.event, current.content_hash as string))) {
+              retry.push(entry);
+              continue;
+            }
+          }
+          rejects.push(
+            ...entry.units.map((u) => ({
+              recordIds: [u.recordId],
+              reject: conflictReject({ ...loser, workspace_id: ws }),
+            })),
+          );
+          const winner = loser === current ? entry.event : current;
+          if (loser.user_id !== null && loser.user_id !== winner.user_id)
+            await store.recomputeLastSeen({ workspaceId: ws, kind: "user", id: loser.user_id });
+          if (loser.account_id !== null && loser.account_id !== winner.account_id)
+            await store.recomputeLastSeen({ workspaceId: ws, kind: "account", id: loser.account_id });
+        }
+        pending = retry;
+      }
+    },
+  );
 }
 
 /**
@@ -1005,6 +1138,10 @@ async function reattributeAliasedEvents(
       await store.putEvents(updates);
       for (const accountId of losers)
         await store.recomputeLastSeen({ workspaceId: ws, kind: "account", id: accountId });
+      // The user the link pointed to before lost these events, and maybe the one it was last seen in.
+      if (alias.previous !== undefined && alias.previous !== alias.to) {
+        await store.recomputeLastSeen({ workspaceId: ws, kind: "user", id: alias.previous });
+      }
       stats.eventsReattributed += updates.length;
     }),
   );
