@@ -252,6 +252,35 @@ export class DynamoModelStore implements ModelStore {
     );
   }
 
+  async insertEvents(events: StoredEvent[]): Promise<Set<string>> {
+    // One conditional put each (BatchWriteItem has no conditions): the same write units, more requests.
+    const taken = new Set<string>();
+    let next = 0;
+    const worker = async () => {
+      while (next < events.length) {
+        const event = events[next++] as StoredEvent;
+        try {
+          await storageCall("event write", () =>
+            this.db.send(
+              new PutCommand({
+                TableName: this.tables.eventsTable,
+                Item: eventItem(event),
+                ConditionExpression:
+                  "attribute_not_exists(pk) OR attribute_not_exists(content_hash) OR content_hash = :h",
+                ExpressionAttributeValues: { ":h": event.content_hash ?? null },
+              }),
+            ),
+          );
+        } catch (error) {
+          if (!((error as { cause?: unknown }).cause instanceof ConditionalCheckFailedException)) throw error;
+          taken.add(event.event_id);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(8, events.length) }, worker));
+    return taken;
+  }
+
   async replaceEvent(event: StoredEvent, expectedHash: string): Promise<boolean> {
     try {
       await storageCall("event write", () =>
@@ -713,6 +742,10 @@ export class DynamoModelStore implements ModelStore {
     }
     await this.deleteKeys(this.tables.eventsTable, eventKeys);
     await this.deleteKeys(this.tables.entitiesTable, entityDeletes);
+    // The user the id was linked to lost the events the link gave it (a deleted user is gone anyway).
+    if (link && eventKeys.length > 0) {
+      await this.recomputeLastSeen({ workspaceId, kind: "user", id: link.user_id as string });
+    }
     return { accountsWithEvents: [...accounts] };
   }
 
@@ -831,7 +864,7 @@ export class DynamoModelStore implements ModelStore {
       ),
     );
     for (const receipt of receipts) {
-      if (result.has(receipt.hash)) continue;
+      if (result.has(receipt.hash) || !receipt.record) continue;
       try {
         await storageCall("receipt write", () =>
           this.db.send(

@@ -31,8 +31,9 @@ export interface EventTime {
 /**
  * Picks the event time: `timestamp`, else `originalTimestamp`, `receivedAt`, `sentAt`, else the time
  * the queue message was received. An unreadable candidate is skipped (`time.invalid`); one without a
- * zone is read as UTC (`time.no_zone`). A time more than {@link FUTURE_TOLERANCE_MS} after the queue
- * receive time is replaced by the receive time (`time.future`, with the value sent); one before
+ * zone is read as UTC (`time.no_zone`). A time more than {@link FUTURE_TOLERANCE_MS} after the
+ * receive time (the call's own `receivedAt` when earlier than the queue message's, else the queue
+ * message's) is replaced by the receive time (`time.future`, with the value sent); one before
  * {@link OLDEST_PLAUSIBLE_TIME} still orders the call (`time.too_old`). A bad clock never blocks a call.
  *
  * @throws ValidationError `time.received_at_invalid` when `queueReceivedAt` is not a zoned time:
@@ -42,7 +43,11 @@ export interface EventTime {
  * // { time: "2024-05-01T12:00:00.000Z", fromDelivery: false, problems: [{ code: "time.no_zone", … }] }
  */
 export function eventTime(call: Pick<SegmentCall, (typeof CANDIDATES)[number]>, queueReceivedAt: string): EventTime {
-  const received = queueTime(queueReceivedAt);
+  const queued = queueTime(queueReceivedAt);
+  // Segment's own receivedAt (the same on every retry of a webhook) is the receive time when it is
+  // earlier than ours; a later one is not trusted, or a client could lift the bound with it.
+  const own = typeof call.receivedAt === "string" ? toUtcTime(call.receivedAt) : undefined;
+  const received = own !== undefined && own < queued ? own : queued;
   const problems: Problem[] = [];
   for (const key of CANDIDATES) {
     const raw = call[key];
@@ -74,14 +79,14 @@ export function eventTime(call: Pick<SegmentCall, (typeof CANDIDATES)[number]>, 
         message: `${key} is more than 24 h after the call was received; the receive time orders it`,
         value: raw,
       });
-      return { time: received, fromDelivery: true, problems };
+      return { time: received, fromDelivery: received !== own, problems };
     }
     if (time < OLDEST_PLAUSIBLE_TIME) {
       problems.push({ code: "time.too_old", field: key, message: `${key} is before 2000`, value: raw });
     }
     return { time, fromDelivery: key === "sentAt", problems };
   }
-  return { time: received, fromDelivery: true, problems };
+  return { time: queued, fromDelivery: true, problems };
 }
 
 /**

@@ -66,6 +66,11 @@ export interface CallReceipt {
   /** This delivery's receive time and the ordering time it would give. */
   receivedAt: string;
   time: string;
+  /**
+   * Whether this delivery's time depends on the delivery, so it is recorded as the first receipt
+   * when there is none; otherwise a first receipt is only looked up.
+   */
+  record: boolean;
 }
 
 /** A record of something that could not be stored whole (spec 3.6). */
@@ -102,6 +107,11 @@ export interface ModelStore {
   userMemberships(workspaceId: string, userId: string): Promise<{ accountId: string; since: string }[]>;
   /** The stored version of each of these event ids that is stored (consistent read). */
   existingEvents(workspaceId: string, eventIds: string[]): Promise<Map<string, EventVersion>>;
+  /**
+   * Stores events unless their id is taken by another call's event (another content hash); the
+   * same call again overwrites itself. Returns the ids that were taken.
+   */
+  insertEvents(events: StoredEvent[]): Promise<Set<string>>;
   /**
    * Replaces a stored event with another call's event of the same id, only if the stored one is
    * still the call with `expectedHash`; false when it changed meanwhile.
@@ -170,7 +180,8 @@ export interface ModelStore {
   saveRejects(rejects: RejectRecord[], seenAt: string): Promise<void>;
   /**
    * The first receipt of each of these calls, keyed by hash: recorded from the given delivery when
-   * the call was never seen (whichever concurrent delivery records first wins), read back otherwise.
+   * it says `record` and the call was never seen (whichever concurrent delivery records first
+   * wins), read back otherwise. Calls with no receipt and `record` false are left out.
    */
   firstReceipts(
     workspaceId: string,

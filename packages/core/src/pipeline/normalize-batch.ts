@@ -271,20 +271,28 @@ type Guard = (units: CallUnit[], step: string, work: () => Promise<void>) => Pro
  * A call whose ordering time comes from its delivery (no usable timestamp, one too far in the
  * future, or `sentAt`) orders by its first receipt, recorded per call content: a redelivery, which
  * ingest stamps with a new receive time, then orders exactly as the first delivery did and so can
- * never overwrite newer data (spec 3.1). Calls whose first receipt cannot be read are sent back.
+ * never overwrite newer data (spec 3.1). A call stamped after this delivery's receive time looks its
+ * first receipt up too: its first delivery may have come early enough for the stamp to be too far
+ * in the future. Calls whose first receipt cannot be read are sent back.
  */
 async function fixDeliveryTimes(units: CallUnit[], store: ModelStore, guard: Guard): Promise<CallUnit[]> {
   const fixed = new Map<CallUnit, CallUnit | null>();
-  for (const [ws, group] of groupByWorkspace(units.filter((u) => u.call.fromDelivery))) {
+  const concerned = (u: CallUnit) => u.call.fromDelivery || u.call.time > u.call.receivedAt;
+  for (const [ws, group] of groupByWorkspace(units.filter(concerned))) {
     const hashes = new Map(group.map((u) => [u, callContentHash(u.raw)]));
     const receipts = new Map<string, CallReceipt>();
     for (const u of group) {
       const hash = hashes.get(u) as string;
       const known = receipts.get(hash);
+      const receipt = {
+        hash,
+        messageId: u.call.messageId,
+        receivedAt: u.call.receivedAt,
+        time: u.call.time,
+        record: u.call.fromDelivery,
+      };
       // Two deliveries of one call in one batch: the earlier receipt is the first.
-      if (!known || u.call.receivedAt < known.receivedAt) {
-        receipts.set(hash, { hash, messageId: u.call.messageId, receivedAt: u.call.receivedAt, time: u.call.time });
-      }
+      if (!known || u.call.receivedAt < known.receivedAt) receipts.set(hash, receipt);
     }
     let first = new Map<string, { receivedAt: string; time: string }>();
     let read = false;
@@ -294,8 +302,8 @@ async function fixDeliveryTimes(units: CallUnit[], store: ModelStore, guard: Gua
     });
     for (const unit of group) {
       const receipt = first.get(hashes.get(unit) as string);
-      // Not read: the record is already sent back. Read but absent cannot happen (the store records
-      // every receipt it is given); the call would then simply order by this delivery.
+      // Not read: the record is already sent back. No receipt: the call never depended on its
+      // delivery, and orders by its own time.
       if (!read) fixed.set(unit, null);
       else if (receipt) {
         const meta = {
@@ -620,22 +628,25 @@ async function writeEvents(
       (e) =>
         !existing.has(e.event.event_id) && recorded("user", e.event.user_id) && recorded("account", e.event.account_id),
     );
-    // Chunks so one failing write sends back only the records whose events it carried.
+    // Chunks so one failing write sends back only the records whose events it carried. A write
+    // never replaces another call's event: that one is settled as a conflict below.
+    const collided: typeof fresh = [];
     for (let i = 0; i < fresh.length; i += 25) {
       const chunk = fresh.slice(i, i + 25);
       await guard(
         chunk.flatMap((e) => e.units),
         "event",
         async () => {
-          await store.putEvents(chunk.map((e) => e.event));
-          stats.eventsStored += chunk.length;
+          const taken = await store.insertEvents(chunk.map((e) => e.event));
+          collided.push(...chunk.filter((e) => taken.has(e.event.event_id)));
+          stats.eventsStored += chunk.length - taken.size;
         },
       );
     }
     await settleConflicts(
       ws,
       [
-        ...fresh,
+        ...collided,
         ...conflicts.filter((e) => recorded("user", e.event.user_id) && recorded("account", e.event.account_id)),
       ],
       store,
@@ -682,10 +693,10 @@ function conflictReject(loser: EventVersion & { workspace_id: string }): RejectR
 }
 
 /**
- * Two normalizers may each write one of two calls that share a messageId, at the same time. Once
- * written, each reads the stored event again: the call that ranks higher is put in place (only over
- * the very event it read), the other is recorded as the loser, and a profile the loser had touched
- * gets its last seen recomputed. Both normalizers converge on the same stored event.
+ * Events whose id is taken by another call's event (found before writing, or by a concurrent
+ * normalizer's write that won the insert): the call that ranks higher is put in place (only over
+ * the very event read), the other is recorded as the loser, and a profile the loser had touched gets
+ * its last seen recomputed. Whatever the interleaving, both normalizers converge on the winner.
  */
 async function settleConflicts(
   ws: string,
@@ -972,6 +983,17 @@ async function translateIds(
   return translated;
 }
 
+/** The users a call is about: its user profile, its event's user, the users its aliases link to. */
+function coreUserIdsOf(call: NormalizedCall): string[] {
+  const ids = new Set<string>();
+  for (const p of call.profiles) if (p.kind === "user") ids.add(p.id);
+  if (call.event?.user_id) ids.add(call.event.user_id);
+  for (const a of call.aliases) ids.add(a.to);
+  // An identify's memberships are the user's own (its company traits): about the user too.
+  if (call.type === "identify") for (const m of call.memberships) ids.add(m.userId);
+  return [...ids];
+}
+
 /** The anonymous ids a call carries: its event's when it has no userId, and the ids its aliases link. */
 function anonymousIdsOf(call: NormalizedCall): string[] {
   const ids = new Set(call.aliases.map((a) => a.from));
@@ -1029,18 +1051,28 @@ async function refuseDeletedUsers(
       });
     };
     const orphaned: { unit: CallUnit; anonymousId: string }[] = [];
-    for (const unit of group) {
+    for (let unit of group) {
       if (unit.call.deletion) {
         kept.push(unit);
         continue;
       }
-      const refused = userIdsOf(unit.call).find(isDeleted);
+      const refused = coreUserIdsOf(unit.call).find(isDeleted);
       if (refused !== undefined) {
         for (const link of unit.call.aliases) {
           if (isDeleted(link.to) && !deletedAnonymous.has(link.from)) orphaned.push({ unit, anonymousId: link.from });
         }
         refuse(unit, "userId", { user_id: refused });
         continue;
+      }
+      // A group call naming a deleted user: the account's traits are kept, the membership is not, as
+      // when the group call came before the deletion (which removed the membership).
+      const gone = unit.call.memberships.filter((m) => isDeleted(m.userId));
+      if (gone.length > 0) {
+        refuse(unit, "userId", { user_id: gone[0]?.userId });
+        unit = {
+          ...unit,
+          call: { ...unit.call, memberships: unit.call.memberships.filter((m) => !isDeleted(m.userId)) },
+        };
       }
       const event = unit.call.event;
       if (event && event.user_id === null && event.anonymous_id !== null && deletedAnonymous.has(event.anonymous_id)) {
