@@ -216,6 +216,34 @@ describe("finding 2: a redelivered call never changes state again", () => {
     expect(await c.read(ws)).toBe(c.want);
   });
 
+  it("a call stamped 30 h ahead, retried by its source 12 h later, still orders by its first receipt", async () => {
+    const ws = freshWorkspace();
+    const fast = {
+      type: "identify",
+      messageId: "f-1",
+      userId: "u1",
+      timestamp: "2024-05-02T06:00:00.000Z",
+      traits: { title: "fast clock" },
+    };
+    await deliver(ws, [
+      // 30 h after its receipt: ordered by the receipt, 2024-05-01T00:00.
+      { call: fast, receivedAt: "2024-05-01T00:00:00.000Z" },
+      {
+        call: {
+          type: "identify",
+          messageId: "f-2",
+          userId: "u1",
+          timestamp: "2024-05-01T12:00:00.000Z",
+          traits: { title: "new" },
+        },
+        receivedAt: "2024-05-01T12:00:01.000Z",
+      },
+      // The retry's own receipt would put the stamp within the 24 h tolerance, and let it win.
+      { call: fast, receivedAt: "2024-05-01T12:00:00.000Z" },
+    ]);
+    expect((await reader.getUser(ws, "u1"))?.title).toBe("new");
+  });
+
   it("a zoneless timestamp is read as UTC and recorded as time.no_zone", async () => {
     const ws = freshWorkspace();
     await deliver(ws, [
