@@ -389,6 +389,44 @@ describe("finding 4: a deleted user's anonymous events", () => {
   );
 });
 
+describe("finding 4, continued: an anonymous id linked to the deleted user by a link that lost", () => {
+  it("is deleted too, with the events a newer link gave another user", async () => {
+    const ws = freshWorkspace();
+    await deliver(ws, [
+      {
+        call: {
+          type: "alias",
+          messageId: "al-v",
+          previousId: "anon-1",
+          userId: "v",
+          timestamp: "2024-05-03T00:00:00.000Z",
+        },
+        receivedAt: "2024-05-03T00:00:01.000Z",
+      },
+      // Older than the link to v, so it never becomes the link; but anon-1 was u's too.
+      {
+        call: {
+          type: "alias",
+          messageId: "al-u",
+          previousId: "anon-1",
+          userId: "u",
+          timestamp: "2024-05-01T00:00:00.000Z",
+        },
+        receivedAt: "2024-05-01T00:00:01.000Z",
+      },
+      {
+        call: { type: "page", messageId: "p-1", anonymousId: "anon-1", timestamp: "2024-05-04T00:00:00.000Z" },
+        receivedAt: "2024-05-04T00:00:01.000Z",
+      },
+      { call: { type: "delete", messageId: "d-u", userId: "u" }, receivedAt: "2024-05-05T00:00:00.000Z" },
+    ]);
+    const state = await exportWorkspace(config, ws);
+    expect(state.events).toEqual([]);
+    // v keeps nothing it had only through anon-1.
+    expect(state.users).toEqual([]);
+  });
+});
+
 describe("finding 5: last_seen_at after an alias is re-pointed", () => {
   const calls: Delivery[] = [
     {

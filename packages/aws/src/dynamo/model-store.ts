@@ -496,8 +496,16 @@ export class DynamoModelStore implements ModelStore {
     toUserId: string,
     time: string,
   ): Promise<{ changed: boolean; previous?: string }> {
+    // The user's record of the link first, kept even when the link loses to a newer one or is
+    // re-pointed later: deleting the user must find every id ever linked to it (spec 3.5a).
+    await this.batchWrite(this.tables.entitiesTable, [
+      {
+        PutRequest: {
+          Item: { ...keys.userAlias(workspaceId, toUserId, fromId), workspace_id: workspaceId, from_id: fromId },
+        },
+      },
+    ]);
     let previous: string | undefined;
-    let redelivered = false;
     try {
       const out = await storageCall("alias write", () =>
         this.db.send(
@@ -520,25 +528,13 @@ export class DynamoModelStore implements ModelStore {
         ),
       );
       previous = out.Attributes?.user_id as string | undefined;
-      redelivered = out.Attributes?.time === time && previous === toUserId;
+      // The same link again: a first delivery may have saved it and then failed before moving the
+      // anonymous events, so that is redone (reported as changed).
+      if (previous === toUserId && out.Attributes?.time !== time) return { changed: false };
     } catch (error) {
       if ((error as { cause?: unknown }).cause instanceof ConditionalCheckFailedException) return { changed: false };
       throw error;
     }
-    // The same call delivered again: a first delivery may have saved the link and then failed before
-    // writing the user's back-reference and moving the anonymous events, so both are redone.
-    if (previous === toUserId && !redelivered) return { changed: false };
-    const requests: Record<string, unknown>[] = [
-      {
-        PutRequest: {
-          Item: { ...keys.userAlias(workspaceId, toUserId, fromId), workspace_id: workspaceId, from_id: fromId },
-        },
-      },
-    ];
-    if (previous !== undefined && previous !== toUserId) {
-      requests.push({ DeleteRequest: { Key: keys.userAlias(workspaceId, previous, fromId) } });
-    }
-    await this.batchWrite(this.tables.entitiesTable, requests);
     return previous === undefined || previous === toUserId ? { changed: true } : { changed: true, previous };
   }
 
