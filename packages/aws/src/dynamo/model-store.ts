@@ -252,7 +252,22 @@ export class DynamoModelStore implements ModelStore {
     );
   }
 
+  async rewriteEvents(events: StoredEvent[]): Promise<void> {
+    await this.conditionalPuts(
+      events,
+      "attribute_exists(pk) AND (attribute_not_exists(content_hash) OR content_hash = :h)",
+    );
+  }
+
   async insertEvents(events: StoredEvent[]): Promise<Set<string>> {
+    return this.conditionalPuts(
+      events,
+      "attribute_not_exists(pk) OR attribute_not_exists(content_hash) OR content_hash = :h",
+    );
+  }
+
+  /** One conditional put per event, 8 at a time; returns the ids whose condition failed. */
+  private async conditionalPuts(events: StoredEvent[], condition: string): Promise<Set<string>> {
     // One conditional put each (BatchWriteItem has no conditions): the same write units, more requests.
     const taken = new Set<string>();
     let next = 0;
@@ -265,8 +280,7 @@ export class DynamoModelStore implements ModelStore {
               new PutCommand({
                 TableName: this.tables.eventsTable,
                 Item: eventItem(event),
-                ConditionExpression:
-                  "attribute_not_exists(pk) OR attribute_not_exists(content_hash) OR content_hash = :h",
+                ConditionExpression: condition,
                 ExpressionAttributeValues: { ":h": event.content_hash ?? null },
               }),
             ),

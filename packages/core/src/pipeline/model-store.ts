@@ -119,6 +119,11 @@ export interface ModelStore {
   replaceEvent(event: StoredEvent, expectedHash: string): Promise<boolean>;
   /** Stores events (batched); overwrites an event with the same id. */
   putEvents(events: StoredEvent[]): Promise<void>;
+  /**
+   * Rewrites stored events (a new account or user after re-resolution), each only if it is still
+   * stored as the same call: an event a deletion removed meanwhile is not brought back.
+   */
+  rewriteEvents(events: StoredEvent[]): Promise<void>;
   /** Events of a user, from `fromTime` on, whose account came from the user's memberships. */
   userEventsResolvedFromMemberships(workspaceId: string, userId: string, fromTime: string): Promise<StoredEvent[]>;
   /** Keeps `last_seen_at` at the latest event time of a profile (never moves it back). */

@@ -799,7 +799,7 @@ async function recheckUserAccounts(
             retryable: true,
           });
         }
-        await store.putEvents(updates);
+        await store.rewriteEvents(updates);
         for (const accountId of losers)
           await store.recomputeLastSeen({ workspaceId: ws, kind: "account", id: accountId });
         stats.eventsReattributed += updates.length;
@@ -857,7 +857,7 @@ async function reattributeEvents(
       // An interrupted first run may have moved events without recomputing the accounts they left,
       // which can only be accounts of the user's memberships.
       if (entry.redo) for (const m of memberships) losers.add(m.accountId);
-      for (let i = 0; i < updates.length; i += 25) await store.putEvents(updates.slice(i, i + 25));
+      await store.rewriteEvents(updates);
       // An account that lost events may have been seen last in one of them.
       for (const accountId of losers)
         await store.recomputeLastSeen({ workspaceId: entry.ws, kind: "account", id: accountId });
@@ -1154,20 +1154,38 @@ async function reattributeAliasedEvents(
       if (events.length === 0) return;
       const memberships = await store.userMemberships(ws, alias.to);
       const losers = new Set<string>();
+      const own: SeenMap = new Map();
       const updates: StoredEvent[] = events.map((event) => {
         const moved = { ...event, user_id: alias.to };
         const next = moved.account_from_user
           ? resolveEventAccount(moved, accountsAt(memberships, moved.timestamp))
           : moved;
         if (event.account_id !== null && event.account_id !== next.account_id) losers.add(event.account_id);
-        noteSeen(seen, { workspaceId: ws, kind: "user", id: alias.to }, next.timestamp, [alias.unit]);
-        if (next.account_id !== null) {
-          noteSeen(seen, { workspaceId: ws, kind: "account", id: next.account_id }, next.timestamp, [alias.unit]);
+        for (const map of [seen, own]) {
+          noteSeen(map, { workspaceId: ws, kind: "user", id: alias.to }, next.timestamp, [alias.unit]);
+          if (next.account_id !== null) {
+            noteSeen(map, { workspaceId: ws, kind: "account", id: next.account_id }, next.timestamp, [alias.unit]);
+          }
         }
         return { ...next, workspace_id: ws, user_from_alias: true };
       });
       moves.push({ alias, eventIds: updates.map((e) => e.event_id) });
-      await store.putEvents(updates);
+      // The user's months first, as for any event write: a membership arriving meanwhile finds the
+      // moved events through them (see writeEvents), and the memberships are read again after.
+      if ((await touchSeenProfiles(own, store, guard)).size > 0) {
+        throw new IngestError("event.move_incomplete", "could not record the moved events' months", {
+          retryable: true,
+        });
+      }
+      await store.rewriteEvents(updates);
+      await recheckUserAccounts(
+        ws,
+        updates.map((event) => ({ event, units: [alias.unit] })),
+        new Map([[`${ws}\u0000${alias.to}`, memberships]]),
+        store,
+        guard,
+        stats,
+      );
       for (const accountId of losers)
         await store.recomputeLastSeen({ workspaceId: ws, kind: "account", id: accountId });
       // The user the link pointed to before lost these events, and maybe the one it was last seen in.
