@@ -203,8 +203,9 @@ export function adversarialOracle(ws: string, calls: ReceivedCall[]): WorkspaceE
   const resolved = [...events.values()].map((raw) => {
     let event: NonNullable<NormalizedCall["event"]> & { user_from_alias?: boolean } = raw;
     if (raw.user_id === null && raw.anonymous_id !== null) {
+      // Attributed through the link when there is one; an event never attributed carries no flag.
       const target = links.get(raw.anonymous_id)?.to;
-      event = { ...raw, user_id: target ?? null, user_from_alias: target !== undefined };
+      if (target !== undefined) event = { ...raw, user_id: target, user_from_alias: true };
     }
     const accounts = [...(since.get(event.user_id ?? "") ?? new Map()).entries()]
       .filter(([, t]) => t <= event.timestamp)
