@@ -4,8 +4,13 @@ import type { RawQueueMessage } from "../../packages/core/src/queue-message";
 import { prng, shuffle } from "./seeded-random";
 
 /** A raw queue message body as ingest writes it. */
-export function rawMessage(workspaceId: string, calls: Record<string, unknown>[], source = "product"): RawQueueMessage {
-  return { v: 1, workspaceId, source, receivedAt: "2024-06-01T00:00:00.000Z", requestId: randomUUID(), calls };
+export function rawMessage(
+  workspaceId: string,
+  calls: Record<string, unknown>[],
+  source = "product",
+  receivedAt = "2024-06-01T00:00:00.000Z",
+): RawQueueMessage {
+  return { v: 1, workspaceId, source, receivedAt, requestId: randomUUID(), calls };
 }
 
 /** An SQS event as Lambda delivers it to the normalize function, one record per message. */
@@ -48,6 +53,27 @@ export interface ShuffledDelivery {
 }
 
 /**
+ * The raw queue messages of a seeded shuffled delivery: `duplicateRate` of the calls twice, in
+ * messages of 1-20 calls, as at-least-once, out-of-order SQS delivery would hand them over.
+ */
+export function shuffledMessages(
+  ws: string,
+  calls: Record<string, unknown>[],
+  seed: number,
+  duplicateRate = 0.2,
+): { messages: RawQueueMessage[]; deliveries: number; duplicates: number } {
+  const r = prng(seed);
+  const copies = shuffle([...calls, ...calls.filter(() => r.next() < duplicateRate)], r);
+  const messages: RawQueueMessage[] = [];
+  for (let index = 0; index < copies.length; ) {
+    const size = 1 + r.int(20);
+    messages.push(rawMessage(ws, copies.slice(index, index + size)));
+    index += size;
+  }
+  return { messages, deliveries: copies.length, duplicates: copies.length - calls.length };
+}
+
+/**
  * Delivers calls to a normalize handler in a seeded shuffled order with `duplicateRate` of them
  * delivered twice, in SQS batches of random shape (1-5 messages of 1-20 calls), as at-least-once,
  * out-of-order SQS delivery does. Every batch must succeed (no batch item failures).
@@ -83,4 +109,13 @@ export async function deliverShuffled(
     delivery.messages += messages.length;
   }
   return delivery;
+}
+
+/** Interleaves lists one item of each in turn, keeping each list's own order. */
+export function interleave<T>(lists: T[][]): T[] {
+  const out: T[] = [];
+  for (let i = 0; i < Math.max(0, ...lists.map((l) => l.length)); i++) {
+    for (const list of lists) if (i < list.length) out.push(list[i] as T);
+  }
+  return out;
 }

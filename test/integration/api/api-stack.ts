@@ -74,14 +74,18 @@ export async function normalize(config: Config, messages: RawQueueMessage[]): Pr
   expect(result.batchItemFailures).toEqual([]);
 }
 
-/** Delivers Segment calls of one source through the normalizer. */
+/**
+ * Delivers Segment calls of one source through the normalizer, as received by ingest at
+ * `receivedAt` (a call stamped more than 24 h later orders by that receive time).
+ */
 export async function deliver(
   config: Config,
   workspaceId: string,
   calls: Record<string, unknown>[],
   source = "product",
+  receivedAt?: string,
 ): Promise<void> {
-  await normalize(config, [rawMessage(workspaceId, calls, source)]);
+  await normalize(config, [rawMessage(workspaceId, calls, source, receivedAt)]);
 }
 
 /** A new workspace with an API key. */

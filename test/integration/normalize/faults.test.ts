@@ -104,10 +104,13 @@ describe("transient DynamoDB failures", () => {
     expect((await reader.getUser(ws, "u-hot"))?.last_seen_at).toBe("2024-05-01T00:00:01.000Z");
   });
 
-  it("sends back every message whose events were in a throttled batch write, and stores each event once on redelivery", async () => {
+  it("sends back every message whose events were in a throttled write, and stores each event once on redelivery", async () => {
     const ws = freshWorkspace();
     let failures = 0;
-    const db = faultyClient((command) => command === "BatchWriteItemCommand" && failures++ < 100);
+    // Event writes: one conditional PutItem each on the Events table.
+    const db = faultyClient(
+      (command, input) => command === "PutItemCommand" && input.TableName === config.eventsTable && failures++ < 100,
+    );
     const handler = createNormalizeHandler({ store: new DynamoModelStore(db, config) });
     const event = sqsEvent([
       rawMessage(ws, [

@@ -136,7 +136,8 @@ describe("no loss and no duplicates under faults, end to end", () => {
       sqs: pollerSqs,
       queueUrl: config.rawQueueUrl,
       handler: worker.handler,
-      concurrency: 3,
+      // Several normalizers side by side, as Lambda runs them.
+      concurrency: 4,
       waitTimeSeconds: 1,
       log: (line) => pollerLog.push(line),
     });

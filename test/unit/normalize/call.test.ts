@@ -261,12 +261,15 @@ describe("normalizeCall: alias, delete, ids", () => {
   });
 
   it("uses the queue receive time and reports a bad timestamp without dropping the call", () => {
-    const call = parse(
-      `{ "type": "group", "groupId": "a1", "timestamp": "2024-05-01T10:00:00", "traits": { "name": "A" } }`,
-    );
+    const call = parse(`{ "type": "group", "groupId": "a1", "timestamp": "yesterday", "traits": { "name": "A" } }`);
     const n = normalizeCall(call, meta);
     expect(n.time).toBe(meta.receivedAt);
+    expect(n.fromDelivery).toBe(true);
     expect(n.profiles[0]?.fields).toEqual({ name: "A" });
     expect(n.problems).toEqual([expect.objectContaining({ code: "time.invalid", field: "timestamp" })]);
+    // The pipeline passes the time of the call's first receipt: a redelivery orders as the first did.
+    expect(normalizeCall(call, { ...meta, fixedTime: "2024-04-01T00:00:00.000Z" }).time).toBe(
+      "2024-04-01T00:00:00.000Z",
+    );
   });
 });

@@ -39,6 +39,8 @@ describe("events from track, page and screen", () => {
       properties: { format: "csv", rows: 1200, filters: ["plan", "region"], exported_at: "2024-05-01T10:58:00.000Z" },
       received_at: "2024-05-01T12:00:05.000Z",
       source: "product",
+      // Tells this call from another that reuses its messageId (spec 3.2).
+      content_hash: expect.stringMatching(/^[0-9a-f]{64}$/),
     });
     expect(n.profiles).toEqual([]);
     expect(n.aliases).toEqual([]);

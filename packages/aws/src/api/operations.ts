@@ -193,6 +193,8 @@ export function createApiOperations(stores: ApiStores): ApiOperations {
     id: string,
     query: { limit: number; cursor?: string; from?: string; to?: string },
   ) {
+    if (kind === "user" && (await reader.deletedUsers(workspaceId, [id])).size > 0)
+      throw await userNotFound(workspaceId, id);
     const months = await reader.eventMonths(workspaceId, kind, id);
     if (months === undefined && !(await reader.hasMemberships(workspaceId, kind, id))) {
       throw kind === "account" ? accountNotFound(id) : await userNotFound(workspaceId, id);
@@ -262,10 +264,17 @@ export function createApiOperations(stores: ApiStores): ApiOperations {
         workspaceId,
         page.items.map((m) => m.id),
       );
-      const items: AccountMember[] = page.items.map((m) => ({
-        ...(users.get(m.id) ?? { ...materializeUser(workspaceId, m.id, {}), last_seen_at: null }),
-        member_since: m.since,
-      }));
+      // A membership left for a moment by a normalizer racing a deletion is not served.
+      const deleted = await reader.deletedUsers(
+        workspaceId,
+        page.items.map((m) => m.id),
+      );
+      const items: AccountMember[] = page.items
+        .filter((m) => !deleted.has(m.id))
+        .map((m) => ({
+          ...(users.get(m.id) ?? { ...materializeUser(workspaceId, m.id, {}), last_seen_at: null }),
+          member_since: m.since,
+        }));
       return { status: 200, body: { items, next_cursor: page.next_cursor }, facts: { items: items.length } };
     },
 
@@ -277,6 +286,7 @@ export function createApiOperations(stores: ApiStores): ApiOperations {
       const userId = params.userId as string;
       const user = await reader.getUser(workspaceId, userId);
       if (user) return { status: 200, body: user };
+      if ((await reader.deletedUsers(workspaceId, [userId])).size > 0) throw await userNotFound(workspaceId, userId);
       if (await reader.hasMemberships(workspaceId, "user", userId)) {
         const accountIds = (await reader.userAccountIds(workspaceId, userId)).sort();
         return {
@@ -296,6 +306,7 @@ export function createApiOperations(stores: ApiStores): ApiOperations {
 
     async listUserAccounts({ workspaceId, params, query }) {
       const userId = params.userId as string;
+      if ((await reader.deletedUsers(workspaceId, [userId])).size > 0) throw await userNotFound(workspaceId, userId);
       const scope = `user-accounts:${userId}`;
       const cursor = cursorOf(query.cursor, workspaceId, scope);
       const page = await walkPartitions(

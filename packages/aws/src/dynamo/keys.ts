@@ -86,6 +86,14 @@ export const keys = {
   userPartition: (ws: string, userId: string) => ({ pk: `${workspacePrefix(ws)}#U#${userId}` }),
   /** A deleted user's tombstone: later calls for the user become rejects. */
   tombstone: (ws: string, userId: string): Key => ({ pk: `${workspacePrefix(ws)}#U#${userId}`, sk: "DELETED" }),
+  /**
+   * An anonymous or previous id of a deleted user: calls that carry only it are refused, and it is
+   * never linked to a user again (spec 3.5a). Beside the alias item of the same id.
+   */
+  anonymousTombstone: (ws: string, fromId: string): Key => ({
+    pk: `${workspacePrefix(ws)}#ALIAS#${fromId}`,
+    sk: "DELETED",
+  }),
   entityMap: (ws: string, source: string, kind: string, externalId: string): Key => ({
     pk: `${workspacePrefix(ws)}#MAP#${source}#${kind}`,
     sk: externalId,
@@ -113,6 +121,11 @@ export const keys = {
     sk: `${messageId}#${code}#${rejectKeyField(field)}`,
   }),
   rejectPartition: (ws: string) => ({ pk: `${workspacePrefix(ws)}#REJECTS` }),
+  /** The first receipt of a call whose ordering time depends on its delivery, by content hash. */
+  receipt: (ws: string, contentHash: string): Key => ({
+    pk: `${workspacePrefix(ws)}#RECEIPT#${contentHash}`,
+    sk: "RECEIPT",
+  }),
 
   /** Events table: one item per workspace + messageId, so a redelivery lands on the same item. */
   event: (ws: string, messageId: string): Key => ({ pk: `${workspacePrefix(ws)}#E#${messageId}`, sk: "EVENT" }),

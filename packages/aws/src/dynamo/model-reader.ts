@@ -89,8 +89,11 @@ export class DynamoModelReader {
     workspaceId: string,
     userId: string,
   ): Promise<(User & Activity & { account_ids: string[] }) | undefined> {
-    const item = await this.get(this.tables.entitiesTable, keys.user(workspaceId, userId));
-    if (!item) return undefined;
+    // A normalizer that checked the tombstone before a concurrent deletion may still write the
+    // profile for a moment (it undoes that itself): a deleted user is never served meanwhile.
+    const found = await this.batchGet([keys.user(workspaceId, userId), keys.tombstone(workspaceId, userId)]);
+    const item = found.get(JSON.stringify(keys.user(workspaceId, userId)));
+    if (!item || found.has(JSON.stringify(keys.tombstone(workspaceId, userId)))) return undefined;
     const accountIds = (await this.userAccountIds(workspaceId, userId)).sort();
     return {
       ...materializeUser(workspaceId, userId, (item.f as VersionedFields) ?? {}),
@@ -261,14 +264,24 @@ export class DynamoModelReader {
     );
   }
 
-  /** Users by id, materialized with their activity (as `getAccounts`). */
+  /** Which of these users were deleted (have a tombstone). */
+  async deletedUsers(workspaceId: string, userIds: string[]): Promise<Set<string>> {
+    const items = await this.batchGet(userIds.map((id) => keys.tombstone(workspaceId, id)));
+    return new Set(userIds.filter((id) => items.has(JSON.stringify(keys.tombstone(workspaceId, id)))));
+  }
+
+  /** Users by id, materialized with their activity (as `getAccounts`); deleted users are left out. */
   async getUsers(workspaceId: string, userIds: string[]): Promise<Map<string, User & Activity>> {
-    const items = await this.batchGet(userIds.map((id) => keys.user(workspaceId, id)));
+    const items = await this.batchGet(
+      userIds.flatMap((id) => [keys.user(workspaceId, id), keys.tombstone(workspaceId, id)]),
+    );
     return new Map(
-      userIds.map((id) => {
-        const item = items.get(JSON.stringify(keys.user(workspaceId, id)));
-        return [id, { ...materializeUser(workspaceId, id, (item?.f as VersionedFields) ?? {}), ...activityOf(item) }];
-      }),
+      userIds
+        .filter((id) => !items.has(JSON.stringify(keys.tombstone(workspaceId, id))))
+        .map((id) => {
+          const item = items.get(JSON.stringify(keys.user(workspaceId, id)));
+          return [id, { ...materializeUser(workspaceId, id, (item?.f as VersionedFields) ?? {}), ...activityOf(item) }];
+        }),
     );
   }
 

@@ -2,6 +2,7 @@ import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import {
   BatchGetCommand,
   BatchWriteCommand,
+  DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -13,6 +14,8 @@ import type { VersionedFields } from "../../../core/src/normalize/merge";
 import type { ProfileKind } from "../../../core/src/normalize/profile-fields";
 import { type EntityRef, entityRefKey } from "../../../core/src/pipeline/identity";
 import type {
+  CallReceipt,
+  EventVersion,
   MembershipEdge,
   ModelStore,
   ProfileRef,
@@ -32,6 +35,11 @@ export interface TableNames {
 
 /** Longest offending value kept on a reject (serialised), so a reject item stays small. */
 const MAX_REJECT_VALUE_CHARS = 4096;
+/**
+ * How long a call's first receipt is kept: past Segment's retries (hours), SQS retention (14 days)
+ * and a redrive from the DLQ (14 more). A delivery after that orders by its own receive time.
+ */
+const RECEIPT_RETENTION_SECONDS = 45 * 86400;
 /** Attempts for the items DynamoDB leaves unprocessed in a batch request. */
 const MAX_BATCH_ATTEMPTS = 6;
 
@@ -222,14 +230,91 @@ export class DynamoModelStore implements ModelStore {
     return items.map((item) => ({ accountId: item.account_id as string, since: item.since as string }));
   }
 
-  async existingEvents(workspaceId: string, eventIds: string[]): Promise<Set<string>> {
+  async existingEvents(workspaceId: string, eventIds: string[]): Promise<Map<string, EventVersion>> {
     const items = await this.batchGet(
       this.tables.eventsTable,
       eventIds.map((id) => keys.event(workspaceId, id)),
-      false,
-      "event_id",
+      true,
+      "event_id, #type, event_name, #ts, user_id, account_id, #src, content_hash",
+      { "#type": "type", "#ts": "timestamp", "#src": "source" },
     );
-    return new Set(items.map((item) => item.event_id as string));
+    return new Map(
+      items.map((item) => [
+        item.event_id as string,
+        {
+          event_id: item.event_id as string,
+          type: item.type as EventVersion["type"],
+          event_name: item.event_name as string,
+          timestamp: item.timestamp as string,
+          user_id: (item.user_id as string | null | undefined) ?? null,
+          account_id: (item.account_id as string | null | undefined) ?? null,
+          source: item.source as string,
+          ...(typeof item.content_hash === "string" ? { content_hash: item.content_hash } : {}),
+        },
+      ]),
+    );
+  }
+
+  async rewriteEvents(events: StoredEvent[]): Promise<void> {
+    await this.conditionalPuts(
+      events,
+      "attribute_exists(pk) AND (attribute_not_exists(content_hash) OR content_hash = :h)",
+    );
+  }
+
+  async insertEvents(events: StoredEvent[]): Promise<Set<string>> {
+    return this.conditionalPuts(
+      events,
+      "attribute_not_exists(pk) OR attribute_not_exists(content_hash) OR content_hash = :h",
+    );
+  }
+
+  /** One conditional put per event, 8 at a time; returns the ids whose condition failed. */
+  private async conditionalPuts(events: StoredEvent[], condition: string): Promise<Set<string>> {
+    // One conditional put each (BatchWriteItem has no conditions): the same write units, more requests.
+    const taken = new Set<string>();
+    let next = 0;
+    const worker = async () => {
+      while (next < events.length) {
+        const event = events[next++] as StoredEvent;
+        try {
+          await storageCall("event write", () =>
+            this.db.send(
+              new PutCommand({
+                TableName: this.tables.eventsTable,
+                Item: eventItem(event),
+                ConditionExpression: condition,
+                ExpressionAttributeValues: { ":h": event.content_hash ?? null },
+              }),
+            ),
+          );
+        } catch (error) {
+          if (!((error as { cause?: unknown }).cause instanceof ConditionalCheckFailedException)) throw error;
+          taken.add(event.event_id);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(8, events.length) }, worker));
+    return taken;
+  }
+
+  async replaceEvent(event: StoredEvent, expectedHash: string): Promise<boolean> {
+    try {
+      await storageCall("event write", () =>
+        this.db.send(
+          new PutCommand({
+            TableName: this.tables.eventsTable,
+            Item: eventItem(event),
+            ConditionExpression: "content_hash = :h",
+            ExpressionAttributeValues: { ":h": expectedHash },
+          }),
+        ),
+      );
+      return true;
+    } catch (error) {
+      if ((error as { cause?: unknown }).cause instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
   }
 
   async putEvents(events: StoredEvent[]): Promise<void> {
@@ -322,6 +407,7 @@ export class DynamoModelStore implements ModelStore {
     const values: Record<string, unknown> = {
       ":t": time,
       ":months": new Set(months),
+      ":one": 1,
       ":kind": ref.kind,
       ":id": ref.id,
       ":ws": ref.workspaceId,
@@ -343,7 +429,7 @@ export class DynamoModelStore implements ModelStore {
           new UpdateCommand({
             TableName: this.tables.entitiesTable,
             Key: key,
-            UpdateExpression: `${set} ADD event_months :months`,
+            UpdateExpression: `${set} ADD event_months :months, seen_rev :one`,
             ConditionExpression: "attribute_not_exists(last_seen_at) OR last_seen_at < :t",
             ExpressionAttributeNames: names,
             ExpressionAttributeValues: values,
@@ -358,8 +444,8 @@ export class DynamoModelStore implements ModelStore {
           new UpdateCommand({
             TableName: this.tables.entitiesTable,
             Key: key,
-            UpdateExpression: "ADD event_months :months",
-            ExpressionAttributeValues: { ":months": new Set(months) },
+            UpdateExpression: "ADD event_months :months, seen_rev :one",
+            ExpressionAttributeValues: { ":months": new Set(months), ":one": 1 },
           }),
         ),
       );
@@ -372,30 +458,61 @@ export class DynamoModelStore implements ModelStore {
       const current = await storageCall("profile read", () =>
         this.db.send(new GetCommand({ TableName: this.tables.entitiesTable, Key: key, ConsistentRead: true })),
       );
-      const previous = current.Item?.last_seen_at as string | undefined;
-      const months = [...((current.Item?.event_months as Set<string> | undefined) ?? [])].sort().reverse();
+      if (!current.Item) return;
+      const previous = current.Item.last_seen_at as string | undefined;
+      const rev = current.Item.seen_rev as number | undefined;
+      const months = [...((current.Item.event_months as Set<string> | undefined) ?? [])].sort().reverse();
       let newest: string | undefined;
       for (const month of months) {
+        const [index, pkName, skName, pk] =
+          ref.kind === "account"
+            ? ["byAccount", "apk", "ask", keys.accountEvents(ref.workspaceId, ref.id, month).apk]
+            : ["byUser", "upk", "usk", keys.userEvents(ref.workspaceId, ref.id, month).upk];
         const page = await storageCall("query", () =>
           this.db.send(
             new QueryCommand({
               TableName: this.tables.eventsTable,
-              IndexName: "byAccount",
-              KeyConditionExpression: "apk = :pk",
-              ExpressionAttributeValues: { ":pk": keys.accountEvents(ref.workspaceId, ref.id, month).apk },
+              IndexName: index,
+              KeyConditionExpression: `${pkName} = :pk`,
+              ExpressionAttributeValues: { ":pk": pk },
               ScanIndexForward: false,
               Limit: 1,
             }),
           ),
         );
-        const order = page.Items?.[0]?.ask as string | undefined;
+        const order = page.Items?.[0]?.[skName] as string | undefined;
         if (order) {
           newest = order.slice(0, order.indexOf("#"));
           break;
         }
       }
-      if (newest === previous) return;
+      // A profile that only events created, and that has none left, is no profile at all: in
+      // whatever order the calls came, it would not exist (an alias re-pointed before the event).
+      const empty = newest === undefined && current.Item.f === undefined;
+      if (newest === previous && !empty) return;
+      const unchanged = [
+        previous === undefined ? "attribute_not_exists(last_seen_at)" : "last_seen_at = :old",
+        // No event was recorded meanwhile (touchLastSeen counts every touch).
+        rev === undefined ? "attribute_not_exists(seen_rev)" : "seen_rev = :rev",
+      ];
+      const values = {
+        ...(previous === undefined ? {} : { ":old": previous }),
+        ...(rev === undefined ? {} : { ":rev": rev }),
+      };
       try {
+        if (empty) {
+          await storageCall("profile delete", () =>
+            this.db.send(
+              new DeleteCommand({
+                TableName: this.tables.entitiesTable,
+                Key: key,
+                ConditionExpression: [...unchanged, "attribute_not_exists(f)"].join(" AND "),
+                ...(Object.keys(values).length > 0 ? { ExpressionAttributeValues: values } : {}),
+              }),
+            ),
+          );
+          return;
+        }
         // Conditional on the value read, so a concurrent newer touch is never overwritten.
         await storageCall("last seen write", () =>
           this.db.send(
@@ -403,8 +520,7 @@ export class DynamoModelStore implements ModelStore {
               TableName: this.tables.entitiesTable,
               Key: key,
               UpdateExpression: newest === undefined ? "REMOVE last_seen_at" : "SET last_seen_at = :n",
-              ConditionExpression:
-                previous === undefined ? "attribute_not_exists(last_seen_at)" : "last_seen_at = :old",
+              ConditionExpression: unchanged[0],
               ExpressionAttributeValues: {
                 ...(newest === undefined ? {} : { ":n": newest }),
                 ...(previous === undefined ? {} : { ":old": previous }),
@@ -426,8 +542,16 @@ export class DynamoModelStore implements ModelStore {
     toUserId: string,
     time: string,
   ): Promise<{ changed: boolean; previous?: string }> {
+    // The user's record of the link first, kept even when the link loses to a newer one or is
+    // re-pointed later: deleting the user must find every id ever linked to it (spec 3.5a).
+    await this.batchWrite(this.tables.entitiesTable, [
+      {
+        PutRequest: {
+          Item: { ...keys.userAlias(workspaceId, toUserId, fromId), workspace_id: workspaceId, from_id: fromId },
+        },
+      },
+    ]);
     let previous: string | undefined;
-    let redelivered = false;
     try {
       const out = await storageCall("alias write", () =>
         this.db.send(
@@ -450,25 +574,13 @@ export class DynamoModelStore implements ModelStore {
         ),
       );
       previous = out.Attributes?.user_id as string | undefined;
-      redelivered = out.Attributes?.time === time && previous === toUserId;
+      // The same link again: a first delivery may have saved it and then failed before moving the
+      // anonymous events, so that is redone (reported as changed).
+      if (previous === toUserId && out.Attributes?.time !== time) return { changed: false };
     } catch (error) {
       if ((error as { cause?: unknown }).cause instanceof ConditionalCheckFailedException) return { changed: false };
       throw error;
     }
-    // The same call delivered again: a first delivery may have saved the link and then failed before
-    // writing the user's back-reference and moving the anonymous events, so both are redone.
-    if (previous === toUserId && !redelivered) return { changed: false };
-    const requests: Record<string, unknown>[] = [
-      {
-        PutRequest: {
-          Item: { ...keys.userAlias(workspaceId, toUserId, fromId), workspace_id: workspaceId, from_id: fromId },
-        },
-      },
-    ];
-    if (previous !== undefined && previous !== toUserId) {
-      requests.push({ DeleteRequest: { Key: keys.userAlias(workspaceId, previous, fromId) } });
-    }
-    await this.batchWrite(this.tables.entitiesTable, requests);
     return previous === undefined || previous === toUserId ? { changed: true } : { changed: true, previous };
   }
 
@@ -547,24 +659,18 @@ export class DynamoModelStore implements ModelStore {
     return new Set(items.map((item) => item.user_id as string));
   }
 
-  async deleteUser(workspaceId: string, userId: string, deletedAt: string): Promise<{ accountsWithEvents: string[] }> {
+  async deleteUser(
+    workspaceId: string,
+    userId: string,
+    deletedAt: string,
+    known: { eventIds: string[] } = { eventIds: [] },
+  ): Promise<{ accountsWithEvents: string[] }> {
     const table = this.tables.entitiesTable;
     // The tombstone first: from now on every call about the user is refused, even while we delete.
-    await storageCall("tombstone write", () =>
-      this.db.send(
-        new PutCommand({
-          TableName: table,
-          Item: {
-            ...keys.tombstone(workspaceId, userId),
-            workspace_id: workspaceId,
-            user_id: userId,
-            deleted_at: deletedAt,
-          },
-          ConditionExpression: "attribute_not_exists(pk)",
-        }),
-      ),
-    ).catch((error) => {
-      if (!((error as { cause?: unknown }).cause instanceof ConditionalCheckFailedException)) throw error;
+    await this.putTombstone(keys.tombstone(workspaceId, userId), {
+      user_id: userId,
+      deleted_at: deletedAt,
+      workspace_id: workspaceId,
     });
 
     const accounts = new Set<string>();
@@ -575,6 +681,7 @@ export class DynamoModelStore implements ModelStore {
         if (typeof item.account_id === "string") accounts.add(item.account_id);
       }
     };
+    collect(await this.knownEvents(workspaceId, known.eventIds, (e) => e.user_id === userId));
     for (const month of await this.eventMonths(keys.user(workspaceId, userId))) {
       collect(
         await queryAll(this.db, {
@@ -597,17 +704,11 @@ export class DynamoModelStore implements ModelStore {
       if (sk === "DELETED") continue;
       entityDeletes.push({ pk: item.pk as string, sk });
       if (sk.startsWith("ALIAS#")) {
+        // The user's anonymous ids go with it: tombstoned (so a page arriving later is refused),
+        // their link and their not-yet-attributed events deleted.
         const fromId = item.from_id as string;
-        entityDeletes.push(keys.alias(workspaceId, fromId));
-        // Anonymous events not yet attributed still carry the user's pre-sign-in activity.
-        collect(
-          await queryAll(this.db, {
-            TableName: this.tables.eventsTable,
-            IndexName: "byUser",
-            KeyConditionExpression: "upk = :pk",
-            ExpressionAttributeValues: { ":pk": keys.anonymousEvents(workspaceId, fromId).upk },
-          }),
-        );
+        for (const accountId of (await this.deleteAnonymousId(workspaceId, fromId, deletedAt)).accountsWithEvents)
+          accounts.add(accountId);
       }
       if (sk.startsWith("MAP#"))
         entityDeletes.push(keys.entityMap(workspaceId, item.source as string, "user", item.external_id as string));
@@ -627,19 +728,108 @@ export class DynamoModelStore implements ModelStore {
     });
     for (const r of rejects) entityDeletes.push({ pk: r.pk as string, sk: r.sk as string });
 
-    for (let i = 0; i < eventKeys.length; i += 25) {
-      await this.batchWrite(
-        this.tables.eventsTable,
-        eventKeys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } })),
-      );
+    await this.deleteKeys(this.tables.eventsTable, eventKeys);
+    await this.deleteKeys(table, entityDeletes);
+    return { accountsWithEvents: [...accounts] };
+  }
+
+  async deletedAnonymousIds(workspaceId: string, anonymousIds: string[]): Promise<Set<string>> {
+    const items = await this.batchGet(
+      this.tables.entitiesTable,
+      anonymousIds.map((id) => keys.anonymousTombstone(workspaceId, id)),
+      true,
+      "from_id",
+    );
+    return new Set(items.map((item) => item.from_id as string));
+  }
+
+  async deleteAnonymousId(
+    workspaceId: string,
+    anonymousId: string,
+    deletedAt: string,
+    known: { eventIds: string[] } = { eventIds: [] },
+  ): Promise<{ accountsWithEvents: string[] }> {
+    await this.putTombstone(keys.anonymousTombstone(workspaceId, anonymousId), {
+      from_id: anonymousId,
+      deleted_at: deletedAt,
+      workspace_id: workspaceId,
+    });
+    const accounts = new Set<string>();
+    const eventKeys: Key[] = [];
+    const collect = (items: Record<string, unknown>[]) => {
+      for (const item of items) {
+        eventKeys.push({ pk: item.pk as string, sk: item.sk as string });
+        if (typeof item.account_id === "string") accounts.add(item.account_id);
+      }
+    };
+    const anonymousOnly = (e: Record<string, unknown>) =>
+      e.anonymous_id === anonymousId && (e.user_id === null || e.user_from_alias === true);
+    collect(await this.knownEvents(workspaceId, known.eventIds, anonymousOnly));
+    collect(
+      await queryAll(this.db, {
+        TableName: this.tables.eventsTable,
+        IndexName: "byUser",
+        KeyConditionExpression: "upk = :pk",
+        ExpressionAttributeValues: { ":pk": keys.anonymousEvents(workspaceId, anonymousId).upk },
+      }),
+    );
+    const entityDeletes: Key[] = [];
+    const link = await this.get(keys.alias(workspaceId, anonymousId));
+    if (link) {
+      const target = link.user_id as string;
+      entityDeletes.push(keys.alias(workspaceId, anonymousId), keys.userAlias(workspaceId, target, anonymousId));
+      // Events the link attributed to its user are the anonymous id's activity too.
+      const attributed = await this.eventsAttributedByAlias(workspaceId, anonymousId, target);
+      collect(attributed.map((e) => ({ ...keys.event(workspaceId, e.event_id), account_id: e.account_id })));
     }
-    for (let i = 0; i < entityDeletes.length; i += 25) {
-      await this.batchWrite(
-        table,
-        entityDeletes.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } })),
-      );
+    await this.deleteKeys(this.tables.eventsTable, eventKeys);
+    await this.deleteKeys(this.tables.entitiesTable, entityDeletes);
+    // The user the id was linked to lost the events the link gave it (a deleted user is gone anyway).
+    if (link && eventKeys.length > 0) {
+      await this.recomputeLastSeen({ workspaceId, kind: "user", id: link.user_id as string });
     }
     return { accountsWithEvents: [...accounts] };
+  }
+
+  /** Writes a tombstone item once (a repeated deletion keeps the first `deleted_at`). */
+  private async putTombstone(key: Key, attributes: Record<string, unknown>): Promise<void> {
+    await storageCall("tombstone write", () =>
+      this.db.send(
+        new PutCommand({
+          TableName: this.tables.entitiesTable,
+          Item: { ...key, ...attributes },
+          ConditionExpression: "attribute_not_exists(pk)",
+        }),
+      ),
+    ).catch((error) => {
+      if (!((error as { cause?: unknown }).cause instanceof ConditionalCheckFailedException)) throw error;
+    });
+  }
+
+  /** Stored events among these ids that `belongs` accepts (with their keys and account). */
+  private async knownEvents(
+    workspaceId: string,
+    eventIds: string[],
+    belongs: (event: Record<string, unknown>) => boolean,
+  ): Promise<Record<string, unknown>[]> {
+    if (eventIds.length === 0) return [];
+    const items = await this.batchGet(
+      this.tables.eventsTable,
+      eventIds.map((id) => keys.event(workspaceId, id)),
+      true,
+      "user_id, anonymous_id, user_from_alias, account_id",
+    );
+    return items.filter(belongs);
+  }
+
+  private async deleteKeys(table: string, itemKeys: Key[]): Promise<void> {
+    const unique = [...new Map(itemKeys.map((k) => [`${k.pk}\u0000${k.sk}`, k])).values()];
+    for (let i = 0; i < unique.length; i += 25) {
+      await this.batchWrite(
+        table,
+        unique.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } })),
+      );
+    }
   }
 
   /** The months a profile has events in (newest last). */
@@ -694,6 +884,63 @@ export class DynamoModelStore implements ModelStore {
         ),
       );
     }
+  }
+
+  async firstReceipts(
+    workspaceId: string,
+    receipts: CallReceipt[],
+  ): Promise<Map<string, { receivedAt: string; time: string }>> {
+    const result = new Map<string, { receivedAt: string; time: string }>();
+    const read = (items: Record<string, unknown>[]) => {
+      for (const item of items) {
+        result.set(item.content_hash as string, { receivedAt: item.received_at as string, time: item.time as string });
+      }
+    };
+    read(
+      await this.batchGet(
+        this.tables.entitiesTable,
+        receipts.map((r) => keys.receipt(workspaceId, r.hash)),
+        true,
+        "content_hash, received_at, #t",
+        { "#t": "time" },
+      ),
+    );
+    for (const receipt of receipts) {
+      if (result.has(receipt.hash) || !receipt.record) continue;
+      try {
+        await storageCall("receipt write", () =>
+          this.db.send(
+            new PutCommand({
+              TableName: this.tables.entitiesTable,
+              Item: {
+                ...keys.receipt(workspaceId, receipt.hash),
+                workspace_id: workspaceId,
+                content_hash: receipt.hash,
+                message_id: receipt.messageId,
+                received_at: receipt.receivedAt,
+                time: receipt.time,
+                expires_at: Math.floor(Date.parse(receipt.receivedAt) / 1000) + RECEIPT_RETENTION_SECONDS,
+              },
+              ConditionExpression: "attribute_not_exists(pk)",
+            }),
+          ),
+        );
+        result.set(receipt.hash, { receivedAt: receipt.receivedAt, time: receipt.time });
+      } catch (error) {
+        if (!((error as { cause?: unknown }).cause instanceof ConditionalCheckFailedException)) throw error;
+        // Another normalizer recorded a delivery of the same call first: its receipt is the first.
+        const item = await this.get(keys.receipt(workspaceId, receipt.hash));
+        if (item) read([item]);
+      }
+    }
+    return result;
+  }
+
+  private async get(key: Key): Promise<Record<string, unknown> | undefined> {
+    const out = await storageCall("read", () =>
+      this.db.send(new GetCommand({ TableName: this.tables.entitiesTable, Key: key, ConsistentRead: true })),
+    );
+    return out.Item;
   }
 
   private async batchGet(

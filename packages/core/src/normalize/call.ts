@@ -14,6 +14,12 @@ export interface CallMeta {
   source: string;
   /** When ingest received the request (ISO-8601 with zone). */
   receivedAt: string;
+  /**
+   * The ordering time fixed at the call's first receipt, when its time depends on the delivery
+   * (`fromDelivery`): used instead of the time this delivery would give, so a redelivery orders
+   * exactly as the first one did.
+   */
+  fixedTime?: string;
 }
 
 /** "`from` is this user": an anonymous or previous id linked to a userId (spec 3.5). */
@@ -34,8 +40,10 @@ export interface NormalizedCall {
   type: SegmentCallType;
   /** The call's messageId as a string, or `hash-<sha256>` of the call when it had none. */
   messageId: string;
-  /** Event time (ISO UTC with ms). */
+  /** Event time (ISO UTC with ms): the ordering time. */
   time: string;
+  /** Whether `time` came from the delivery (receive time or `sentAt`), not the call's own clock. */
+  fromDelivery: boolean;
   /** The version of every profile write of this call: compare with `compareStamps`. */
   stamp: Stamp;
   /** When ingest received the call (ISO UTC with ms). */
@@ -71,7 +79,8 @@ const NO_PARTS: Parts = { profiles: [], memberships: [], event: null, aliases: [
  */
 export function normalizeCall(call: SegmentCall, meta: CallMeta): NormalizedCall {
   const receivedAt = queueTime(meta.receivedAt);
-  const { time, problems: timeProblems } = eventTime(call, receivedAt);
+  const picked = eventTime(call, receivedAt);
+  const time = picked.fromDelivery && meta.fixedTime !== undefined ? meta.fixedTime : picked.time;
   const messageId = callMessageId(call);
   const parts = callParts(call, { eventId: messageId, time, receivedAt, source: meta.source });
   return {
@@ -80,10 +89,11 @@ export function normalizeCall(call: SegmentCall, meta: CallMeta): NormalizedCall
     type: call.type,
     messageId,
     time,
+    fromDelivery: picked.fromDelivery,
     stamp: { t: time, m: messageId },
     receivedAt,
     ...parts,
-    problems: [...timeProblems, ...parts.problems],
+    problems: [...picked.problems, ...parts.problems],
   };
 }
 

@@ -1,6 +1,7 @@
 /** Events from track, page and screen (spec 3 "Event" and 3.3 account resolution). */
 import { type SegmentCall, segmentId } from "../segment/envelope";
 import { readId } from "./membership";
+import { callContentHash } from "./message-id";
 import type { Problem } from "./problem";
 import { type FieldValue, ownValue, typeCustomValues } from "./value";
 
@@ -29,6 +30,11 @@ export interface NormalizedEvent {
   properties: Record<string, FieldValue>;
   received_at: string;
   source: string;
+  /**
+   * `callContentHash` of the call: tells apart two different calls that share a messageId. Always
+   * set by `normalizeEvent`; absent on events stored before it was kept.
+   */
+  content_hash?: string;
 }
 
 /** What an event needs besides the call. */
@@ -68,6 +74,7 @@ export function normalizeEvent(
     properties: Object.fromEntries(properties.entries),
     received_at: ctx.receivedAt,
     source: ctx.source,
+    content_hash: callContentHash(call as unknown as Record<string, unknown>),
   };
   return { event, problems: [...account.problems, ...properties.problems] };
 }

@@ -36,3 +36,17 @@ export function callMessageId(call: SegmentCall): string {
   const { writeKey: _writeKey, ...rest } = call as SegmentCall & { writeKey?: unknown };
   return `hash-${createHash("sha256").update(canonicalJson(rest)).digest("hex")}`;
 }
+
+/**
+ * The sha256 hex of a call's content without what changes from one delivery to the next (`sentAt`,
+ * `receivedAt`) and without the `writeKey`: two deliveries of the same call have the same hash, two
+ * different calls that share a messageId do not.
+ *
+ * @example
+ * callContentHash({ type: "track", messageId: "m1", event: "A", sentAt: "…" }) ===
+ *   callContentHash({ type: "track", messageId: "m1", event: "A", sentAt: "… later" }); // true
+ */
+export function callContentHash(call: Record<string, unknown>): string {
+  const { writeKey: _w, sentAt: _s, receivedAt: _r, ...content } = call;
+  return createHash("sha256").update(canonicalJson(content)).digest("hex");
+}

@@ -20,6 +20,8 @@ export type ProblemCode =
   | "property.too_large"
   | "time.no_zone"
   | "time.invalid"
+  | "time.future"
+  | "time.too_old"
   | "id.invalid"
   /** An identify without a userId: nothing of it can be kept (its trait names are recorded). */
   | "identify.anonymous";

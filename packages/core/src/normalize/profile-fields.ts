@@ -2,6 +2,8 @@
  * The known profile fields of the model (spec 3, account and user tables): their canonical names,
  * the Segment trait names they are read from, and their types.
  */
+
+import { OLDEST_PLAUSIBLE_TIME } from "./event-time";
 import type { Problem } from "./problem";
 import { readTime } from "./time";
 import { type FieldValue, isTooLarge, MAX_STRING_BYTES } from "./value";
@@ -94,8 +96,8 @@ export function readKnownFields(
     const key = field.from.find((name) => Object.hasOwn(traits, name) && traits[name] !== undefined);
     if (key === undefined) continue;
     const typed = typeKnownValue(field.type, `traits.${key}`, traits[key]);
-    if ("problem" in typed) problems.push(typed.problem);
-    else entries.push([field.name, typed.value]);
+    if (typed.problem) problems.push(typed.problem);
+    if (typed.value !== undefined) entries.push([field.name, typed.value]);
   }
   return { entries, problems };
 }
@@ -108,7 +110,7 @@ export function typeKnownValue(
   type: KnownFieldType,
   path: string,
   raw: unknown,
-): { value: FieldValue } | { problem: Problem } {
+): { value: FieldValue; problem?: Problem } | { value?: undefined; problem: Problem } {
   if (raw === null) return { value: null };
   const fail = (code: Problem["code"], message: string) => ({ problem: { code, field: path, message, value: raw } });
   switch (type) {
@@ -135,6 +137,10 @@ export function typeKnownValue(
 function typeTime(raw: unknown, fail: (code: Problem["code"], message: string) => { problem: Problem }) {
   if (typeof raw !== "string") return fail("time.invalid", "expected an ISO-8601 time string with a zone");
   const reading = readTime(raw);
+  // Stored as sent, but not silently: a signup date before 2000 is almost always a default or a bug.
+  if (reading.kind === "zoned" && reading.iso < OLDEST_PLAUSIBLE_TIME) {
+    return { value: reading.iso, problem: fail("time.too_old", "the time is before 2000").problem };
+  }
   if (reading.kind === "zoned") return { value: reading.iso };
   if (reading.kind === "no_zone") return fail("time.no_zone", "the time has no zone (add Z or ±hh:mm)");
   return fail("time.invalid", "expected an ISO-8601 time string with a zone");

@@ -4,7 +4,11 @@
  */
 
 /** How a string reads as a time. */
-export type TimeReading = { kind: "zoned"; iso: string } | { kind: "no_zone" } | { kind: "invalid" };
+export type TimeReading =
+  | { kind: "zoned"; iso: string }
+  /** No zone: `asUtc` is the instant if the clock were UTC (what the event-time rule assumes). */
+  | { kind: "no_zone"; asUtc: string }
+  | { kind: "invalid" };
 
 // Date, optional time (T or space, as RFC 3339 allows), optional fraction, optional zone.
 const ISO_TIME =
@@ -16,7 +20,7 @@ const ISO_TIME =
  *
  * @example
  * readTime("2024-05-01T14:00:00+02:00"); // { kind: "zoned", iso: "2024-05-01T12:00:00.000Z" }
- * readTime("2024-05-01T14:00:00");       // { kind: "no_zone" }
+ * readTime("2024-05-01T14:00:00");       // { kind: "no_zone", asUtc: "2024-05-01T14:00:00.000Z" }
  * readTime("yesterday");                 // { kind: "invalid" }
  */
 export function readTime(text: string): TimeReading {
@@ -29,12 +33,12 @@ export function readTime(text: string): TimeReading {
   const ms = fractionToMs(frac);
   const local = utcMillis(Number(y), Number(mo), Number(d), Number(h ?? 0), Number(mi ?? 0), Number(s ?? 0), ms);
   if (local === undefined) return { kind: "invalid" };
-  if (zone === undefined) return { kind: "no_zone" };
-  const offset = zoneOffsetMinutes(zone);
+  const offset = zone === undefined ? 0 : zoneOffsetMinutes(zone);
   if (offset === undefined) return { kind: "invalid" };
   const iso = new Date(local - offset * 60_000).toISOString();
   // Outside years 0000-9999 toISOString switches to ±YYYYYY, which would break string ordering.
-  return /^\d{4}-/.test(iso) ? { kind: "zoned", iso } : { kind: "invalid" };
+  if (!/^\d{4}-/.test(iso)) return { kind: "invalid" };
+  return zone === undefined ? { kind: "no_zone", asUtc: iso } : { kind: "zoned", iso };
 }
 
 /**

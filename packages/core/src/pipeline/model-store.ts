@@ -34,6 +34,15 @@ export interface StoredEvent extends NormalizedEvent {
   user_from_alias?: boolean;
 }
 
+/** What tells two calls sharing a messageId apart, and what their conflict's reject records. */
+export type EventVersion = Pick<
+  StoredEvent,
+  "event_id" | "type" | "event_name" | "timestamp" | "user_id" | "account_id" | "source"
+> & {
+  /** Absent on events stored before content hashes were kept: treated as the same call. */
+  content_hash?: string;
+};
+
 /** A call from a non-primary source waiting for entity maps of its ids (spec 3.5). */
 export interface PendingCall {
   workspaceId: string;
@@ -47,6 +56,21 @@ export interface PendingCall {
   /** The call as received, replayed through the raw queue when its maps arrive. */
   call: Record<string, unknown>;
   missing: EntityRef[];
+}
+
+/** A delivery of a call whose ordering time depends on the delivery (spec 3.1). */
+export interface CallReceipt {
+  /** `callContentHash` of the call: the same for every delivery of it. */
+  hash: string;
+  messageId: string;
+  /** This delivery's receive time and the ordering time it would give. */
+  receivedAt: string;
+  time: string;
+  /**
+   * Whether this delivery's time depends on the delivery, so it is recorded as the first receipt
+   * when there is none; otherwise a first receipt is only looked up.
+   */
+  record: boolean;
 }
 
 /** A record of something that could not be stored whole (spec 3.6). */
@@ -81,17 +105,33 @@ export interface ModelStore {
   saveMembership(edge: MembershipEdge): Promise<boolean>;
   /** The memberships of a user, each with its `since`. */
   userMemberships(workspaceId: string, userId: string): Promise<{ accountId: string; since: string }[]>;
-  /** Which of these event ids are already stored. */
-  existingEvents(workspaceId: string, eventIds: string[]): Promise<Set<string>>;
+  /** The stored version of each of these event ids that is stored (consistent read). */
+  existingEvents(workspaceId: string, eventIds: string[]): Promise<Map<string, EventVersion>>;
+  /**
+   * Stores events unless their id is taken by another call's event (another content hash); the
+   * same call again overwrites itself. Returns the ids that were taken.
+   */
+  insertEvents(events: StoredEvent[]): Promise<Set<string>>;
+  /**
+   * Replaces a stored event with another call's event of the same id, only if the stored one is
+   * still the call with `expectedHash`; false when it changed meanwhile.
+   */
+  replaceEvent(event: StoredEvent, expectedHash: string): Promise<boolean>;
   /** Stores events (batched); overwrites an event with the same id. */
   putEvents(events: StoredEvent[]): Promise<void>;
+  /**
+   * Rewrites stored events (a new account or user after re-resolution), each only if it is still
+   * stored as the same call: an event a deletion removed meanwhile is not brought back.
+   */
+  rewriteEvents(events: StoredEvent[]): Promise<void>;
   /** Events of a user, from `fromTime` on, whose account came from the user's memberships. */
   userEventsResolvedFromMemberships(workspaceId: string, userId: string, fromTime: string): Promise<StoredEvent[]>;
   /** Keeps `last_seen_at` at the latest event time of a profile (never moves it back). */
   touchLastSeen(ref: ProfileRef, time: string, months: string[]): Promise<void>;
   /**
-   * Sets an account's `last_seen_at` to its newest stored event: needed when an event moved to
-   * another account, which the monotonic `touchLastSeen` cannot express.
+   * Sets a profile's `last_seen_at` to its newest stored event: needed when an event moved to
+   * another account or user, which the monotonic `touchLastSeen` cannot express. A profile that
+   * only events created (no fields) and that has no event left is removed.
    */
   recomputeLastSeen(ref: ProfileRef): Promise<void>;
   /**
@@ -119,10 +159,39 @@ export interface ModelStore {
   deletedUsers(workspaceId: string, userIds: string[]): Promise<Set<string>>;
   /**
    * Deletes a user's profile, memberships, aliases, entity maps, events and rejects, and leaves a
-   * tombstone. Returns the accounts that lost events (their `last_seen_at` is recomputed).
+   * tombstone, on the user and on every anonymous id linked to it. Idempotent: a normalizer that
+   * wrote about the user while it was being deleted runs it again, naming the events it wrote
+   * (`eventIds`), which the user's own records may no longer lead to. Returns the accounts that
+   * lost events (their `last_seen_at` is recomputed).
    */
-  deleteUser(workspaceId: string, userId: string, deletedAt: string): Promise<{ accountsWithEvents: string[] }>;
+  deleteUser(
+    workspaceId: string,
+    userId: string,
+    deletedAt: string,
+    known?: { eventIds: string[] },
+  ): Promise<{ accountsWithEvents: string[] }>;
+  /** Which of these anonymous (or previous) ids belong to a deleted user (have a tombstone). */
+  deletedAnonymousIds(workspaceId: string, anonymousIds: string[]): Promise<Set<string>>;
+  /**
+   * Tombstones an anonymous id of a deleted user and deletes its alias link and the events it
+   * carried without a userId of their own (including `eventIds`, as for `deleteUser`). Idempotent.
+   */
+  deleteAnonymousId(
+    workspaceId: string,
+    anonymousId: string,
+    deletedAt: string,
+    known?: { eventIds: string[] },
+  ): Promise<{ accountsWithEvents: string[] }>;
   saveRejects(rejects: RejectRecord[], seenAt: string): Promise<void>;
+  /**
+   * The first receipt of each of these calls, keyed by hash: recorded from the given delivery when
+   * it says `record` and the call was never seen (whichever concurrent delivery records first
+   * wins), read back otherwise. Calls with no receipt and `record` false are left out.
+   */
+  firstReceipts(
+    workspaceId: string,
+    receipts: CallReceipt[],
+  ): Promise<Map<string, { receivedAt: string; time: string }>>;
 }
 
 /** The stable map key of a membership edge. */

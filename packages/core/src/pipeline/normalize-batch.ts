@@ -3,13 +3,15 @@ import { type NormalizedCall, normalizeCall } from "../normalize/call";
 import { resolveEventAccount } from "../normalize/event";
 import { materializeAccount } from "../normalize/materialize";
 import { mergeFields, type Stamp } from "../normalize/merge";
-import { canonicalJson } from "../normalize/message-id";
+import { callContentHash, canonicalJson } from "../normalize/message-id";
 import type { FieldValue } from "../normalize/value";
 import { RawQueueMessage } from "../queue-message";
 import { describeIssues, SegmentCall } from "../segment/envelope";
 import { type CallOrigin, callIdReject, rerunAlone, type SuspectCall, saveRejectsIsolated } from "./call-isolation";
 import { entityRefKey, idsToTranslate, translateCall, userIdsOf } from "./identity";
 import {
+  type CallReceipt,
+  type EventVersion,
   type MembershipEdge,
   type ModelStore,
   membershipKey,
@@ -171,7 +173,7 @@ export async function normalizeBatch(
     }
   };
 
-  const parsed = parseRecords(records, rejects);
+  const parsed = await fixDeliveryTimes(parseRecords(records, rejects), store, guard);
   stats.calls = parsed.length;
   const { units, changedAliases } = await resolveIdentity(parsed, store, guard, rejects, stats, now, settings);
   for (const unit of units) {
@@ -183,11 +185,12 @@ export async function normalizeBatch(
 
   await writeProfiles(units, store, guard, stats, rejects);
   const memberships = await writeMemberships(units, store, guard, stats);
-  await writeEvents(units, store, guard, stats);
+  await writeEvents(units, store, guard, stats, rejects);
   // Profiles seen by re-attributed events; the batch's own events recorded theirs before writing.
   const seen: SeenMap = new Map();
   await reattributeEvents(memberships, units, store, guard, stats, seen);
-  await reattributeAliasedEvents(changedAliases, store, guard, stats, seen);
+  const aliasMoves: AliasMove[] = [];
+  await reattributeAliasedEvents(changedAliases, store, guard, stats, seen, aliasMoves);
 
   await touchSeenProfiles(seen, store, guard);
 
@@ -202,6 +205,9 @@ export async function normalizeBatch(
   stats.rejects = ownRejects.length;
   const runAlone = (one: QueueRecord[]) => normalizeBatch(one, store, now, settings);
   for (const id of await rerunAlone(suspects.values(), failed, runAlone, stats)) failed.add(id);
+
+  // Last: every write above was checked against tombstones read at the start of the batch.
+  await undoWritesAboutDeletedUsers(units, aliasMoves, store, guard, now);
 
   stats.failedRecords = failed.size;
   return { failedRecordIds: records.filter((r) => failed.has(r.id)).map((r) => r.id), stats };
@@ -276,6 +282,61 @@ function parseRecords(records: QueueRecord[], rejects: { recordIds: string[]; re
 }
 
 type Guard = (units: CallUnit[], step: string, work: () => Promise<void>) => Promise<void>;
+
+/**
+ * A call whose ordering time comes from its delivery (no usable timestamp, one too far in the
+ * future, or `sentAt`) orders by its first receipt, recorded per call content: a redelivery, which
+ * ingest stamps with a new receive time, then orders exactly as the first delivery did and so can
+ * never overwrite newer data (spec 3.1). A call stamped after this delivery's receive time looks its
+ * first receipt up too: its first delivery may have come early enough for the stamp to be too far
+ * in the future. Calls whose first receipt cannot be read are sent back.
+ */
+async function fixDeliveryTimes(units: CallUnit[], store: ModelStore, guard: Guard): Promise<CallUnit[]> {
+  const fixed = new Map<CallUnit, CallUnit | null>();
+  const concerned = (u: CallUnit) => u.call.fromDelivery || u.call.time > u.call.receivedAt;
+  for (const [ws, group] of groupByWorkspace(units.filter(concerned))) {
+    const hashes = new Map(group.map((u) => [u, callContentHash(u.raw)]));
+    const receipts = new Map<string, CallReceipt>();
+    for (const u of group) {
+      const hash = hashes.get(u) as string;
+      const known = receipts.get(hash);
+      const receipt = {
+        hash,
+        messageId: u.call.messageId,
+        receivedAt: u.call.receivedAt,
+        time: u.call.time,
+        record: u.call.fromDelivery,
+      };
+      // Two deliveries of one call in one batch: the earlier receipt is the first.
+      if (!known || u.call.receivedAt < known.receivedAt) receipts.set(hash, receipt);
+    }
+    let first = new Map<string, { receivedAt: string; time: string }>();
+    let read = false;
+    await guard(group, "first_receipt", async () => {
+      first = await store.firstReceipts(ws, [...receipts.values()]);
+      read = true;
+    });
+    for (const unit of group) {
+      const receipt = first.get(hashes.get(unit) as string);
+      // Not read: the record is already sent back. No receipt: the call never depended on its
+      // delivery, and orders by its own time.
+      if (!read) fixed.set(unit, null);
+      else if (receipt) {
+        const meta = {
+          workspaceId: ws,
+          source: unit.call.source,
+          receivedAt: receipt.receivedAt,
+          fixedTime: receipt.time,
+        };
+        fixed.set(unit, { ...unit, call: normalizeCall(unit.raw as SegmentCall, meta) });
+      }
+    }
+  }
+  return units.flatMap((u) => {
+    const f = fixed.get(u);
+    return f === undefined ? [u] : f === null ? [] : [f];
+  });
+}
 
 /** Merges every profile write of the batch, one read-merge-write per profile, with optimistic locking. */
 async function writeProfiles(
@@ -485,7 +546,13 @@ function noteSeen(seen: SeenMap, ref: ProfileRef, time: string, units: CallUnit[
  * through those months, so an event stored by a delivery that then failed before recording its
  * month would stay invisible to a membership arriving before the redelivery, and keep its account.
  */
-async function writeEvents(units: CallUnit[], store: ModelStore, guard: Guard, stats: BatchStats): Promise<void> {
+async function writeEvents(
+  units: CallUnit[],
+  store: ModelStore,
+  guard: Guard,
+  stats: BatchStats,
+  rejects: RejectList,
+): Promise<void> {
   const eventUnits = units.filter((u) => u.call.event !== null);
   if (eventUnits.length === 0) return;
 
@@ -506,7 +573,8 @@ async function writeEvents(units: CallUnit[], store: ModelStore, guard: Guard, s
     }),
   );
 
-  // One event per workspace + messageId: the first of a batch wins, later copies are duplicates.
+  // One event per workspace + messageId: copies of one call are duplicates; of different calls
+  // sharing the id, the one that ranks highest wins, whatever the order (spec 3.2).
   const byWorkspace = new Map<string, Map<string, { event: StoredEvent; units: CallUnit[] }>>();
   for (const unit of eventUnits) {
     const raw = unit.call.event!;
@@ -520,19 +588,45 @@ async function writeEvents(units: CallUnit[], store: ModelStore, guard: Guard, s
         : raw.account_from_user
           ? resolveEventAccount(raw, [])
           : raw;
-    const events = byWorkspace.get(unit.call.workspaceId) ?? new Map();
+    const events: Map<string, { event: StoredEvent; units: CallUnit[] }> =
+      byWorkspace.get(unit.call.workspaceId) ?? new Map();
+    const incoming = { event: { ...resolved, workspace_id: unit.call.workspaceId }, units: [unit] };
     const existing = events.get(resolved.event_id);
-    if (existing) {
+    if (!existing) events.set(resolved.event_id, incoming);
+    else if (sameCall(existing.event, incoming.event)) {
       existing.units.push(unit);
       stats.duplicates++;
     } else {
-      events.set(resolved.event_id, { event: { ...resolved, workspace_id: unit.call.workspaceId }, units: [unit] });
+      const [winner, loser] =
+        eventRank(incoming.event, existing.event) > 0 ? [incoming, existing] : [existing, incoming];
+      events.set(resolved.event_id, winner);
+      rejects.push(...loser.units.map((u) => ({ recordIds: [u.recordId], reject: conflictReject(loser.event) })));
     }
     byWorkspace.set(unit.call.workspaceId, events);
   }
 
   for (const [ws, events] of byWorkspace) {
-    const all = [...events.values()];
+    const allUnits = [...events.values()].flatMap((e) => e.units);
+    let existing = new Map<string, EventVersion>();
+    let looked = false;
+    await guard(allUnits, "event_lookup", async () => {
+      existing = await store.existingEvents(ws, [...events.keys()]);
+      looked = true;
+    });
+    if (!looked) continue;
+    // A stored event of another call with this id that ranks higher keeps its place: this one is
+    // the conflict's loser, recorded before it can touch any profile's last seen.
+    const all: { event: StoredEvent; units: CallUnit[] }[] = [];
+    const conflicts: { event: StoredEvent; units: CallUnit[] }[] = [];
+    for (const entry of events.values()) {
+      const stored = existing.get(entry.event.event_id);
+      if (stored && !sameCall(stored, entry.event) && eventRank(stored, entry.event) > 0) {
+        rejects.push(...entry.units.map((u) => ({ recordIds: [u.recordId], reject: conflictReject(entry.event) })));
+        continue;
+      }
+      all.push(entry);
+      if (stored && !sameCall(stored, entry.event)) conflicts.push(entry);
+    }
     const seen: SeenMap = new Map();
     for (const { event, units: eventUnitsOf } of all) {
       if (event.user_id !== null)
@@ -541,12 +635,7 @@ async function writeEvents(units: CallUnit[], store: ModelStore, guard: Guard, s
         noteSeen(seen, { workspaceId: ws, kind: "account", id: event.account_id }, event.timestamp, eventUnitsOf);
       }
     }
-    const allUnits = all.flatMap((e) => e.units);
-    let existing = new Set<string>();
-    await guard(allUnits, "event_lookup", async () => {
-      existing = await store.existingEvents(ws, [...events.keys()]);
-    });
-    const duplicates = all.filter((e) => existing.has(e.event.event_id)).length;
+    const duplicates = all.filter((e) => existing.has(e.event.event_id) && !conflicts.includes(e)).length;
     stats.duplicates += duplicates;
     const unrecorded = await touchSeenProfiles(seen, store, guard);
     const recorded = (kind: "user" | "account", id: string | null) =>
@@ -555,20 +644,127 @@ async function writeEvents(units: CallUnit[], store: ModelStore, guard: Guard, s
       (e) =>
         !existing.has(e.event.event_id) && recorded("user", e.event.user_id) && recorded("account", e.event.account_id),
     );
-    // Chunks so one failing write sends back only the records whose events it carried.
+    // Chunks so one failing write sends back only the records whose events it carried. A write
+    // never replaces another call's event: that one is settled as a conflict below.
+    const collided: typeof fresh = [];
     for (let i = 0; i < fresh.length; i += 25) {
       const chunk = fresh.slice(i, i + 25);
       await guard(
         chunk.flatMap((e) => e.units),
         "event",
         async () => {
-          await store.putEvents(chunk.map((e) => e.event));
-          stats.eventsStored += chunk.length;
+          const taken = await store.insertEvents(chunk.map((e) => e.event));
+          collided.push(...chunk.filter((e) => taken.has(e.event.event_id)));
+          stats.eventsStored += chunk.length - taken.size;
         },
       );
     }
+    await settleConflicts(
+      ws,
+      [
+        ...collided,
+        ...conflicts.filter((e) => recorded("user", e.event.user_id) && recorded("account", e.event.account_id)),
+      ],
+      store,
+      guard,
+      rejects,
+    );
     await recheckUserAccounts(ws, fresh, memberships, store, guard, stats);
   }
+}
+
+/** Whether a stored event and an incoming one come from the same call (legacy events have no hash). */
+function sameCall(stored: Pick<EventVersion, "content_hash">, incoming: Pick<EventVersion, "content_hash">): boolean {
+  return stored.content_hash === undefined || stored.content_hash === incoming.content_hash;
+}
+
+/** Orders two calls sharing a messageId: the later ordering time wins, then the greater content hash. */
+function eventRank(
+  a: Pick<EventVersion, "timestamp" | "content_hash">,
+  b: Pick<EventVersion, "timestamp" | "content_hash">,
+): number {
+  if (a.timestamp !== b.timestamp) return a.timestamp > b.timestamp ? 1 : -1;
+  const [ha, hb] = [a.content_hash ?? "", b.content_hash ?? ""];
+  return ha === hb ? 0 : ha > hb ? 1 : -1;
+}
+
+/** The reject of the call that lost a messageId conflict: the same record whichever order they came in. */
+function conflictReject(loser: EventVersion & { workspace_id: string }): RejectRecord {
+  return {
+    workspaceId: loser.workspace_id,
+    source: loser.source,
+    messageId: loser.event_id,
+    ...(loser.user_id ? { userId: loser.user_id } : {}),
+    code: "message_id.conflict",
+    field: "messageId",
+    message: "another call with this messageId was stored (the later one, by event time, then by content)",
+    value: {
+      type: loser.type,
+      event_name: loser.event_name,
+      timestamp: loser.timestamp,
+      user_id: loser.user_id,
+      content_hash: loser.content_hash,
+    },
+  };
+}
+
+/**
+ * Events whose id is taken by another call's event (found before writing, or by a concurrent
+ * normalizer's write that won the insert): the call that ranks higher is put in place (only over
+ * the very event read), the other is recorded as the loser, and a profile the loser had touched gets
+ * its last seen recomputed. Whatever the interleaving, both normalizers converge on the winner.
+ */
+async function settleConflicts(
+  ws: string,
+  written: { event: StoredEvent; units: CallUnit[] }[],
+  store: ModelStore,
+  guard: Guard,
+  rejects: RejectList,
+): Promise<void> {
+  if (written.length === 0) return;
+  await guard(
+    written.flatMap((e) => e.units),
+    "event_conflict",
+    async () => {
+      let pending = written;
+      for (let attempt = 0; pending.length > 0; attempt++) {
+        if (attempt >= MAX_PROFILE_ATTEMPTS) {
+          throw new IngestError("event.contention", "calls sharing a messageId kept replacing each other", {
+            retryable: true,
+          });
+        }
+        const stored = await store.existingEvents(
+          ws,
+          pending.map((e) => e.event.event_id),
+        );
+        const retry: typeof pending = [];
+        for (const entry of pending) {
+          const current = stored.get(entry.event.event_id);
+          // Gone (a deletion swept it) or ours: nothing to settle.
+          if (!current || sameCall(current, entry.event)) continue;
+          const loser = eventRank(entry.event, current) > 0 ? current : entry.event;
+          if (loser === current) {
+            if (!(await store.replaceEvent(entry.event, current.content_hash as string))) {
+              retry.push(entry);
+              continue;
+            }
+          }
+          rejects.push(
+            ...entry.units.map((u) => ({
+              recordIds: [u.recordId],
+              reject: conflictReject({ ...loser, workspace_id: ws }),
+            })),
+          );
+          const winner = loser === current ? entry.event : current;
+          if (loser.user_id !== null && loser.user_id !== winner.user_id)
+            await store.recomputeLastSeen({ workspaceId: ws, kind: "user", id: loser.user_id });
+          if (loser.account_id !== null && loser.account_id !== winner.account_id)
+            await store.recomputeLastSeen({ workspaceId: ws, kind: "account", id: loser.account_id });
+        }
+        pending = retry;
+      }
+    },
+  );
 }
 
 /**
@@ -619,7 +815,7 @@ async function recheckUserAccounts(
             retryable: true,
           });
         }
-        await store.putEvents(updates);
+        await store.rewriteEvents(updates);
         for (const accountId of losers)
           await store.recomputeLastSeen({ workspaceId: ws, kind: "account", id: accountId });
         stats.eventsReattributed += updates.length;
@@ -677,7 +873,7 @@ async function reattributeEvents(
       // An interrupted first run may have moved events without recomputing the accounts they left,
       // which can only be accounts of the user's memberships.
       if (entry.redo) for (const m of memberships) losers.add(m.accountId);
-      for (let i = 0; i < updates.length; i += 25) await store.putEvents(updates.slice(i, i + 25));
+      await store.rewriteEvents(updates);
       // An account that lost events may have been seen last in one of them.
       for (const accountId of losers)
         await store.recomputeLastSeen({ workspaceId: entry.ws, kind: "account", id: accountId });
@@ -717,7 +913,7 @@ async function resolveIdentity(
   settings: NormalizeSettings,
 ): Promise<{ units: CallUnit[]; changedAliases: ChangedAlias[] }> {
   const translated = await translateIds(parsed, store, guard, stats, now, settings);
-  const kept = await refuseDeletedUsers(translated, store, guard, rejects, stats);
+  const kept = await refuseDeletedUsers(translated, store, guard, rejects, stats, now);
 
   for (const unit of kept) {
     const deletion = unit.call.deletion;
@@ -803,35 +999,58 @@ async function translateIds(
   return translated;
 }
 
-/** Calls about a deleted user (or one deleted in this very batch) become `user.deleted` rejects. */
+/** The users a call is about: its user profile, its event's user, the users its aliases link to. */
+function coreUserIdsOf(call: NormalizedCall): string[] {
+  const ids = new Set<string>();
+  for (const p of call.profiles) if (p.kind === "user") ids.add(p.id);
+  if (call.event?.user_id) ids.add(call.event.user_id);
+  for (const a of call.aliases) ids.add(a.to);
+  // An identify's memberships are the user's own (its company traits): about the user too.
+  if (call.type === "identify") for (const m of call.memberships) ids.add(m.userId);
+  return [...ids];
+}
+
+/** The anonymous ids a call carries: its event's when it has no userId, and the ids its aliases link. */
+function anonymousIdsOf(call: NormalizedCall): string[] {
+  const ids = new Set(call.aliases.map((a) => a.from));
+  if (call.event && call.event.user_id === null && call.event.anonymous_id !== null) ids.add(call.event.anonymous_id);
+  return [...ids];
+}
+
+/**
+ * Calls about a deleted user (or one deleted in this very batch), or carrying only an anonymous id
+ * of one, become `user.deleted` rejects (spec 3.5a). A refused call that links an anonymous id to
+ * the deleted user makes that id deleted too, whenever it arrives: the deletion may have come
+ * first and never known the id. A live user's call keeps everything but a link from a deleted id.
+ */
 async function refuseDeletedUsers(
   translated: CallUnit[],
   store: ModelStore,
   guard: Guard,
   rejects: RejectList,
   stats: BatchStats,
+  now: () => string,
 ): Promise<CallUnit[]> {
   const kept: CallUnit[] = [];
   for (const [ws, group] of groupByWorkspace(translated)) {
     const deleting = new Set(group.flatMap((u) => (u.call.deletion ? [u.call.deletion.userId] : [])));
     const ids = [...new Set(group.flatMap((u) => userIdsOf(u.call)))];
+    const anonymousIds = [...new Set(group.flatMap((u) => anonymousIdsOf(u.call)))];
     let deleted = new Set<string>();
-    let checked = ids.length === 0;
+    let deletedAnonymous = new Set<string>();
+    let checked = ids.length === 0 && anonymousIds.length === 0;
     if (!checked) {
       await guard(group, "tombstone", async () => {
-        deleted = await store.deletedUsers(ws, ids);
+        [deleted, deletedAnonymous] = await Promise.all([
+          ids.length === 0 ? new Set<string>() : store.deletedUsers(ws, ids),
+          anonymousIds.length === 0 ? new Set<string>() : store.deletedAnonymousIds(ws, anonymousIds),
+        ]);
         checked = true;
       });
     }
     if (!checked) continue;
-    for (const unit of group) {
-      const refused = unit.call.deletion
-        ? undefined
-        : userIdsOf(unit.call).find((id) => deleted.has(id) || deleting.has(id));
-      if (refused === undefined) {
-        kept.push(unit);
-        continue;
-      }
+    const isDeleted = (id: string) => deleted.has(id) || deleting.has(id);
+    const refuse = (unit: CallUnit, field: string, value: Record<string, unknown>) => {
       stats.refusedForDeletedUsers++;
       rejects.push({
         recordIds: [unit.recordId],
@@ -840,13 +1059,60 @@ async function refuseDeletedUsers(
           source: unit.call.source,
           messageId: unit.call.messageId,
           code: "user.deleted",
-          field: "userId",
+          field,
           message: "the user was deleted; calls about them are not stored",
           // Only the id: the call's data belongs to a user who asked to be forgotten.
-          value: { user_id: refused, type: unit.call.type },
+          value: { ...value, type: unit.call.type },
         },
       });
+    };
+    const orphaned: { unit: CallUnit; anonymousId: string }[] = [];
+    for (let unit of group) {
+      if (unit.call.deletion) {
+        kept.push(unit);
+        continue;
+      }
+      const refused = coreUserIdsOf(unit.call).find(isDeleted);
+      if (refused !== undefined) {
+        for (const link of unit.call.aliases) {
+          if (isDeleted(link.to) && !deletedAnonymous.has(link.from)) orphaned.push({ unit, anonymousId: link.from });
+        }
+        refuse(unit, "userId", { user_id: refused });
+        continue;
+      }
+      // A group call naming a deleted user: the account's traits are kept, the membership is not, as
+      // when the group call came before the deletion (which removed the membership).
+      const gone = unit.call.memberships.filter((m) => isDeleted(m.userId));
+      if (gone.length > 0) {
+        refuse(unit, "userId", { user_id: gone[0]?.userId });
+        unit = {
+          ...unit,
+          call: { ...unit.call, memberships: unit.call.memberships.filter((m) => !isDeleted(m.userId)) },
+        };
+      }
+      const event = unit.call.event;
+      if (event && event.user_id === null && event.anonymous_id !== null && deletedAnonymous.has(event.anonymous_id)) {
+        refuse(unit, "anonymousId", { anonymous_id: event.anonymous_id });
+        continue;
+      }
+      const blocked = unit.call.aliases.filter((a) => deletedAnonymous.has(a.from));
+      if (blocked.length === 0) {
+        kept.push(unit);
+        continue;
+      }
+      refuse(unit, "anonymousId", { anonymous_id: blocked[0]?.from });
+      kept.push({
+        ...unit,
+        call: { ...unit.call, aliases: unit.call.aliases.filter((a) => !deletedAnonymous.has(a.from)) },
+      });
     }
+    await eachLimited(orphaned, CONCURRENCY, ({ unit, anonymousId }) =>
+      guard([unit], "anonymous_deletion", async () => {
+        const { accountsWithEvents } = await store.deleteAnonymousId(ws, anonymousId, now());
+        for (const accountId of accountsWithEvents)
+          await store.recomputeLastSeen({ workspaceId: ws, kind: "account", id: accountId });
+      }),
+    );
   }
   return kept;
 }
@@ -892,6 +1158,7 @@ async function reattributeAliasedEvents(
   guard: Guard,
   stats: BatchStats,
   seen: SeenMap,
+  moves: AliasMove[],
 ): Promise<void> {
   await eachLimited(changed, CONCURRENCY, (alias) =>
     guard([alias.unit], "alias_reattribute", async () => {
@@ -903,22 +1170,122 @@ async function reattributeAliasedEvents(
       if (events.length === 0) return;
       const memberships = await store.userMemberships(ws, alias.to);
       const losers = new Set<string>();
+      const own: SeenMap = new Map();
       const updates: StoredEvent[] = events.map((event) => {
         const moved = { ...event, user_id: alias.to };
         const next = moved.account_from_user
           ? resolveEventAccount(moved, accountsAt(memberships, moved.timestamp))
           : moved;
         if (event.account_id !== null && event.account_id !== next.account_id) losers.add(event.account_id);
-        noteSeen(seen, { workspaceId: ws, kind: "user", id: alias.to }, next.timestamp, [alias.unit]);
-        if (next.account_id !== null) {
-          noteSeen(seen, { workspaceId: ws, kind: "account", id: next.account_id }, next.timestamp, [alias.unit]);
+        for (const map of [seen, own]) {
+          noteSeen(map, { workspaceId: ws, kind: "user", id: alias.to }, next.timestamp, [alias.unit]);
+          if (next.account_id !== null) {
+            noteSeen(map, { workspaceId: ws, kind: "account", id: next.account_id }, next.timestamp, [alias.unit]);
+          }
         }
         return { ...next, workspace_id: ws, user_from_alias: true };
       });
-      await store.putEvents(updates);
+      moves.push({ alias, eventIds: updates.map((e) => e.event_id) });
+      // The user's months first, as for any event write: a membership arriving meanwhile finds the
+      // moved events through them (see writeEvents), and the memberships are read again after.
+      if ((await touchSeenProfiles(own, store, guard)).size > 0) {
+        throw new IngestError("event.move_incomplete", "could not record the moved events' months", {
+          retryable: true,
+        });
+      }
+      await store.rewriteEvents(updates);
+      await recheckUserAccounts(
+        ws,
+        updates.map((event) => ({ event, units: [alias.unit] })),
+        new Map([[`${ws}\u0000${alias.to}`, memberships]]),
+        store,
+        guard,
+        stats,
+      );
       for (const accountId of losers)
         await store.recomputeLastSeen({ workspaceId: ws, kind: "account", id: accountId });
+      // The user the link pointed to before lost these events, and maybe the one it was last seen in.
+      if (alias.previous !== undefined && alias.previous !== alias.to) {
+        await store.recomputeLastSeen({ workspaceId: ws, kind: "user", id: alias.previous });
+      }
       stats.eventsReattributed += updates.length;
     }),
   );
+}
+
+/** Events an alias moved to its user in this batch. */
+interface AliasMove {
+  alias: ChangedAlias;
+  eventIds: string[];
+}
+
+/**
+ * Deletion under concurrent normalizers (spec 3.5a). The tombstones were read once, at the start
+ * of the batch; a deletion processed by another normalizer since then may have swept the user's
+ * records before this batch wrote its own (profile, last seen, memberships, aliases, events). So,
+ * after writing, the tombstones of every user and anonymous id written about are read again, and
+ * for each one now deleted the deletion is run again, naming the events this batch wrote. Either
+ * the deletion's sweep ran after these writes (and removed them), or this re-check runs after the
+ * tombstone was written (and removes them): no order leaves anything behind.
+ */
+async function undoWritesAboutDeletedUsers(
+  units: CallUnit[],
+  moves: AliasMove[],
+  store: ModelStore,
+  guard: Guard,
+  now: () => string,
+): Promise<void> {
+  type Written = { units: CallUnit[]; eventIds: Set<string> };
+  const users = new Map<string, Map<string, Written>>();
+  const anonymous = new Map<string, Map<string, Written>>();
+  const note = (into: Map<string, Map<string, Written>>, ws: string, id: string, unit: CallUnit, eventId?: string) => {
+    const ofWs = into.get(ws) ?? new Map<string, Written>();
+    const entry = ofWs.get(id) ?? { units: [], eventIds: new Set<string>() };
+    if (!entry.units.includes(unit)) entry.units.push(unit);
+    if (eventId !== undefined) entry.eventIds.add(eventId);
+    ofWs.set(id, entry);
+    into.set(ws, ofWs);
+  };
+  for (const unit of units) {
+    const ws = unit.call.workspaceId;
+    const event = unit.call.event;
+    for (const id of userIdsOf(unit.call))
+      note(users, ws, id, unit, event?.user_id === id ? event.event_id : undefined);
+    for (const id of anonymousIdsOf(unit.call)) note(anonymous, ws, id, unit);
+    if (event?.anonymous_id) note(anonymous, ws, event.anonymous_id, unit, event.event_id);
+  }
+  for (const { alias, eventIds } of moves) {
+    for (const id of eventIds) {
+      note(users, alias.workspaceId, alias.to, alias.unit, id);
+      note(anonymous, alias.workspaceId, alias.from, alias.unit, id);
+    }
+  }
+  const workspaces = new Set([...users.keys(), ...anonymous.keys()]);
+  for (const ws of workspaces) {
+    const ofUsers = users.get(ws) ?? new Map<string, Written>();
+    const ofAnonymous = anonymous.get(ws) ?? new Map<string, Written>();
+    const allUnits = [...ofUsers.values(), ...ofAnonymous.values()].flatMap((w) => w.units);
+    let deleted = new Set<string>();
+    let deletedAnonymous = new Set<string>();
+    await guard(allUnits, "tombstone_recheck", async () => {
+      [deleted, deletedAnonymous] = await Promise.all([
+        ofUsers.size === 0 ? new Set<string>() : store.deletedUsers(ws, [...ofUsers.keys()]),
+        ofAnonymous.size === 0 ? new Set<string>() : store.deletedAnonymousIds(ws, [...ofAnonymous.keys()]),
+      ]);
+    });
+    const work = [
+      ...[...deleted].map((id) => ({ id, written: ofUsers.get(id) as Written, user: true })),
+      ...[...deletedAnonymous].map((id) => ({ id, written: ofAnonymous.get(id) as Written, user: false })),
+    ];
+    await eachLimited(work, CONCURRENCY, ({ id, written, user }) =>
+      guard(written.units, "deletion_recheck", async () => {
+        const known = { eventIds: [...written.eventIds] };
+        const { accountsWithEvents } = user
+          ? await store.deleteUser(ws, id, now(), known)
+          : await store.deleteAnonymousId(ws, id, now(), known);
+        for (const accountId of accountsWithEvents)
+          await store.recomputeLastSeen({ workspaceId: ws, kind: "account", id: accountId });
+      }),
+    );
+  }
 }
