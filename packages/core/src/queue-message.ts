@@ -15,6 +15,13 @@ export const RawQueueMessage = z.object({
   source: z.string().check(z.minLength(1)),
   receivedAt: z.string(),
   requestId: z.string(),
+  /**
+   * The ingest route the request came in by. On the tracking API ingest set each call's
+   * `receivedAt` and corrected its `timestamp` for clock skew itself, per request, so those times
+   * depend on the delivery (a client's retry brings new ones); a webhook's come from Segment.
+   * Absent on messages written before it existed: read as a webhook.
+   */
+  route: z.optional(z.enum(["webhook", "tracking"])),
   calls: z.array(z.record(z.string(), z.unknown())).check(z.minLength(1)),
 });
 export type RawQueueMessage = z.infer<typeof RawQueueMessage>;

@@ -189,6 +189,7 @@ export async function receiveIngestRequest(received: HttpRequest, ports: IngestP
       source: ref.source,
       receivedAt: request.receivedAt.toISOString(),
       requestId: request.requestId,
+      route: route.kind,
     };
     const bodies = splitBatch(calls, meta, ports.maxMessageBytes ?? maxRawMessageBodyBytes);
     await ports.queue.send(bodies, meta);

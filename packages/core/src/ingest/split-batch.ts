@@ -3,7 +3,7 @@ import type { RawQueueMessage } from "../queue-message";
 import { callJson, type QueuedCall } from "./calls";
 
 /** What every raw queue message of one request says about where its calls came from. */
-export type RawMessageMeta = Pick<RawQueueMessage, "workspaceId" | "source" | "receivedAt" | "requestId">;
+export type RawMessageMeta = Pick<RawQueueMessage, "workspaceId" | "source" | "receivedAt" | "requestId" | "route">;
 
 /**
  * Characters SQS refuses in a message body (it allows #x9, #xA, #xD, #x20-#xD7FF, #xE000-#xFFFD
@@ -39,6 +39,7 @@ export function splitBatch(calls: readonly QueuedCall[], meta: RawMessageMeta, m
     source: meta.source,
     receivedAt: meta.receivedAt,
     requestId: meta.requestId,
+    ...(meta.route === undefined ? {} : { route: meta.route }),
     calls: [],
   };
   // `calls` is the last key, so the body is this head, the calls joined by commas, and `]}`.

@@ -20,6 +20,8 @@ export interface CallMeta {
    * exactly as the first one did.
    */
   fixedTime?: string;
+  /** The ingest route (see `RawQueueMessage.route`): on the tracking API the call's times are ingest's. */
+  route?: "webhook" | "tracking";
 }
 
 /** "`from` is this user": an anonymous or previous id linked to a userId (spec 3.5). */
@@ -79,7 +81,7 @@ const NO_PARTS: Parts = { profiles: [], memberships: [], event: null, aliases: [
  */
 export function normalizeCall(call: SegmentCall, meta: CallMeta): NormalizedCall {
   const receivedAt = queueTime(meta.receivedAt);
-  const picked = eventTime(call, receivedAt);
+  const picked = eventTime(call, receivedAt, { tracking: meta.route === "tracking" });
   const time = picked.fromDelivery && meta.fixedTime !== undefined ? meta.fixedTime : picked.time;
   const messageId = callMessageId(call);
   const parts = callParts(call, { eventId: messageId, time, receivedAt, source: meta.source });

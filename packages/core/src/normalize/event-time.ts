@@ -42,14 +42,25 @@ export interface EventTime {
  * eventTime({ type: "track", timestamp: "2024-05-01 12:00:00" }, "2024-05-01T12:00:05Z");
  * // { time: "2024-05-01T12:00:00.000Z", fromDelivery: false, problems: [{ code: "time.no_zone", … }] }
  */
-export function eventTime(call: Pick<SegmentCall, (typeof CANDIDATES)[number]>, queueReceivedAt: string): EventTime {
+export function eventTime(
+  call: Pick<SegmentCall, (typeof CANDIDATES)[number]>,
+  queueReceivedAt: string,
+  options: { tracking?: boolean } = {},
+): EventTime {
   const queued = queueTime(queueReceivedAt);
+  const tracking = options.tracking === true;
   // Segment's own receivedAt (the same on every retry of a webhook) is the receive time when it is
-  // earlier than ours; a later one is not trusted, or a client could lift the bound with it.
-  const own = typeof call.receivedAt === "string" ? toUtcTime(call.receivedAt) : undefined;
+  // earlier than ours; a later one is not trusted, or a client could lift the bound with it. On
+  // the tracking API the call's receivedAt is ours, set per request: it is the delivery's time.
+  const own = !tracking && typeof call.receivedAt === "string" ? toUtcTime(call.receivedAt) : undefined;
   const received = own !== undefined && own < queued ? own : queued;
+  // On the tracking API ingest corrected `timestamp` by this request's `receivedAt - sentAt`
+  // (clock-skew.ts), so with a `sentAt` it depends on the delivery too.
+  const deliveryDependent = (key: (typeof CANDIDATES)[number]) =>
+    key === "sentAt" || (tracking && key === "timestamp" && call.sentAt !== undefined && call.sentAt !== null);
   const problems: Problem[] = [];
   for (const key of CANDIDATES) {
+    if (tracking && key === "receivedAt") continue;
     const raw = call[key];
     if (raw === undefined || raw === null || raw === "") continue;
     const reading = typeof raw === "string" ? readTime(raw) : ({ kind: "invalid" } as const);
@@ -84,7 +95,7 @@ export function eventTime(call: Pick<SegmentCall, (typeof CANDIDATES)[number]>, 
     if (time < OLDEST_PLAUSIBLE_TIME) {
       problems.push({ code: "time.too_old", field: key, message: `${key} is before 2000`, value: raw });
     }
-    return { time, fromDelivery: key === "sentAt", problems };
+    return { time, fromDelivery: deliveryDependent(key), problems };
   }
   return { time: queued, fromDelivery: true, problems };
 }

@@ -39,8 +39,10 @@ export function callMessageId(call: SegmentCall): string {
 
 /**
  * The sha256 hex of a call's content without what changes from one delivery to the next (`sentAt`,
- * `receivedAt`) and without the `writeKey`: two deliveries of the same call have the same hash, two
- * different calls that share a messageId do not.
+ * `receivedAt`, and `timestamp` when the call carries `originalTimestamp`: the tracking API's
+ * clock-skew correction rewrites `timestamp` per request and keeps the sender's as
+ * `originalTimestamp`, as Segment does before a webhook) and without the `writeKey`: two
+ * deliveries of the same call have the same hash, two different calls that share a messageId do not.
  *
  * @example
  * callContentHash({ type: "track", messageId: "m1", event: "A", sentAt: "…" }) ===
@@ -48,5 +50,6 @@ export function callMessageId(call: SegmentCall): string {
  */
 export function callContentHash(call: Record<string, unknown>): string {
   const { writeKey: _w, sentAt: _s, receivedAt: _r, ...content } = call;
+  if (content.originalTimestamp !== undefined) delete content.timestamp;
   return createHash("sha256").update(canonicalJson(content)).digest("hex");
 }

@@ -77,6 +77,13 @@ interface CallUnit {
   raw: Record<string, unknown>;
 }
 
+/**
+ * A reject of the batch and the records it is about. `call` ({@link unitKey}) names the one call it
+ * is about where that is known: a call set aside to run alone writes its own rejects again there,
+ * and only those may be left out here, not another call's that shares its record and messageId.
+ */
+type BatchReject = { recordIds: string[]; reject: RejectRecord; call?: string };
+
 /** A call's identity in the batch: its record and its place in it. */
 function unitKey(unit: CallUnit): string {
   return `${unit.recordId}\u0000${unit.index}`;
@@ -117,7 +124,7 @@ export async function normalizeBatch(
   settings: NormalizeSettings = { pendingRetentionDays: 14 },
 ): Promise<BatchOutcome> {
   const failed = new Set<string>();
-  const rejects: { recordIds: string[]; reject: RejectRecord }[] = [];
+  const rejects: BatchReject[] = [];
   /** Calls that shared a step a permanent error stopped: run again alone at the end (call-isolation.ts). */
   const suspects = new Map<string, SuspectCall>();
   const stats: BatchStats = {
@@ -179,7 +186,11 @@ export async function normalizeBatch(
   for (const unit of units) {
     const userId = firstUserId(unit.call);
     for (const problem of unit.call.problems) {
-      rejects.push({ recordIds: [unit.recordId], reject: problemReject({ ...unit.call, userId }, problem) });
+      rejects.push({
+        recordIds: [unit.recordId],
+        reject: problemReject({ ...unit.call, userId }, problem),
+        call: unitKey(unit),
+      });
     }
   }
 
@@ -196,8 +207,10 @@ export async function normalizeBatch(
 
   // A call set aside writes its rejects in its own run: writing them here as well would count them twice.
   const setAside = new Set([...suspects.values()].map((c) => `${c.recordId}\u0000${c.messageId}`));
-  const ownRejects = rejects.filter(
-    (r) => !r.recordIds.every((id) => setAside.has(`${id}\u0000${r.reject.messageId}`)),
+  const ownRejects = rejects.filter((r) =>
+    r.call !== undefined
+      ? !suspects.has(r.call)
+      : !r.recordIds.every((id) => setAside.has(`${id}\u0000${r.reject.messageId}`)),
   );
   if (ownRejects.length > 0) {
     for (const id of await saveRejectsIsolated(store, ownRejects, now())) failed.add(id);
@@ -206,15 +219,26 @@ export async function normalizeBatch(
   const runAlone = (one: QueueRecord[]) => normalizeBatch(one, store, now, settings);
   for (const id of await rerunAlone(suspects.values(), failed, runAlone, stats)) failed.add(id);
 
-  // Last: every write above was checked against tombstones read at the start of the batch.
+  // Last: every write above was checked against tombstones read at the start of the batch. (After
+  // the rejects, which a deletion removes with the user.) A permanent failure here is handled as
+  // above: its reject is saved, or the calls of a shared step run alone, never dropped.
+  const rejectsBeforeUndo = rejects.length;
+  const runBeforeUndo = new Set(suspects.keys());
   await undoWritesAboutDeletedUsers(units, aliasMoves, store, guard, now);
+  const undoRejects = rejects.slice(rejectsBeforeUndo);
+  if (undoRejects.length > 0) {
+    for (const id of await saveRejectsIsolated(store, undoRejects, now())) failed.add(id);
+    stats.rejects += undoRejects.length;
+  }
+  const undoSuspects = [...suspects].filter(([key]) => !runBeforeUndo.has(key)).map(([, call]) => call);
+  for (const id of await rerunAlone(undoSuspects, failed, runAlone, stats)) failed.add(id);
 
   stats.failedRecords = failed.size;
   return { failedRecordIds: records.filter((r) => failed.has(r.id)).map((r) => r.id), stats };
 }
 
 /** Parses every record's body and calls; what cannot be parsed becomes a reject of its own. */
-function parseRecords(records: QueueRecord[], rejects: { recordIds: string[]; reject: RejectRecord }[]): CallUnit[] {
+function parseRecords(records: QueueRecord[], rejects: BatchReject[]): CallUnit[] {
   const units: CallUnit[] = [];
   for (const record of records) {
     let body: unknown;
@@ -246,6 +270,7 @@ function parseRecords(records: QueueRecord[], rejects: { recordIds: string[]; re
       workspaceId: message.data.workspaceId,
       source: message.data.source,
       receivedAt: message.data.receivedAt,
+      route: message.data.route,
     };
     const { calls, ...origin } = message.data;
     calls.forEach((raw, index) => {
@@ -327,6 +352,7 @@ async function fixDeliveryTimes(units: CallUnit[], store: ModelStore, guard: Gua
           source: unit.call.source,
           receivedAt: receipt.receivedAt,
           fixedTime: receipt.time,
+          route: unit.origin.route,
         };
         fixed.set(unit, { ...unit, call: normalizeCall(unit.raw as SegmentCall, meta) });
       }
@@ -344,7 +370,7 @@ async function writeProfiles(
   store: ModelStore,
   guard: Guard,
   stats: BatchStats,
-  rejects: { recordIds: string[]; reject: RejectRecord }[],
+  rejects: BatchReject[],
 ): Promise<void> {
   const groups = new Map<
     string,
@@ -600,7 +626,9 @@ async function writeEvents(
       const [winner, loser] =
         eventRank(incoming.event, existing.event) > 0 ? [incoming, existing] : [existing, incoming];
       events.set(resolved.event_id, winner);
-      rejects.push(...loser.units.map((u) => ({ recordIds: [u.recordId], reject: conflictReject(loser.event) })));
+      rejects.push(
+        ...loser.units.map((u) => ({ recordIds: [u.recordId], reject: conflictReject(loser.event), call: unitKey(u) })),
+      );
     }
     byWorkspace.set(unit.call.workspaceId, events);
   }
@@ -621,7 +649,9 @@ async function writeEvents(
     for (const entry of events.values()) {
       const stored = existing.get(entry.event.event_id);
       if (stored && !sameCall(stored, entry.event) && eventRank(stored, entry.event) > 0) {
-        rejects.push(...entry.units.map((u) => ({ recordIds: [u.recordId], reject: conflictReject(entry.event) })));
+        rejects.push(
+          ...entry.units.map((u) => ({ recordIds: [u.recordId], reject: conflictReject(entry.event), call: unitKey(u) })),
+        );
         continue;
       }
       all.push(entry);
@@ -882,7 +912,7 @@ async function reattributeEvents(
   });
 }
 
-type RejectList = { recordIds: string[]; reject: RejectRecord }[];
+type RejectList = BatchReject[];
 
 interface ChangedAlias {
   workspaceId: string;
