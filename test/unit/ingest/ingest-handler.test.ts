@@ -121,6 +121,7 @@ describe("webhook requests", () => {
       source: "product",
       receivedAt: "2024-05-01T12:00:00.000Z",
       requestId: "req-123",
+      route: "webhook",
     });
   });
 
