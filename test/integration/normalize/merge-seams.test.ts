@@ -8,6 +8,7 @@ import { IngestError } from "../../../packages/core/src/errors";
 import { receiveIngestRequest } from "../../../packages/core/src/ingest/receive";
 import { hashCredential } from "../../../packages/core/src/workspace/credentials";
 import { provisionTestResources } from "../../support/local-resources";
+import { workspaceItems } from "../../support/model-oracle";
 import { freshWorkspace, rawMessage, sqsEvent } from "../../support/normalize-harness";
 
 /**
@@ -142,30 +143,33 @@ describe("calls set aside to run alone", () => {
     expect((await reader.listRejects(ws)).map((r) => [r.message_id, r.code])).toEqual([["m", "message_id.conflict"]]);
   });
 
-  it("a permanent refusal of the deletion re-check at the end of a batch is not dropped: the calls run alone", async () => {
+  it("a failed deletion re-check sends the record back, and its redelivery undoes what the first one wrote", async () => {
     const ws = freshWorkspace();
-    class RefusesSecondTombstoneRead extends DynamoModelStore {
+    const normal = createNormalizeHandler({ store: new DynamoModelStore(db, config) });
+    const deletion = rawMessage(ws, [{ type: "delete", userId: "u1", messageId: "d1" }]);
+    expect((await normal(sqsEvent([deletion]))).batchItemFailures).toEqual([]);
+
+    // A normalizer that raced the deletion: its tombstone read saw none, so it stored the event,
+    // and its re-check at the end of the batch was refused (permanently).
+    class RacedTheDeletion extends DynamoModelStore {
       reads = 0;
       override async deletedUsers(workspaceId: string, userIds: string[]) {
         this.reads += 1;
+        if (this.reads === 1) return new Set<string>();
         if (this.reads === 2) throw new IngestError("storage.rejected", "DynamoDB refused the tombstone read");
         return super.deletedUsers(workspaceId, userIds);
       }
     }
-    const store = new RefusesSecondTombstoneRead(db, config);
-    const handler = createNormalizeHandler({ store });
-    const track = (messageId: string) => ({
-      type: "track",
-      userId: "u1",
-      messageId,
-      event: "E",
-      timestamp: "2024-05-01T12:00:00.000Z",
-    });
-    const result = await handler(sqsEvent([rawMessage(ws, [track("a"), track("b")])]));
-    expect(result.batchItemFailures).toEqual([]);
-    // The re-check that failed was done again for each call on its own (two more batches' worth).
-    expect(store.reads).toBeGreaterThanOrEqual(4);
-    expect(await reader.getEvent(ws, "a")).toMatchObject({ event_name: "E" });
-    expect(await reader.getEvent(ws, "b")).toMatchObject({ event_name: "E" });
+    const raced = createNormalizeHandler({ store: new RacedTheDeletion(db, config) });
+    const track = { type: "track", userId: "u1", messageId: "a", event: "E", timestamp: "2024-05-01T12:00:00.000Z" };
+    const record = sqsEvent([rawMessage(ws, [track])]);
+    const first = await raced(record);
+    expect(first.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(record.Records.map((r) => r.messageId));
+    expect((await workspaceItems(config, ws)).events).toBe(1);
+
+    // SQS delivers it again: the call is refused (its user is deleted) and what it wrote is removed.
+    expect((await normal(record)).batchItemFailures).toEqual([]);
+    expect((await workspaceItems(config, ws)).events).toBe(0);
+    expect((await reader.listRejects(ws)).map((r) => [r.message_id, r.code])).toEqual([["a", "user.deleted"]]);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { callMessageId, canonicalJson, normalizeCall } from "../../../packages/core/src/normalize";
+import { callContentHash, callMessageId, canonicalJson, normalizeCall } from "../../../packages/core/src/normalize";
 import { SegmentCall } from "../../../packages/core/src/segment/envelope";
 
 const meta = { workspaceId: "ws_1", source: "product", receivedAt: "2024-05-01T12:00:05Z" };
@@ -40,5 +40,25 @@ describe("messageId", () => {
 
   it("writes canonical JSON with sorted keys at every level", () => {
     expect(canonicalJson({ b: 1, a: [{ d: 2, c: 3 }], u: undefined })).toBe('{"a":[{"c":3,"d":2}],"b":1}');
+  });
+
+  describe("callContentHash", () => {
+    const sent = { type: "track", messageId: "m1", event: "A", originalTimestamp: "2024-05-01T00:00:00.000Z" };
+    const first = { ...sent, timestamp: "2024-05-01T00:00:01.000Z", sentAt: "2024-05-01T00:00:01.000Z" };
+    const retry = { ...sent, timestamp: "2024-05-01T00:10:01.000Z", sentAt: "2024-05-01T00:10:01.000Z" };
+
+    it("is the same for two tracking API deliveries whose skew-corrected timestamps differ", () => {
+      expect(callContentHash(retry, { tracking: true })).toBe(callContentHash(first, { tracking: true }));
+    });
+
+    it("keeps a webhook's timestamp: two Segment events that differ in it are two calls", () => {
+      expect(callContentHash(retry)).not.toBe(callContentHash(first));
+    });
+
+    it("leaves out sentAt and receivedAt on every route", () => {
+      expect(callContentHash({ ...first, receivedAt: "2024-05-02T00:00:00.000Z", sentAt: "x" })).toBe(
+        callContentHash(first),
+      );
+    });
   });
 });

@@ -26,6 +26,7 @@ function pendingFromItem(item: Record<string, unknown>): StoredPending {
     time: item.time as string,
     heldAt: item.held_at as string,
     receivedAt: item.received_at as string,
+    ...(item.route === "tracking" || item.route === "webhook" ? { route: item.route } : {}),
     call: JSON.parse(item.call as string),
     missing: ((item.missing as { source: string; kind: ProfileKind; external_id: string }[]) ?? []).map((m) => ({
       source: m.source,

@@ -75,6 +75,7 @@ export function pendingItem(pending: PendingCall, expiresAt: number): Record<str
     time: pending.time,
     held_at: pending.heldAt,
     received_at: pending.receivedAt,
+    ...(pending.route === undefined ? {} : { route: pending.route }),
     call: JSON.stringify(pending.call),
     missing: pending.missing.map((m) => ({ source: m.source, kind: m.kind, external_id: m.externalId })),
     expires_at: expiresAt,

@@ -59,7 +59,7 @@ export function releasedMessages(
   );
   const groups = new Map<string, { meta: RawMessageMeta; calls: QueuedCall[] }>();
   for (const pending of ordered) {
-    const id = `${pending.source}\u0000${pending.receivedAt}`;
+    const id = `${pending.source}\u0000${pending.receivedAt}\u0000${pending.route ?? ""}`;
     let group = groups.get(id);
     if (!group) {
       group = {
@@ -68,6 +68,7 @@ export function releasedMessages(
           source: pending.source,
           receivedAt: pending.receivedAt,
           requestId,
+          ...(pending.route === undefined ? {} : { route: pending.route }),
         },
         calls: [],
       };

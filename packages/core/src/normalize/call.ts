@@ -81,10 +81,11 @@ const NO_PARTS: Parts = { profiles: [], memberships: [], event: null, aliases: [
  */
 export function normalizeCall(call: SegmentCall, meta: CallMeta): NormalizedCall {
   const receivedAt = queueTime(meta.receivedAt);
-  const picked = eventTime(call, receivedAt, { tracking: meta.route === "tracking" });
+  const tracking = meta.route === "tracking";
+  const picked = eventTime(call, receivedAt, { tracking });
   const time = picked.fromDelivery && meta.fixedTime !== undefined ? meta.fixedTime : picked.time;
   const messageId = callMessageId(call);
-  const parts = callParts(call, { eventId: messageId, time, receivedAt, source: meta.source });
+  const parts = callParts(call, { eventId: messageId, time, receivedAt, source: meta.source, tracking });
   return {
     workspaceId: meta.workspaceId,
     source: meta.source,

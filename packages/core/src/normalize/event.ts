@@ -43,6 +43,8 @@ export interface EventContext {
   time: string;
   receivedAt: string;
   source: string;
+  /** The call came by the tracking API (see `callContentHash`). */
+  tracking?: boolean;
 }
 
 const DEFAULT_NAMES = { page: "Loaded a Page", screen: "Loaded a Screen" } as const;
@@ -74,7 +76,7 @@ export function normalizeEvent(
     properties: Object.fromEntries(properties.entries),
     received_at: ctx.receivedAt,
     source: ctx.source,
-    content_hash: callContentHash(call as unknown as Record<string, unknown>),
+    content_hash: callContentHash(call as unknown as Record<string, unknown>, { tracking: ctx.tracking }),
   };
   return { event, problems: [...account.problems, ...properties.problems] };
 }

@@ -21,7 +21,7 @@ export {
   type Stamp,
   type VersionedFields,
 } from "./merge";
-export { callMessageId, canonicalJson } from "./message-id";
+export { callContentHash, callMessageId, canonicalJson } from "./message-id";
 export type { Problem, ProblemCode, ValueOrigin } from "./problem";
 export {
   ACCOUNT_FIELDS,

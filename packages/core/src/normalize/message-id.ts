@@ -39,17 +39,19 @@ export function callMessageId(call: SegmentCall): string {
 
 /**
  * The sha256 hex of a call's content without what changes from one delivery to the next (`sentAt`,
- * `receivedAt`, and `timestamp` when the call carries `originalTimestamp`: the tracking API's
- * clock-skew correction rewrites `timestamp` per request and keeps the sender's as
- * `originalTimestamp`, as Segment does before a webhook) and without the `writeKey`: two
- * deliveries of the same call have the same hash, two different calls that share a messageId do not.
+ * `receivedAt`, and, for a call of the tracking API that carries `originalTimestamp`, `timestamp`:
+ * ingest's clock-skew correction rewrites it per request and keeps the sender's as
+ * `originalTimestamp`) and without the `writeKey`: two deliveries of the same call have the same
+ * hash, two different calls that share a messageId do not. A webhook's `timestamp` is Segment's,
+ * the same on every delivery of one Segment event, and stays in (two Segment events that share a
+ * messageId and differ in it are two calls).
  *
  * @example
  * callContentHash({ type: "track", messageId: "m1", event: "A", sentAt: "…" }) ===
  *   callContentHash({ type: "track", messageId: "m1", event: "A", sentAt: "… later" }); // true
  */
-export function callContentHash(call: Record<string, unknown>): string {
+export function callContentHash(call: Record<string, unknown>, options: { tracking?: boolean } = {}): string {
   const { writeKey: _w, sentAt: _s, receivedAt: _r, ...content } = call;
-  if (content.originalTimestamp !== undefined) delete content.timestamp;
+  if (options.tracking === true && content.originalTimestamp !== undefined) delete content.timestamp;
   return createHash("sha256").update(canonicalJson(content)).digest("hex");
 }

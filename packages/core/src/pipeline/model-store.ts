@@ -53,6 +53,8 @@ export interface PendingCall {
   /** When it was first held; retention counts from here. */
   heldAt: string;
   receivedAt: string;
+  /** The ingest route it came by (`RawQueueMessage.route`), kept for its replay. */
+  route?: "webhook" | "tracking";
   /** The call as received, replayed through the raw queue when its maps arrive. */
   call: Record<string, unknown>;
   missing: EntityRef[];

@@ -182,7 +182,19 @@ export async function normalizeBatch(
 
   const parsed = await fixDeliveryTimes(parseRecords(records, rejects), store, guard);
   stats.calls = parsed.length;
-  const { units, changedAliases } = await resolveIdentity(parsed, store, guard, rejects, stats, now, settings);
+  // Calls refused because their user is deleted: an earlier delivery of one may have written
+  // before the deletion's sweep, so the deletion re-check at the end covers them too.
+  const refusedForDeletion: CallUnit[] = [];
+  const { units, changedAliases } = await resolveIdentity(
+    parsed,
+    store,
+    guard,
+    rejects,
+    stats,
+    now,
+    settings,
+    refusedForDeletion,
+  );
   for (const unit of units) {
     const userId = firstUserId(unit.call);
     for (const problem of unit.call.problems) {
@@ -220,18 +232,18 @@ export async function normalizeBatch(
   for (const id of await rerunAlone(suspects.values(), failed, runAlone, stats)) failed.add(id);
 
   // Last: every write above was checked against tombstones read at the start of the batch. (After
-  // the rejects, which a deletion removes with the user.) A permanent failure here is handled as
-  // above: its reject is saved, or the calls of a shared step run alone, never dropped.
-  const rejectsBeforeUndo = rejects.length;
-  const runBeforeUndo = new Set(suspects.keys());
-  await undoWritesAboutDeletedUsers(units, aliasMoves, store, guard, now);
-  const undoRejects = rejects.slice(rejectsBeforeUndo);
-  if (undoRejects.length > 0) {
-    for (const id of await saveRejectsIsolated(store, undoRejects, now())) failed.add(id);
-    stats.rejects += undoRejects.length;
-  }
-  const undoSuspects = [...suspects].filter(([key]) => !runBeforeUndo.has(key)).map(([, call]) => call);
-  for (const id of await rerunAlone(undoSuspects, failed, runAlone, stats)) failed.add(id);
+  // the rejects, which a deletion removes with the user.) Any failure here sends the records back,
+  // permanent or not: setting the calls aside would not do, since a call run alone after its user's
+  // deletion is refused and never undoes what this batch wrote; the retry does it again, or ends in
+  // the dead-letter queue, where an alarm says so.
+  const undoGuard: Guard = async (units, _step, work) => {
+    try {
+      await work();
+    } catch {
+      for (const unit of units) failed.add(unit.recordId);
+    }
+  };
+  await undoWritesAboutDeletedUsers([...units, ...refusedForDeletion], aliasMoves, store, undoGuard, now);
 
   stats.failedRecords = failed.size;
   return { failedRecordIds: records.filter((r) => failed.has(r.id)).map((r) => r.id), stats };
@@ -320,7 +332,7 @@ async function fixDeliveryTimes(units: CallUnit[], store: ModelStore, guard: Gua
   const fixed = new Map<CallUnit, CallUnit | null>();
   const concerned = (u: CallUnit) => u.call.fromDelivery || u.call.time > u.call.receivedAt;
   for (const [ws, group] of groupByWorkspace(units.filter(concerned))) {
-    const hashes = new Map(group.map((u) => [u, callContentHash(u.raw)]));
+    const hashes = new Map(group.map((u) => [u, callContentHash(u.raw, { tracking: u.origin.route === "tracking" })]));
     const receipts = new Map<string, CallReceipt>();
     for (const u of group) {
       const hash = hashes.get(u) as string;
@@ -650,7 +662,11 @@ async function writeEvents(
       const stored = existing.get(entry.event.event_id);
       if (stored && !sameCall(stored, entry.event) && eventRank(stored, entry.event) > 0) {
         rejects.push(
-          ...entry.units.map((u) => ({ recordIds: [u.recordId], reject: conflictReject(entry.event), call: unitKey(u) })),
+          ...entry.units.map((u) => ({
+            recordIds: [u.recordId],
+            reject: conflictReject(entry.event),
+            call: unitKey(u),
+          })),
         );
         continue;
       }
@@ -783,6 +799,7 @@ async function settleConflicts(
             ...entry.units.map((u) => ({
               recordIds: [u.recordId],
               reject: conflictReject({ ...loser, workspace_id: ws }),
+              call: unitKey(u),
             })),
           );
           const winner = loser === current ? entry.event : current;
@@ -941,9 +958,10 @@ async function resolveIdentity(
   stats: BatchStats,
   now: () => string,
   settings: NormalizeSettings,
+  refusedOut: CallUnit[],
 ): Promise<{ units: CallUnit[]; changedAliases: ChangedAlias[] }> {
   const translated = await translateIds(parsed, store, guard, stats, now, settings);
-  const kept = await refuseDeletedUsers(translated, store, guard, rejects, stats, now);
+  const kept = await refuseDeletedUsers(translated, store, guard, rejects, stats, now, refusedOut);
 
   for (const unit of kept) {
     const deletion = unit.call.deletion;
@@ -1019,6 +1037,7 @@ async function translateIds(
         time: unit.call.time,
         heldAt,
         receivedAt: unit.call.receivedAt,
+        ...(unit.origin.route === undefined ? {} : { route: unit.origin.route }),
         call: unit.raw,
         missing: result.missing,
       };
@@ -1060,6 +1079,7 @@ async function refuseDeletedUsers(
   rejects: RejectList,
   stats: BatchStats,
   now: () => string,
+  refusedOut: CallUnit[],
 ): Promise<CallUnit[]> {
   const kept: CallUnit[] = [];
   for (const [ws, group] of groupByWorkspace(translated)) {
@@ -1083,6 +1103,7 @@ async function refuseDeletedUsers(
     const refuse = (unit: CallUnit, field: string, value: Record<string, unknown>) => {
       stats.refusedForDeletedUsers++;
       rejects.push({
+        call: unitKey(unit),
         recordIds: [unit.recordId],
         reject: {
           workspaceId: ws,
@@ -1108,6 +1129,7 @@ async function refuseDeletedUsers(
           if (isDeleted(link.to) && !deletedAnonymous.has(link.from)) orphaned.push({ unit, anonymousId: link.from });
         }
         refuse(unit, "userId", { user_id: refused });
+        refusedOut.push(unit);
         continue;
       }
       // A group call naming a deleted user: the account's traits are kept, the membership is not, as
@@ -1123,6 +1145,7 @@ async function refuseDeletedUsers(
       const event = unit.call.event;
       if (event && event.user_id === null && event.anonymous_id !== null && deletedAnonymous.has(event.anonymous_id)) {
         refuse(unit, "anonymousId", { anonymous_id: event.anonymous_id });
+        refusedOut.push(unit);
         continue;
       }
       const blocked = unit.call.aliases.filter((a) => deletedAnonymous.has(a.from));
