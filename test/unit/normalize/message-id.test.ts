@@ -43,19 +43,37 @@ describe("messageId", () => {
   });
 
   describe("callContentHash", () => {
+    // A sender's call at 00:00:00 by its clock, sent at 00:00:01 and received at 00:00:02; retried
+    // ten minutes later by a clock that has jumped 28 s ahead. Ingest corrected each delivery.
     const sent = { type: "track", messageId: "m1", event: "A", originalTimestamp: "2024-05-01T00:00:00.000Z" };
-    const first = { ...sent, timestamp: "2024-05-01T00:00:01.000Z", sentAt: "2024-05-01T00:00:01.000Z" };
-    const retry = { ...sent, timestamp: "2024-05-01T00:10:01.000Z", sentAt: "2024-05-01T00:10:01.000Z" };
+    const first = {
+      ...sent,
+      timestamp: "2024-05-01T00:00:01.000Z",
+      sentAt: "2024-05-01T00:00:01.000Z",
+      receivedAt: "2024-05-01T00:00:02.000Z",
+    };
+    const retry = {
+      ...sent,
+      timestamp: "2024-04-30T23:59:32.000Z",
+      sentAt: "2024-05-01T00:10:30.000Z",
+      receivedAt: "2024-05-01T00:10:02.000Z",
+    };
 
     it("is the same for two tracking API deliveries whose skew-corrected timestamps differ", () => {
+      expect(retry.timestamp).not.toBe(first.timestamp);
       expect(callContentHash(retry, { tracking: true })).toBe(callContentHash(first, { tracking: true }));
+    });
+
+    it("is the same for a call sent uncorrected (no sentAt) by the tracking API and by a webhook", () => {
+      const call = { ...sent, timestamp: "2024-05-01T00:00:00Z", receivedAt: "2024-05-01T00:00:02.000Z" };
+      expect(callContentHash(call, { tracking: true })).toBe(callContentHash(call));
     });
 
     it("keeps a webhook's timestamp: two Segment events that differ in it are two calls", () => {
       expect(callContentHash(retry)).not.toBe(callContentHash(first));
     });
 
-    it("leaves out sentAt and receivedAt on every route", () => {
+    it("leaves out sentAt and receivedAt on a webhook", () => {
       expect(callContentHash({ ...first, receivedAt: "2024-05-02T00:00:00.000Z", sentAt: "x" })).toBe(
         callContentHash(first),
       );

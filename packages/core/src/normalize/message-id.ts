@@ -1,6 +1,7 @@
 /** The id a call is stored and deduplicated under (spec 3.2). */
 import { createHash } from "node:crypto";
 import { type SegmentCall, segmentId } from "../segment/envelope";
+import { toUtcTime } from "./time";
 
 /**
  * JSON with object keys sorted at every level, so equal data gives equal text whatever the key order.
@@ -39,19 +40,34 @@ export function callMessageId(call: SegmentCall): string {
 
 /**
  * The sha256 hex of a call's content without what changes from one delivery to the next (`sentAt`,
- * `receivedAt`, and, for a call of the tracking API that carries `originalTimestamp`, `timestamp`:
- * ingest's clock-skew correction rewrites it per request and keeps the sender's as
- * `originalTimestamp`) and without the `writeKey`: two deliveries of the same call have the same
- * hash, two different calls that share a messageId do not. A webhook's `timestamp` is Segment's,
- * the same on every delivery of one Segment event, and stays in (two Segment events that share a
- * messageId and differ in it are two calls).
+ * `receivedAt`) and without the `writeKey`: two deliveries of the same call have the same hash, two
+ * different calls that share a messageId do not. On the tracking API ingest corrected `timestamp`
+ * for clock skew per request (`receivedAt - (sentAt - timestamp)`, clock-skew.ts), so a sender's
+ * retry carries another one: the hash takes the sender's own timestamp back out of it
+ * (`timestamp - receivedAt + sentAt`), the same for every delivery, and the same as the call's
+ * when it came uncorrected (no `sentAt`) or by a webhook. A webhook's `timestamp` is Segment's and
+ * stays as it is (two Segment events that share a messageId and differ in it are two calls).
  *
  * @example
  * callContentHash({ type: "track", messageId: "m1", event: "A", sentAt: "…" }) ===
  *   callContentHash({ type: "track", messageId: "m1", event: "A", sentAt: "… later" }); // true
  */
 export function callContentHash(call: Record<string, unknown>, options: { tracking?: boolean } = {}): string {
-  const { writeKey: _w, sentAt: _s, receivedAt: _r, ...content } = call;
-  if (options.tracking === true && content.originalTimestamp !== undefined) delete content.timestamp;
+  const { writeKey: _w, sentAt, receivedAt, ...content } = call;
+  if (options.tracking === true) {
+    const sent = sendersTimestamp(content.timestamp, receivedAt, sentAt);
+    if (sent !== undefined) content.timestamp = sent;
+  }
   return createHash("sha256").update(canonicalJson(content)).digest("hex");
+}
+
+/** `timestamp - receivedAt + sentAt` as ISO, when all three are zoned times: undoes the skew correction. */
+function sendersTimestamp(timestamp: unknown, receivedAt: unknown, sentAt: unknown): string | undefined {
+  const [t, r, s] = [timestamp, receivedAt, sentAt].map((v) => {
+    const iso = typeof v === "string" ? toUtcTime(v) : undefined;
+    return iso === undefined ? Number.NaN : Date.parse(iso);
+  }) as [number, number, number];
+  const sent = t - r + s;
+  // Dates reach ±8.64e15 ms; past that toISOString throws.
+  return Number.isFinite(sent) && Math.abs(sent) <= 8.64e15 ? new Date(sent).toISOString() : undefined;
 }
