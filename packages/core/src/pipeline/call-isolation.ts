@@ -23,8 +23,6 @@ export interface SuspectCall {
   index: number;
   raw: Record<string, unknown>;
   origin: CallOrigin;
-  /** The call's message id as normalized (its rejects are keyed by it). */
-  messageId: string;
 }
 
 /** What re-running one call alone needs: the pipeline itself, over one record. */

@@ -78,9 +78,10 @@ interface CallUnit {
 }
 
 /**
- * A reject of the batch and the records it is about. `call` ({@link unitKey}) names the one call it
- * is about where that is known: a call set aside to run alone writes its own rejects again there,
- * and only those may be left out here, not another call's that shares its record and messageId.
+ * A reject of the batch and the records it is about. `call` ({@link unitKey}) names the call it is
+ * about; it is absent only for calls that never became units (unparseable records and calls, ids
+ * over the rules). A call set aside to run alone writes its own rejects again in that run, so only
+ * those are left out of the batch's, never another call's that shares its record or messageId.
  */
 type BatchReject = { recordIds: string[]; reject: RejectRecord; call?: string };
 
@@ -159,13 +160,14 @@ export async function normalizeBatch(
       if (new Set(units.map(unitKey)).size > 1) {
         for (const u of units) {
           const { recordId, index, raw, origin } = u;
-          suspects.set(unitKey(u), { recordId, index, raw, origin, messageId: u.call.messageId });
+          suspects.set(unitKey(u), { recordId, index, raw, origin });
         }
         return;
       }
       for (const unit of units) {
         rejects.push({
           recordIds: [unit.recordId],
+          call: unitKey(unit),
           reject: {
             workspaceId: unit.call.workspaceId,
             source: unit.call.source,
@@ -218,12 +220,7 @@ export async function normalizeBatch(
   await touchSeenProfiles(seen, store, guard);
 
   // A call set aside writes its rejects in its own run: writing them here as well would count them twice.
-  const setAside = new Set([...suspects.values()].map((c) => `${c.recordId}\u0000${c.messageId}`));
-  const ownRejects = rejects.filter((r) =>
-    r.call !== undefined
-      ? !suspects.has(r.call)
-      : !r.recordIds.every((id) => setAside.has(`${id}\u0000${r.reject.messageId}`)),
-  );
+  const ownRejects = rejects.filter((r) => r.call === undefined || !suspects.has(r.call));
   if (ownRejects.length > 0) {
     for (const id of await saveRejectsIsolated(store, ownRejects, now())) failed.add(id);
   }
@@ -427,6 +424,7 @@ async function writeProfiles(
             if (Buffer.byteLength(canonicalJson(merged.fields)) > MAX_PROFILE_BYTES) {
               rejects.push({
                 recordIds: [write.unit.recordId],
+                call: unitKey(write.unit),
                 reject: problemReject(write.unit.call, {
                   code: "trait.too_large",
                   field: "traits",
@@ -967,10 +965,7 @@ async function resolveIdentity(
     const deletion = unit.call.deletion;
     if (!deletion) continue;
     await guard([unit], "deletion", async () => {
-      const { accountsWithEvents } = await store.deleteUser(unit.call.workspaceId, deletion.userId, now());
-      for (const accountId of accountsWithEvents) {
-        await store.recomputeLastSeen({ workspaceId: unit.call.workspaceId, kind: "account", id: accountId });
-      }
+      await forget(store, unit.call.workspaceId, { userId: deletion.userId }, now());
       stats.deletedUsers++;
     });
   }
@@ -1161,9 +1156,7 @@ async function refuseDeletedUsers(
     }
     await eachLimited(orphaned, CONCURRENCY, ({ unit, anonymousId }) =>
       guard([unit], "anonymous_deletion", async () => {
-        const { accountsWithEvents } = await store.deleteAnonymousId(ws, anonymousId, now());
-        for (const accountId of accountsWithEvents)
-          await store.recomputeLastSeen({ workspaceId: ws, kind: "account", id: accountId });
+        await forget(store, ws, { anonymousId }, now());
       }),
     );
   }
@@ -1332,13 +1325,28 @@ async function undoWritesAboutDeletedUsers(
     ];
     await eachLimited(work, CONCURRENCY, ({ id, written, user }) =>
       guard(written.units, "deletion_recheck", async () => {
-        const known = { eventIds: [...written.eventIds] };
-        const { accountsWithEvents } = user
-          ? await store.deleteUser(ws, id, now(), known)
-          : await store.deleteAnonymousId(ws, id, now(), known);
-        for (const accountId of accountsWithEvents)
-          await store.recomputeLastSeen({ workspaceId: ws, kind: "account", id: accountId });
+        await forget(store, ws, user ? { userId: id } : { anonymousId: id }, now(), [...written.eventIds]);
       }),
     );
   }
+}
+
+/**
+ * Deletes a user or an anonymous id (tombstone first, then everything of it, `eventIds` included
+ * however they were found), and recomputes the last seen of the accounts whose events went with it.
+ */
+async function forget(
+  store: ModelStore,
+  ws: string,
+  who: { userId: string } | { anonymousId: string },
+  deletedAt: string,
+  eventIds: string[] = [],
+): Promise<void> {
+  const known = { eventIds };
+  const { accountsWithEvents } =
+    "userId" in who
+      ? await store.deleteUser(ws, who.userId, deletedAt, known)
+      : await store.deleteAnonymousId(ws, who.anonymousId, deletedAt, known);
+  for (const accountId of accountsWithEvents)
+    await store.recomputeLastSeen({ workspaceId: ws, kind: "account", id: accountId });
 }
