@@ -1,7 +1,8 @@
-import { createHmac, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { segmentSignature } from "../../core/src/ingest/signature";
 
 /**
  * `npm run smoke -- --url <apiUrl> --workspace <id>`: the checks to run right after a real
@@ -87,7 +88,7 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeCheck[]> {
     timestamp: new Date().toISOString(),
     properties: { source: "npm run smoke" },
   });
-  const signature = createHmac("sha1", options.secret).update(body).digest("hex");
+  const signature = segmentSignature(body, options.secret);
   const accepted = await answerOf(
     await http(webhookUrl, {
       method: "POST",

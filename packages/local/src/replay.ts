@@ -87,7 +87,8 @@ export function planRequests(
     const batched = settings.batchSize === 1 ? calls : calls.filter((c) => c.call.type !== "delete");
     const alone = settings.batchSize === 1 ? [] : calls.filter((c) => c.call.type === "delete").map((c) => [c]);
     const requests = [...chunks(batched, settings.batchSize), ...alone].map((group) => {
-      const single = settings.batchSize === 1 || alone.includes(group);
+      // Batches hold no `delete` (batchSize > 1), so a group led by one is a deletion sent alone.
+      const single = settings.batchSize === 1 || group[0]?.call.type === "delete";
       const body = single ? JSON.stringify(group[0]?.call) : JSON.stringify(group.map((c) => c.call));
       // Segment Actions signs only the first event of a batch, re-serialised.
       const signed = single ? body : JSON.stringify(group[0]?.call);
