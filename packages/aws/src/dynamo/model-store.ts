@@ -88,6 +88,24 @@ export function eventFromItem(item: Record<string, unknown>): StoredEvent {
   return event as unknown as StoredEvent;
 }
 
+/** Whether a storage call failed only on its condition (`storageCall` keeps the SDK error as cause). */
+function conditionFailed(error: unknown): boolean {
+  return (error as { cause?: unknown }).cause instanceof ConditionalCheckFailedException;
+}
+
+/** Gathers the keys of events to delete and the accounts they belonged to. */
+function eventCollector() {
+  const accounts = new Set<string>();
+  const eventKeys: Key[] = [];
+  const collect = (items: Record<string, unknown>[]) => {
+    for (const item of items) {
+      eventKeys.push({ pk: item.pk as string, sk: item.sk as string });
+      if (typeof item.account_id === "string") accounts.add(item.account_id);
+    }
+  };
+  return { accounts, eventKeys, collect };
+}
+
 /**
  * The DynamoDB implementation of the normalize pipeline's storage (see docs/data-model.md).
  *
@@ -165,7 +183,7 @@ export class DynamoModelStore implements ModelStore {
       );
       return true;
     } catch (error) {
-      if ((error as { cause?: unknown }).cause instanceof ConditionalCheckFailedException) return false;
+      if (conditionFailed(error)) return false;
       throw error;
     }
   }
@@ -216,7 +234,7 @@ export class DynamoModelStore implements ModelStore {
       );
       return true;
     } catch (error) {
-      if ((error as { cause?: unknown }).cause instanceof ConditionalCheckFailedException) return false;
+      if (conditionFailed(error)) return false;
       throw error;
     }
   }
@@ -278,21 +296,7 @@ export class DynamoModelStore implements ModelStore {
     const worker = async () => {
       while (next < events.length) {
         const event = events[next++] as StoredEvent;
-        try {
-          await storageCall("event write", () =>
-            this.db.send(
-              new PutCommand({
-                TableName: this.tables.eventsTable,
-                Item: eventItem(event),
-                ConditionExpression: condition,
-                ExpressionAttributeValues: { ":h": event.content_hash ?? null },
-              }),
-            ),
-          );
-        } catch (error) {
-          if (!((error as { cause?: unknown }).cause instanceof ConditionalCheckFailedException)) throw error;
-          taken.add(event.event_id);
-        }
+        if (!(await this.putEventIf(event, condition, event.content_hash ?? null))) taken.add(event.event_id);
       }
     };
     await Promise.all(Array.from({ length: Math.min(8, events.length) }, worker));
@@ -300,28 +304,26 @@ export class DynamoModelStore implements ModelStore {
   }
 
   async replaceEvent(event: StoredEvent, expectedHash: string): Promise<boolean> {
+    return this.putEventIf(event, "content_hash = :h", expectedHash);
+  }
+
+  /** Writes an event if `condition` (over `:h`) holds; false when it does not. */
+  private async putEventIf(event: StoredEvent, condition: string, hash: string | null): Promise<boolean> {
     try {
       await storageCall("event write", () =>
         this.db.send(
           new PutCommand({
             TableName: this.tables.eventsTable,
             Item: eventItem(event),
-            ConditionExpression: "content_hash = :h",
-            ExpressionAttributeValues: { ":h": expectedHash },
+            ConditionExpression: condition,
+            ExpressionAttributeValues: { ":h": hash },
           }),
         ),
       );
       return true;
     } catch (error) {
-      if ((error as { cause?: unknown }).cause instanceof ConditionalCheckFailedException) return false;
+      if (conditionFailed(error)) return false;
       throw error;
-    }
-  }
-
-  async putEvents(events: StoredEvent[]): Promise<void> {
-    for (let i = 0; i < events.length; i += 25) {
-      const requests = events.slice(i, i + 25).map((event) => ({ PutRequest: { Item: eventItem(event) } }));
-      await this.batchWrite(this.tables.eventsTable, requests);
     }
   }
 
@@ -438,7 +440,7 @@ export class DynamoModelStore implements ModelStore {
         ),
       );
     } catch (error) {
-      if (!((error as { cause?: unknown }).cause instanceof ConditionalCheckFailedException)) throw error;
+      if (!conditionFailed(error)) throw error;
       // A newer event is already recorded: only the months of these events still need adding.
       await storageCall("last seen write", () =>
         this.db.send(
@@ -531,7 +533,7 @@ export class DynamoModelStore implements ModelStore {
         );
         return;
       } catch (error) {
-        if (!((error as { cause?: unknown }).cause instanceof ConditionalCheckFailedException)) throw error;
+        if (!conditionFailed(error)) throw error;
       }
     }
     throw new DependencyError("storage.contention", "last_seen_at kept changing while it was recomputed");
@@ -579,7 +581,7 @@ export class DynamoModelStore implements ModelStore {
       // anonymous events, so that is redone (reported as changed).
       if (previous === toUserId && out.Attributes?.time !== time) return { changed: false };
     } catch (error) {
-      if ((error as { cause?: unknown }).cause instanceof ConditionalCheckFailedException) return { changed: false };
+      if (conditionFailed(error)) return { changed: false };
       throw error;
     }
     return previous === undefined || previous === toUserId ? { changed: true } : { changed: true, previous };
@@ -646,18 +648,15 @@ export class DynamoModelStore implements ModelStore {
         }),
       ),
     ).catch((error) => {
-      if (!((error as { cause?: unknown }).cause instanceof ConditionalCheckFailedException)) throw error;
+      if (!conditionFailed(error)) throw error;
     });
   }
 
   async deletedUsers(workspaceId: string, userIds: string[]): Promise<Set<string>> {
-    const items = await this.batchGet(
-      this.tables.entitiesTable,
+    return this.tombstoned(
       userIds.map((id) => keys.tombstone(workspaceId, id)),
-      true,
       "user_id",
     );
-    return new Set(items.map((item) => item.user_id as string));
   }
 
   async deleteUser(
@@ -674,14 +673,7 @@ export class DynamoModelStore implements ModelStore {
       workspace_id: workspaceId,
     });
 
-    const accounts = new Set<string>();
-    const eventKeys: Key[] = [];
-    const collect = (items: Record<string, unknown>[]) => {
-      for (const item of items) {
-        eventKeys.push({ pk: item.pk as string, sk: item.sk as string });
-        if (typeof item.account_id === "string") accounts.add(item.account_id);
-      }
-    };
+    const { accounts, eventKeys, collect } = eventCollector();
     collect(await this.knownEvents(workspaceId, known.eventIds, (e) => e.user_id === userId));
     for (const month of await this.eventMonths(keys.user(workspaceId, userId))) {
       collect(
@@ -735,13 +727,10 @@ export class DynamoModelStore implements ModelStore {
   }
 
   async deletedAnonymousIds(workspaceId: string, anonymousIds: string[]): Promise<Set<string>> {
-    const items = await this.batchGet(
-      this.tables.entitiesTable,
+    return this.tombstoned(
       anonymousIds.map((id) => keys.anonymousTombstone(workspaceId, id)),
-      true,
       "from_id",
     );
-    return new Set(items.map((item) => item.from_id as string));
   }
 
   async deleteAnonymousId(
@@ -755,14 +744,7 @@ export class DynamoModelStore implements ModelStore {
       deleted_at: deletedAt,
       workspace_id: workspaceId,
     });
-    const accounts = new Set<string>();
-    const eventKeys: Key[] = [];
-    const collect = (items: Record<string, unknown>[]) => {
-      for (const item of items) {
-        eventKeys.push({ pk: item.pk as string, sk: item.sk as string });
-        if (typeof item.account_id === "string") accounts.add(item.account_id);
-      }
-    };
+    const { accounts, eventKeys, collect } = eventCollector();
     const anonymousOnly = (e: Record<string, unknown>) =>
       e.anonymous_id === anonymousId && (e.user_id === null || e.user_from_alias === true);
     collect(await this.knownEvents(workspaceId, known.eventIds, anonymousOnly));
@@ -792,6 +774,12 @@ export class DynamoModelStore implements ModelStore {
     return { accountsWithEvents: [...accounts] };
   }
 
+  /** The ids (read from `idAttribute`) of the tombstones stored under these keys. */
+  private async tombstoned(tombstoneKeys: Key[], idAttribute: "user_id" | "from_id"): Promise<Set<string>> {
+    const items = await this.batchGet(this.tables.entitiesTable, tombstoneKeys, true, idAttribute);
+    return new Set(items.map((item) => item[idAttribute] as string));
+  }
+
   /** Writes a tombstone item once (a repeated deletion keeps the first `deleted_at`). */
   private async putTombstone(key: Key, attributes: Record<string, unknown>): Promise<void> {
     await storageCall("tombstone write", () =>
@@ -803,7 +791,7 @@ export class DynamoModelStore implements ModelStore {
         }),
       ),
     ).catch((error) => {
-      if (!((error as { cause?: unknown }).cause instanceof ConditionalCheckFailedException)) throw error;
+      if (!conditionFailed(error)) throw error;
     });
   }
 
@@ -928,7 +916,7 @@ export class DynamoModelStore implements ModelStore {
         );
         result.set(receipt.hash, { receivedAt: receipt.receivedAt, time: receipt.time });
       } catch (error) {
-        if (!((error as { cause?: unknown }).cause instanceof ConditionalCheckFailedException)) throw error;
+        if (!conditionFailed(error)) throw error;
         // Another normalizer recorded a delivery of the same call first: its receipt is the first.
         const item = await this.get(keys.receipt(workspaceId, receipt.hash));
         if (item) read([item]);

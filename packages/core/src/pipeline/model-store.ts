@@ -119,8 +119,6 @@ export interface ModelStore {
    * still the call with `expectedHash`; false when it changed meanwhile.
    */
   replaceEvent(event: StoredEvent, expectedHash: string): Promise<boolean>;
-  /** Stores events (batched); overwrites an event with the same id. */
-  putEvents(events: StoredEvent[]): Promise<void>;
   /**
    * Rewrites stored events (a new account or user after re-resolution), each only if it is still
    * stored as the same call: an event a deletion removed meanwhile is not brought back.
