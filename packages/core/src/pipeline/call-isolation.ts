@@ -142,7 +142,7 @@ function reducedReject(reject: RejectRecord): RejectRecord {
  * when the message id is the offending id.
  *
  * @example
- * callIdReject(call, { workspaceId: "w1", source: "product" }); // { code: "id.too_long", field: "userId", … }
+ * callIdReject(call, { workspaceId: "w1", source: "product", fallbackMessageId: "m1" }); // { code: "id.too_long", field: "userId", … }
  */
 export function callIdReject(
   raw: Record<string, unknown>,
