@@ -260,21 +260,16 @@ export function createApiOperations(stores: ApiStores): ApiOperations {
       if (!cursor && page.items.length === 0 && !(await reader.getAccount(workspaceId, accountId))) {
         throw accountNotFound(accountId);
       }
+      // Every member's user, profile or not, except a deleted one: a membership left for a moment by
+      // a normalizer racing a deletion is not served.
       const users = await reader.getUsers(
         workspaceId,
         page.items.map((m) => m.id),
       );
-      // A membership left for a moment by a normalizer racing a deletion is not served.
-      const deleted = await reader.deletedUsers(
-        workspaceId,
-        page.items.map((m) => m.id),
-      );
-      const items: AccountMember[] = page.items
-        .filter((m) => !deleted.has(m.id))
-        .map((m) => ({
-          ...(users.get(m.id) ?? { ...materializeUser(workspaceId, m.id, {}), last_seen_at: null }),
-          member_since: m.since,
-        }));
+      const items: AccountMember[] = page.items.flatMap((m) => {
+        const user = users.get(m.id);
+        return user ? [{ ...user, member_since: m.since }] : [];
+      });
       return { status: 200, body: { items, next_cursor: page.next_cursor }, facts: { items: items.length } };
     },
 
