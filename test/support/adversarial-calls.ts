@@ -1,9 +1,8 @@
 import { type NormalizedCall, normalizeCall } from "../../packages/core/src/normalize/call";
 import { resolveEventAccount } from "../../packages/core/src/normalize/event";
-import { materializeAccount, materializeUser } from "../../packages/core/src/normalize/materialize";
 import type { VersionedFields } from "../../packages/core/src/normalize/merge";
 import type { SegmentCall } from "../../packages/core/src/segment/envelope";
-import type { WorkspaceExport } from "./model-oracle";
+import { byTime, expectedExport, type WorkspaceExport } from "./model-oracle";
 import { prng, type Random, shuffle } from "./seeded-random";
 
 /**
@@ -127,9 +126,6 @@ export function adversarialDeliveries(calls: ReceivedCall[], r: Random): { first
   return { first, retries };
 }
 
-const byTime = (a: NormalizedCall, b: NormalizedCall) =>
-  a.time === b.time ? (a.messageId < b.messageId ? -1 : 1) : a.time < b.time ? -1 : 1;
-
 /** Later ordering time, then greater content hash: the winner among calls that share a messageId. */
 const ranksAbove = (a: NonNullable<NormalizedCall["event"]>, b: NonNullable<NormalizedCall["event"]>) =>
   a.timestamp !== b.timestamp ? a.timestamp > b.timestamp : (a.content_hash ?? "") > (b.content_hash ?? "");
@@ -215,26 +211,5 @@ export function adversarialOracle(ws: string, calls: ReceivedCall[]): WorkspaceE
     if (e.account_id) seen(`account:${e.account_id}`, e.timestamp);
     return { ...e, workspace_id: ws } as Record<string, unknown>;
   });
-  const idsOf = (kind: string) =>
-    [...new Set([...profiles.keys(), ...lastSeen.keys()].filter((k) => k.startsWith(`${kind}:`)))]
-      .map((k) => k.slice(kind.length + 1))
-      .sort();
-  const accounts = idsOf("account").map((id) => ({
-    ...materializeAccount(ws, id, profiles.get(`account:${id}`) ?? {}),
-    last_seen_at: lastSeen.get(`account:${id}`) ?? null,
-  }));
-  const users = idsOf("user").map((id) => ({
-    ...materializeUser(ws, id, profiles.get(`user:${id}`) ?? {}),
-    account_ids: [...(since.get(id)?.keys() ?? [])].sort(),
-    last_seen_at: lastSeen.get(`user:${id}`) ?? null,
-  }));
-  const memberships = [...since.entries()]
-    .flatMap(([userId, of]) =>
-      [...of.entries()].map(([accountId, t]) => ({ account_id: accountId, user_id: userId, since: t })),
-    )
-    .sort((a, b) =>
-      a.account_id === b.account_id ? (a.user_id < b.user_id ? -1 : 1) : a.account_id < b.account_id ? -1 : 1,
-    );
-  resolved.sort((a, b) => ((a.event_id as string) < (b.event_id as string) ? -1 : 1));
-  return { accounts, users, memberships, events: resolved };
+  return expectedExport(ws, profiles, since, lastSeen, resolved);
 }

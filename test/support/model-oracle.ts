@@ -89,7 +89,8 @@ export function generateCalls(seed: number, count: number, options: CallOptions 
   return calls;
 }
 
-const byTime = (a: NormalizedCall, b: NormalizedCall) =>
+/** (time, messageId) order, the order the oracles apply calls in. */
+export const byTime = (a: NormalizedCall, b: NormalizedCall) =>
   a.time === b.time ? (a.messageId < b.messageId ? -1 : 1) : a.time < b.time ? -1 : 1;
 
 /**
@@ -135,6 +136,21 @@ export function oracle(ws: string, calls: Record<string, unknown>[]): WorkspaceE
     if (e.account_id) seen(`account:${e.account_id}`, e.timestamp);
     return { ...e, workspace_id: ws } as Record<string, unknown>;
   });
+  return expectedExport(ws, profiles, since, lastSeen, resolved);
+}
+
+/**
+ * The export an oracle's state makes: accounts and users (with `last_seen_at` and `account_ids`),
+ * memberships and the resolved events, each sorted as `exportWorkspace` sorts them. Shared by
+ * `oracle` and `adversarialOracle` (adversarial-calls.ts).
+ */
+export function expectedExport(
+  ws: string,
+  profiles: Map<string, VersionedFields>,
+  since: Map<string, Map<string, string>>,
+  lastSeen: Map<string, string>,
+  resolved: Record<string, unknown>[],
+): WorkspaceExport {
   // An account named only by a membership exists too, with no fields yet (issue 16).
   const memberAccounts = [...since.values()].flatMap((of) => [...of.keys()].map((id) => `account:${id}`));
   const idsOf = (kind: string) =>
@@ -159,7 +175,6 @@ export function oracle(ws: string, calls: Record<string, unknown>[]): WorkspaceE
   return { accounts, users, memberships, events: resolved };
 }
 
-/** A workspace's stored state: what `exportWorkspace` reads and `oracle` predicts. */
 export interface WorkspaceExport {
   accounts: Record<string, unknown>[];
   users: Record<string, unknown>[];
