@@ -5,6 +5,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from "aws-lambda
 import { LimitError } from "../../core/src/errors";
 import { errorBody, httpStatusOf } from "../../core/src/http/status";
 import { type CorsSettings, httpApiCors } from "../../resources/src/cors";
+import { deployedRequestPath } from "../../resources/src/definitions";
 
 /**
  * Serves API Gateway HTTP API (payload v2) Lambda handlers over a plain Node HTTP server, the way
@@ -31,7 +32,7 @@ export interface HandlerServer {
 }
 
 /** Absolute cap on a request body read locally: API Gateway's own (10 MB). */
-export const defaultMaxBodyBytes = 10 * 1024 * 1024;
+export const defaultMaxBodyBytes = deployedRequestPath.apiGatewayPayloadBytes;
 
 /** How the served API answers browsers; `false` for no CORS at all. Default: the deployed API's. */
 export interface ServeOptions {

@@ -67,6 +67,9 @@ export interface ErrorBody {
 /** The JSON body of a successful ingest answer. */
 export const successBody = { success: true } as const;
 
+/** Answers list at most this many refused items; the counts give the full picture. */
+export const maxListedProblems = 50;
+
 /**
  * The JSON body of an ingest answer that queued some calls and refused others on their own: the
  * counts and the refused calls (at most `listed` of them).
@@ -75,7 +78,7 @@ export const successBody = { success: true } as const;
  * partialSuccessBody(100, [{ index: 100, code: "id.too_long", message: "userId is 2100 bytes…" }]);
  * // { success: true, accepted: 100, refused: 1, problems: [{ index: 100, code: "id.too_long", … }] }
  */
-export function partialSuccessBody(accepted: number, refused: readonly ItemProblem[], listed = 50) {
+export function partialSuccessBody(accepted: number, refused: readonly ItemProblem[], listed = maxListedProblems) {
   return { success: true, accepted, refused: refused.length, problems: refused.slice(0, listed) } as const;
 }
 

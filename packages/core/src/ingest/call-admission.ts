@@ -4,12 +4,10 @@
  * envelopes, so every call here is a valid Segment call.
  */
 import { ValidationError } from "../errors";
-import type { ItemProblem } from "../http/status";
+import { type ItemProblem, maxListedProblems } from "../http/status";
 import { callIdProblems } from "../ids";
 import type { QueuedCall } from "./calls";
-
-/** Answers list at most this many refused calls; the counts give the full picture. */
-export const maxListedRefusals = 50;
+import type { SignatureCoverage } from "./signature";
 
 /** Where a request's calls came from, as far as `delete` is concerned. */
 export interface CallOrigin {
@@ -55,7 +53,7 @@ export function admitCalls(calls: readonly QueuedCall[], origin: CallOrigin, sin
 
 function refusedRequest(refused: Admission["refused"], single: boolean): ValidationError {
   const first = refused[0] as Admission["refused"][number];
-  const problems = refused.slice(0, maxListedRefusals);
+  const problems = refused.slice(0, maxListedProblems);
   if (single) return new ValidationError(first.code, first.message, { details: { problems } });
   const codes = new Set(refused.map((r) => r.code));
   const code = codes.size === 1 ? first.code : "batch.refused";
@@ -81,7 +79,7 @@ export const trackingOrigin: CallOrigin = {
  * Actions batch signed on its first element only, the calls after it are vouched for only by the
  * source's bearer token, when the source has one (it was checked before this runs).
  */
-export function webhookOrigin(coverage: "body" | "first_element", hasBearerToken: boolean): CallOrigin {
+export function webhookOrigin(coverage: SignatureCoverage, hasBearerToken: boolean): CallOrigin {
   return {
     mayDelete: (index) => coverage === "body" || index === 0 || hasBearerToken,
     deleteRefusal: () =>

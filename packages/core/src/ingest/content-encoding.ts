@@ -24,13 +24,8 @@ function codingsOf(header: string | undefined): string[] {
     .filter((c) => c !== "" && c !== "identity");
 }
 
-/**
- * Refuses a Content-Encoding ingest cannot undo (before any credential is looked up).
- *
- * @example
- * checkContentEncoding("br"); // throws ValidationError "request.content_encoding_unsupported" (415)
- */
-export function checkContentEncoding(header: string | undefined): void {
+/** Refuses a Content-Encoding ingest cannot undo: ValidationError `request.content_encoding_unsupported` (415). */
+function checkContentEncoding(header: string | undefined): void {
   const unknown = codingsOf(header).find((c) => !Object.hasOwn(decoders, c));
   if (unknown !== undefined) {
     throw new ValidationError(
@@ -45,6 +40,7 @@ export function checkContentEncoding(header: string | undefined): void {
  * first). The output is capped at `maxBytes` while it is produced, so a small body that inflates
  * to gigabytes (a zip bomb) is refused with 413 having held at most `maxBytes`, never the whole.
  *
+ * @throws ValidationError `request.content_encoding_unsupported` for a coding it cannot undo (`br`).
  * @throws LimitError `request.too_large` when the decoded body would exceed `maxBytes`.
  * @throws ValidationError `request.content_encoding_invalid` when the body is not what its coding says.
  * @example

@@ -8,7 +8,7 @@ import { checkContentType, checkRequestSize, parseJsonBody } from "./body";
 import { admitCalls, type CallOrigin, trackingOrigin, webhookOrigin } from "./call-admission";
 import { checkCalls } from "./calls";
 import { correctClockSkew } from "./clock-skew";
-import { checkContentEncoding, decodeContent } from "./content-encoding";
+import { decodeContent } from "./content-encoding";
 import { maxRawMessageBodyBytes, requestLimits } from "./limits";
 import { ingestRoute } from "./routes";
 import { isJsonArrayText, segmentSignatureCoverage } from "./signature";
@@ -148,9 +148,9 @@ export async function receiveIngestRequest(received: HttpRequest, ports: IngestP
     const limits = requestLimits[route.kind];
     checkRequestSize(request.body, limits.maxRequestBytes);
     checkContentType(request.headers["content-type"]);
-    checkContentEncoding(request.headers["content-encoding"]);
     // A compressed body is inflated (under the same cap) before the signature and the parser see
     // it: Segment's signature is over the JSON, and the limits are on what a sender meant to send.
+    // An unsupported coding is refused here, before any credential is looked up.
     if (request.headers["content-encoding"] !== undefined) {
       const body = decodeContent(request.body, request.headers["content-encoding"], limits.maxRequestBytes);
       facts.decodedBytes = body.byteLength;
