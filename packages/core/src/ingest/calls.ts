@@ -44,10 +44,10 @@ function withoutWriteKey(call: QueuedCall): QueuedCall {
 /**
  * Checks the calls of one request against Segment's limits (the event count: the route's, the
  * tracking API's 2,500 unless given) and the envelope schema, and returns
- * them as they will be queued (unchanged but for a dropped `writeKey`). The request is all or
- * nothing, like Segment's own API: one bad call refuses the whole request with 400, listing every
- * bad call by index, and nothing is queued. A sender fixes the batch and sends it again; a partial
- * accept would leave it guessing which calls to resend.
+ * them as they will be queued (unchanged but for a dropped `writeKey`). An envelope problem is
+ * all or nothing, like Segment's own API: one malformed call refuses the whole request with 400,
+ * listing every bad call by index, and nothing is queued. (Id rules and `delete` refusals, which
+ * `admitCalls` applies after this, refuse a call on its own and are listed in a 200.)
  *
  * @example
  * const calls = checkCalls(Array.isArray(body) ? body : [body], requestLimits.webhook.maxEventsPerBatch);
