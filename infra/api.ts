@@ -1,6 +1,6 @@
+import { routes } from "../packages/core/src/http/routes";
 import { httpApiCors } from "../packages/resources/src/cors";
 import { apiThrottling } from "../packages/resources/src/definitions";
-import { routes } from "../packages/resources/src/routes";
 import { api as apiFunction, ingest } from "./functions";
 
 const throttling = $app.stage === "production" ? apiThrottling.production : apiThrottling.default;

@@ -18,6 +18,7 @@ import { createDocumentClient, createSqsClient } from "../../packages/aws/src/cl
 import { parseConfig } from "../../packages/aws/src/config";
 import { ApiKeyStore } from "../../packages/aws/src/dynamo/api-keys";
 import { WorkspaceStore } from "../../packages/aws/src/dynamo/workspaces";
+import { routes } from "../../packages/core/src/http/routes";
 import { requestLimits } from "../../packages/core/src/ingest/limits";
 import { localEnvironment } from "../../packages/local/src/environment";
 import { type Poller, sqsRecordOf, startPoller } from "../../packages/local/src/poller";
@@ -30,7 +31,6 @@ import {
   maxDeployedRequestBodyBytes,
   RawQueue,
 } from "../../packages/resources/src/definitions";
-import { routes } from "../../packages/resources/src/routes";
 import { coverageTable, iamCoverage, readSdkCalls } from "../support/iam-coverage";
 import { evaluateInfra, type InfraModel } from "../support/infra-model";
 import { childEnvironment } from "../support/stack-process";

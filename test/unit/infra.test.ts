@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { keys } from "../../packages/aws/src/dynamo/keys";
+import { routes } from "../../packages/core/src/http/routes";
 import { httpApiCors } from "../../packages/resources/src/cors";
 import {
   DeadLetterQueue,
@@ -8,7 +9,6 @@ import {
   functionSettings,
   RawQueue,
 } from "../../packages/resources/src/definitions";
-import { routes } from "../../packages/resources/src/routes";
 
 /**
  * Runs infra/*.ts against stand-ins for SST's components and records what each resource is given,

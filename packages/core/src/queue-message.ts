@@ -1,4 +1,5 @@
 import * as z from "zod/mini";
+import { isSourceKind, type SourceKind } from "./sources/registry";
 
 /**
  * The body of one message on the raw queue: a slice of one ingest request. Calls are kept as
@@ -16,12 +17,13 @@ export const RawQueueMessage = z.object({
   receivedAt: z.string(),
   requestId: z.string(),
   /**
-   * The ingest route the request came in by. On the tracking API ingest set each call's
+   * The kind of the source the request came in by (`sources/registry.ts`: `webhook`, `tracking`),
+   * which decodes the message in normalize. On the tracking API ingest set each call's
    * `receivedAt` and corrected its `timestamp` for clock skew itself, per request, so those times
    * depend on the delivery (a client's retry brings new ones); a webhook's come from Segment.
    * Absent on messages written before it existed: read as a webhook.
    */
-  route: z.optional(z.enum(["webhook", "tracking"])),
+  route: z.optional(z.custom<SourceKind>(isSourceKind, { error: "names no known source" })),
   calls: z.array(z.record(z.string(), z.unknown())).check(z.minLength(1)),
 });
 export type RawQueueMessage = z.infer<typeof RawQueueMessage>;

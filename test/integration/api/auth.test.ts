@@ -5,8 +5,8 @@ import { createApiDependencies, createApiHandler } from "../../../packages/aws/s
 import { keys } from "../../../packages/aws/src/dynamo/keys";
 import { runCli } from "../../../packages/cli/src/main";
 import { ErrorBody, Health } from "../../../packages/core/src/api/schemas";
+import { routes } from "../../../packages/core/src/http/routes";
 import { startHandlerServer } from "../../../packages/local/src/http-adapter";
-import { routes } from "../../../packages/resources/src/routes";
 import { type ApiStack, call, conforms, deliver, startApiStack, workspaceWithKey } from "./api-stack";
 
 let stack: ApiStack;

@@ -1,8 +1,8 @@
 import { validate } from "@readme/openapi-parser";
 import { describe, expect, it } from "vitest";
 import { openApiDocument } from "../../../packages/core/src/api/openapi";
+import { routes } from "../../../packages/core/src/http/routes";
 import { ingestRoute } from "../../../packages/core/src/ingest/routes";
-import { routes } from "../../../packages/resources/src/routes";
 
 const doc = openApiDocument("1.2.3");
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { apiRoutes, matchApiRoute } from "../../../packages/core/src/api/routes";
-import { routes } from "../../../packages/resources/src/routes";
+import { routes } from "../../../packages/core/src/http/routes";
 
 describe("API route table", () => {
   it("has exactly the api routes API Gateway is given", () => {

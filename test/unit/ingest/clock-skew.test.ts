@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { correctClockSkew } from "../../../packages/core/src/ingest/clock-skew";
+import { correctClockSkew } from "../../../packages/core/src/sources/tracking-api/clock-skew";
 
 const receivedAt = new Date("2024-05-01T12:00:10.000Z");
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { errorBody, httpStatusOf } from "../../../packages/core/src/http/status";
 import { bearerToken, parseBasicAuth } from "../../../packages/core/src/ingest/authorization";
 import { ingestRoute } from "../../../packages/core/src/ingest/routes";
-import { trackingPayload } from "../../../packages/core/src/ingest/tracking";
+import { trackingPayload } from "../../../packages/core/src/sources/tracking-api/payload";
 
 describe("ingestRoute", () => {
   it.each([

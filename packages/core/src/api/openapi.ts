@@ -5,7 +5,7 @@
  * bodies are JSON Schema generated from the zod schemas the code uses (`z.toJSONSchema`).
  */
 import { z } from "zod";
-import { routes as publicRoutes, type RouteDefinition } from "../../../resources/src/routes";
+import { routes as publicRoutes, type RouteDefinition } from "../http/routes";
 import { EntityMapEntry } from "../identity/entity-map";
 import { requestLimits } from "../ingest/limits";
 import { ingestRoute } from "../ingest/routes";

@@ -1,10 +1,11 @@
 /**
- * The read and admin API's routes: the one table the handler dispatches on and the OpenAPI
- * document is generated from. Its paths are the `api` routes of `packages/resources/src/routes.ts`
- * (what API Gateway is given); a test checks both lists are the same.
+ * The read and admin API's routes: the table the handler dispatches on and the OpenAPI document
+ * is generated from. The one route table (`http/routes.ts`, what API Gateway is given) takes its
+ * `api` routes from here.
  */
 import { z } from "zod";
 import { NotFoundError, ValidationError } from "../errors";
+import { matchTemplate, pathSegments } from "../http/route-template";
 import { EntityMapEntry } from "../identity/entity-map";
 import { readIdValue } from "../ids";
 import {
@@ -291,26 +292,8 @@ export interface MatchedApiRoute {
   params: Record<string, string>;
 }
 
-function segmentsOf(path: string): string[] {
-  return path.replace(/\/+$/, "").split("/").slice(1);
-}
-
 /** Path parameters that are customer ids: read by the id rules (`ids.ts`), as ingest reads them. */
 const idParameters: ReadonlySet<string> = new Set(["accountId", "userId", "externalId"]);
-
-function matchTemplate(template: string, segments: readonly string[]): Record<string, string> | undefined {
-  const parts = segmentsOf(template);
-  if (parts.length !== segments.length) return undefined;
-  const params: Record<string, string> = {};
-  for (const [i, part] of parts.entries()) {
-    const segment = segments[i] as string;
-    if (part.startsWith("{") && part.endsWith("}")) {
-      if (segment === "") return undefined;
-      params[part.slice(1, -1)] = segment;
-    } else if (part !== segment) return undefined;
-  }
-  return params;
-}
 
 /**
  * Decodes the path parameters of a matched route; ids are trimmed and checked by the id rules, so
@@ -347,7 +330,7 @@ function decodeParams(raw: Record<string, string>): Record<string, string> {
  * matchApiRoute("GET", "/v1/accounts/acme/events").params;          // { accountId: "acme" }
  */
 export function matchApiRoute(method: string, path: string): MatchedApiRoute {
-  const segments = segmentsOf(path);
+  const segments = pathSegments(path);
   const allow: string[] = [];
   for (const route of apiRoutes) {
     const params = matchTemplate(route.path, segments);

@@ -1,19 +1,13 @@
-import { AuthError, IngestError, NotFoundError, ValidationError } from "../errors";
+import { IngestError, NotFoundError, ValidationError } from "../errors";
 import type { HttpRequest } from "../http/request";
 import type { ItemProblem } from "../http/status";
-import { credentialMatches, hashCredential } from "../workspace/credentials";
+import type { SourceKind } from "../sources/registry";
 import type { Source, SourceRef } from "../workspace/workspace";
-import { bearerToken, parseBasicAuth } from "./authorization";
-import { checkContentType, checkRequestSize, parseJsonBody } from "./body";
-import { admitCalls, type CallOrigin, trackingOrigin, webhookOrigin } from "./call-admission";
-import { checkCalls } from "./calls";
-import { correctClockSkew } from "./clock-skew";
+import { checkContentType, checkRequestSize } from "./body";
 import { decodeContent } from "./content-encoding";
-import { maxRawMessageBodyBytes, requestLimits } from "./limits";
-import { ingestRoute } from "./routes";
-import { isJsonArrayText, segmentSignatureCoverage } from "./signature";
+import { maxRawMessageBodyBytes } from "./limits";
+import { matchIngestRoute } from "./routes";
 import { type RawMessageMeta, splitBatch } from "./split-batch";
-import { trackingPayload } from "./tracking";
 
 /** How ingest finds a source's credentials (DynamoDB behind a short in-process cache, on AWS). */
 export interface CredentialLookup {
@@ -40,7 +34,8 @@ export interface IngestPorts {
 
 /** What is known about a request, for its log line. Never credentials or payload contents. */
 export interface IngestFacts {
-  route?: "webhook" | "tracking";
+  /** The kind of the source the request came to (`sources/registry.ts`). */
+  route?: SourceKind;
   workspaceId?: string;
   source?: string;
   /** Calls in the request (once it parsed). */
@@ -63,70 +58,10 @@ export type IngestResult =
   | { ok: true; facts: IngestFacts; accepted: number; refused: ItemProblem[] }
   | { ok: false; error: IngestError; facts: IngestFacts };
 
-const unknownSource = () => new NotFoundError("workspace.not_found", "Unknown workspace or source");
-
-/** Webhook: the source from the path, the signature (and bearer token) over the raw body. */
-async function webhookCalls(
-  request: HttpRequest,
-  route: { workspaceId: string; source: string },
-  credentials: CredentialLookup,
-): Promise<{ calls: unknown[]; single: boolean; origin: CallOrigin }> {
-  const source = await credentials.findSource(route.workspaceId, route.source);
-  if (!source) throw unknownSource();
-
-  const signature = request.headers["x-signature"];
-  if (!signature) throw new AuthError("segment.signature_missing", "X-Signature header is missing");
-  const secrets = source.secrets.map((s) => s.value);
-  // An array body may be signed on its first element only (Actions batching): parse it once here,
-  // for the signature and for the calls. A parse failure counts as a wrong signature first.
-  let parsed: unknown;
-  let parseFailure: unknown;
-  if (isJsonArrayText(request.body)) {
-    try {
-      parsed = parseJsonBody(request.body);
-    } catch (error) {
-      parseFailure = error;
-    }
-  }
-  const coverage = segmentSignatureCoverage(request.body, signature, secrets, parsed);
-  if (coverage === undefined) {
-    throw new AuthError("segment.signature_invalid", "X-Signature does not match the body and the shared secret");
-  }
-  if (source.bearerTokenHash !== undefined) {
-    const token = bearerToken(request.headers.authorization);
-    if (token === undefined || !credentialMatches(token, source.bearerTokenHash)) {
-      throw new AuthError("auth.bearer_invalid", "This source requires its Authorization: Bearer token");
-    }
-  }
-  if (parseFailure !== undefined) throw parseFailure;
-  const body = parsed ?? parseJsonBody(request.body);
-  const origin = webhookOrigin(coverage, source.bearerTokenHash !== undefined);
-  return Array.isArray(body) ? { calls: body, single: false, origin } : { calls: [body], single: true, origin };
-}
-
-/** Tracking API: the source from the write key (Basic auth, else the body). */
-async function trackingCalls(
-  request: HttpRequest,
-  call: Parameters<typeof trackingPayload>[0],
-  credentials: CredentialLookup,
-): Promise<{ calls: unknown[]; ref: SourceRef }> {
-  const payload = trackingPayload(call, parseJsonBody(request.body));
-  const writeKey = parseBasicAuth(request.headers.authorization)?.username || payload.writeKey;
-  if (!writeKey) {
-    throw new AuthError(
-      "auth.write_key_missing",
-      "Send the write key as HTTP Basic auth (`writeKey:`) or as `writeKey` in the body",
-    );
-  }
-  const ref = await credentials.findSourceByWriteKeyHash(hashCredential(writeKey));
-  if (!ref) throw new AuthError("auth.write_key_invalid", "Unknown write key");
-  return { calls: payload.calls, ref };
-}
-
 /**
- * Receives one ingest request: routes it, checks its size before parsing (and again while
- * undoing a Content-Encoding), authenticates it
- * (webhook signature and bearer token, or tracking API write key), validates every call, splits
+ * Receives one ingest request: routes it to its source (`sources/registry.ts`), checks its size
+ * before parsing (and again while undoing a Content-Encoding), lets the source authenticate it
+ * (webhook signature and bearer token, tracking API write key) and read and check its calls, splits
  * the calls into raw queue messages and sends them. `ok` only once the queue accepted every
  * message. Failures that are the caller's or a dependency's come back as `IngestError`s; anything
  * else is a bug and is thrown.
@@ -139,13 +74,13 @@ export async function receiveIngestRequest(received: HttpRequest, ports: IngestP
   const facts: IngestFacts = { events: 0, messages: 0, bytes: received.body.byteLength };
   let request = received;
   try {
-    const route = ingestRoute(request.path);
-    if (!route) throw new NotFoundError("route.not_found", `No ingest endpoint at ${request.path}`);
+    const matched = matchIngestRoute(request.path);
+    if (!matched) throw new NotFoundError("route.not_found", `No ingest endpoint at ${request.path}`);
     if (request.method.toUpperCase() !== "POST") {
       throw new ValidationError("request.method_not_allowed", "Ingest endpoints take POST");
     }
-    facts.route = route.kind;
-    const limits = requestLimits[route.kind];
+    facts.route = matched.route.kind;
+    const limits = matched.limits;
     checkRequestSize(request.body, limits.maxRequestBytes);
     checkContentType(request.headers["content-type"]);
     // A compressed body is inflated (under the same cap) before the signature and the parser see
@@ -157,39 +92,18 @@ export async function receiveIngestRequest(received: HttpRequest, ports: IngestP
       request = { ...request, body };
     }
 
-    let sent: unknown[];
-    let ref: SourceRef;
-    let single: boolean;
-    let origin: CallOrigin;
-    if (route.kind === "webhook") {
-      ref = { workspaceId: route.workspaceId, source: route.source };
-      facts.workspaceId = ref.workspaceId;
-      facts.source = ref.source;
-      ({ calls: sent, single, origin } = await webhookCalls(request, route, ports.credentials));
-    } else {
-      ({ calls: sent, ref } = await trackingCalls(request, route.call, ports.credentials));
-      facts.workspaceId = ref.workspaceId;
-      facts.source = ref.source;
-      single = route.call !== "batch";
-      origin = trackingOrigin;
-    }
-    facts.events = sent.length;
-
-    const admission = admitCalls(checkCalls(sent, limits.maxEventsPerBatch), origin, single);
-    const { refused } = admission;
+    // The source verifies the request and reads it into the calls to queue (`sources/`).
+    const { workspaceId, source, calls, refused } = await matched.receive(request, {
+      credentials: ports.credentials,
+      facts,
+    });
     if (refused.length > 0) facts.refused = refused.length;
-    // Segment's servers correct a client's clock on the tracking API; webhook deliveries come
-    // from Segment already corrected.
-    const calls =
-      route.kind === "tracking"
-        ? admission.admitted.map((call) => correctClockSkew(call, request.receivedAt))
-        : admission.admitted;
     const meta: RawMessageMeta = {
-      workspaceId: ref.workspaceId,
-      source: ref.source,
+      workspaceId,
+      source,
       receivedAt: request.receivedAt.toISOString(),
       requestId: request.requestId,
-      route: route.kind,
+      route: matched.route.kind,
     };
     const bodies = splitBatch(calls, meta, ports.maxMessageBytes ?? maxRawMessageBodyBytes);
     await ports.queue.send(bodies, meta);

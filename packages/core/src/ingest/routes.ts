@@ -1,38 +1,24 @@
-import type { SegmentCallType } from "../segment/envelope";
-import { primarySourceName } from "../workspace/workspace";
+import { pathSegments } from "../http/route-template";
+import { type IngestRoute, sources } from "../sources/registry";
+import type { MatchedSourceRoute } from "../sources/source";
 
-/** The tracking API's routes: `/v1/<type>` and Segment's one-letter short forms. */
-const trackingPaths: Readonly<Record<string, TrackingCall>> = {
-  identify: "identify",
-  track: "track",
-  group: "group",
-  page: "page",
-  screen: "screen",
-  alias: "alias",
-  batch: "batch",
-  i: "identify",
-  t: "track",
-  g: "group",
-  p: "page",
-  s: "screen",
-  a: "alias",
-  b: "batch",
-};
+export type { IngestRoute } from "../sources/registry";
+export type { TrackingCall } from "../sources/tracking-api/payload";
 
-/** What a tracking API path takes: one call of a type, or a batch. */
-export type TrackingCall = Exclude<SegmentCallType, "delete"> | "batch";
-
-/** Where an ingest request goes. */
-export type IngestRoute =
-  | { kind: "webhook"; workspaceId: string; source: string }
-  | { kind: "tracking"; call: TrackingCall };
-
-function decodeSegment(segment: string): string | undefined {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return undefined;
+/**
+ * The source route a request path matched (with the source's receive bound to it), or undefined
+ * when no source serves the path. A trailing slash is ignored.
+ *
+ * @example
+ * matchIngestRoute("/v1/t")?.route; // { kind: "tracking", call: "track" }
+ */
+export function matchIngestRoute(path: string): MatchedSourceRoute<IngestRoute> | undefined {
+  const segments = pathSegments(path, "one");
+  for (const source of sources) {
+    const matched = source.match(segments);
+    if (matched) return matched;
   }
+  return undefined;
 }
 
 /**
@@ -44,19 +30,5 @@ function decodeSegment(segment: string): string | undefined {
  * ingestRoute("/v1/t");                          // { kind: "tracking", call: "track" }
  */
 export function ingestRoute(path: string): IngestRoute | undefined {
-  const parts = path.replace(/\/$/, "").split("/").slice(1);
-  if (parts[0] !== "v1") return undefined;
-  if (parts.length === 2) {
-    const name = parts[1] as string;
-    return Object.hasOwn(trackingPaths, name)
-      ? { kind: "tracking", call: trackingPaths[name] as TrackingCall }
-      : undefined;
-  }
-  if (parts[1] === "webhooks" && parts[2] === "segment" && (parts.length === 4 || parts.length === 5)) {
-    const workspaceId = decodeSegment(parts[3] as string);
-    const source = parts.length === 5 ? decodeSegment(parts[4] as string) : primarySourceName;
-    if (!workspaceId || !source) return undefined;
-    return { kind: "webhook", workspaceId, source };
-  }
-  return undefined;
+  return matchIngestRoute(path)?.route;
 }

@@ -5,9 +5,9 @@ import { materializeAccount } from "../normalize/materialize";
 import { mergeFields, type Stamp } from "../normalize/merge";
 import { callContentHash, canonicalJson } from "../normalize/message-id";
 import type { FieldValue } from "../normalize/value";
-import { RawQueueMessage } from "../queue-message";
-import { describeIssues, SegmentCall } from "../segment/envelope";
-import { type CallOrigin, callIdReject, rerunAlone, type SuspectCall, saveRejectsIsolated } from "./call-isolation";
+import type { SegmentCall } from "../segment/envelope";
+import { decodeQueuedMessage } from "../sources/queued-message";
+import { type CallOrigin, rerunAlone, type SuspectCall, saveRejectsIsolated } from "./call-isolation";
 import { entityRefKey, idsToTranslate, translateCall, userIdsOf } from "./identity";
 import {
   type CallReceipt,
@@ -246,71 +246,16 @@ export async function normalizeBatch(
   return { failedRecordIds: records.filter((r) => failed.has(r.id)).map((r) => r.id), stats };
 }
 
-/** Parses every record's body and calls; what cannot be parsed becomes a reject of its own. */
+/**
+ * Decodes every record through its source (`sources/`); what cannot be used becomes a reject of
+ * its own.
+ */
 function parseRecords(records: QueueRecord[], rejects: BatchReject[]): CallUnit[] {
   const units: CallUnit[] = [];
   for (const record of records) {
-    let body: unknown;
-    try {
-      body = JSON.parse(record.body);
-    } catch {
-      body = undefined;
-    }
-    const message = RawQueueMessage.safeParse(body);
-    if (!message.success) {
-      rejects.push({
-        recordIds: [record.id],
-        reject: {
-          workspaceId:
-            typeof (body as { workspaceId?: unknown })?.workspaceId === "string"
-              ? (body as { workspaceId: string }).workspaceId
-              : "unknown",
-          source: "unknown",
-          messageId: `sqs-${record.id}`,
-          code: "message.invalid",
-          field: "body",
-          message: `queue message is not a raw ingest message: ${message.error ? describeIssues(message.error) : "not JSON"}`,
-          value: record.body.slice(0, 2048),
-        },
-      });
-      continue;
-    }
-    const meta = {
-      workspaceId: message.data.workspaceId,
-      source: message.data.source,
-      receivedAt: message.data.receivedAt,
-      route: message.data.route,
-    };
-    const { calls, ...origin } = message.data;
-    calls.forEach((raw, index) => {
-      const call = SegmentCall.safeParse(raw);
-      if (!call.success) {
-        const messageId =
-          typeof raw.messageId === "string" || typeof raw.messageId === "number"
-            ? String(raw.messageId)
-            : `${message.data.requestId}#${index}`;
-        rejects.push({
-          recordIds: [record.id],
-          reject: {
-            ...meta,
-            messageId,
-            code: "envelope.invalid",
-            field: "call",
-            message: describeIssues(call.error),
-            value: raw,
-          },
-        });
-        return;
-      }
-      // Ids over the id rules never reach a key (ingest refuses them; this covers older or redriven messages).
-      const idReject = callIdReject(raw, { ...meta, fallbackMessageId: `${message.data.requestId}#${index}` });
-      if (idReject) {
-        rejects.push({ recordIds: [record.id], reject: idReject });
-        return;
-      }
-      // The raw call, not zod's copy: the parse drops `__proto__` keys, which the rules must see to report.
-      units.push({ recordId: record.id, index, origin, call: normalizeCall(raw as SegmentCall, meta), raw });
-    });
+    const decoded = decodeQueuedMessage(record);
+    for (const reject of decoded.rejects) rejects.push({ recordIds: [record.id], reject });
+    for (const unit of decoded.units) units.push({ recordId: record.id, ...unit });
   }
   return units;
 }

@@ -1,5 +1,5 @@
-import { toUtcTime } from "../normalize/time";
-import type { QueuedCall } from "./calls";
+import type { QueuedCall } from "../../ingest/calls";
+import { toUtcTime } from "../../normalize/time";
 
 function instant(value: unknown): number | undefined {
   const iso = typeof value === "string" ? toUtcTime(value) : undefined;

@@ -1,6 +1,9 @@
-import { ValidationError } from "../errors";
-import { isJsonObject } from "./body";
-import type { TrackingCall } from "./routes";
+import { ValidationError } from "../../errors";
+import { isJsonObject } from "../../ingest/body";
+import type { SegmentCallType } from "../../segment/envelope";
+
+/** What a tracking API path takes: one call of a type, or a batch. */
+export type TrackingCall = Exclude<SegmentCallType, "delete"> | "batch";
 
 /** The calls of a tracking API request and the write key its body carried, if any. */
 export interface TrackingPayload {

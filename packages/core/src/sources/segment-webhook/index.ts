@@ -1,0 +1,94 @@
+/**
+ * The Segment webhook source: Segment's Webhooks (classic) and Webhooks (Actions) destinations POST
+ * one call, or an array of calls (Actions batching), to the workspace's URL, signed with
+ * `X-Signature` (spec 2). Its calls are queued as Segment sent them: Segment already set their
+ * times.
+ */
+import { AuthError, NotFoundError } from "../../errors";
+import type { HttpRequest } from "../../http/request";
+import { bearerToken } from "../../ingest/authorization";
+import { parseJsonBody } from "../../ingest/body";
+import { webhookOrigin } from "../../ingest/call-admission";
+import { requestLimits } from "../../ingest/limits";
+import { isJsonArrayText, segmentSignatureCoverage } from "../../ingest/signature";
+import { credentialMatches } from "../../workspace/credentials";
+import { primarySourceName, type Source } from "../../workspace/workspace";
+import { admitSegmentCalls, decodeSegmentMessage } from "../segment/segment-calls";
+import { decodePathSegment, type ReceivePorts, type SourceAdapter } from "../source";
+
+/** A webhook delivery's route: the workspace and source its URL names. */
+export interface SegmentWebhookRoute {
+  kind: "webhook";
+  workspaceId: string;
+  source: string;
+}
+
+/**
+ * Checks the signature (and the source's bearer token) over the raw body, and reads the calls. An
+ * array body may be signed on its first element only (Actions batching): it is parsed once, for
+ * the signature and for the calls; a parse failure counts as a wrong signature first.
+ */
+function verifiedCalls(request: HttpRequest, source: Source) {
+  const signature = request.headers["x-signature"];
+  if (!signature) throw new AuthError("segment.signature_missing", "X-Signature header is missing");
+  const secrets = source.secrets.map((s) => s.value);
+  let parsed: unknown;
+  let parseFailure: unknown;
+  if (isJsonArrayText(request.body)) {
+    try {
+      parsed = parseJsonBody(request.body);
+    } catch (error) {
+      parseFailure = error;
+    }
+  }
+  const coverage = segmentSignatureCoverage(request.body, signature, secrets, parsed);
+  if (coverage === undefined) {
+    throw new AuthError("segment.signature_invalid", "X-Signature does not match the body and the shared secret");
+  }
+  if (source.bearerTokenHash !== undefined) {
+    const token = bearerToken(request.headers.authorization);
+    if (token === undefined || !credentialMatches(token, source.bearerTokenHash)) {
+      throw new AuthError("auth.bearer_invalid", "This source requires its Authorization: Bearer token");
+    }
+  }
+  if (parseFailure !== undefined) throw parseFailure;
+  const body = parsed ?? parseJsonBody(request.body);
+  const origin = webhookOrigin(coverage, source.bearerTokenHash !== undefined);
+  return Array.isArray(body) ? { sent: body, single: false, origin } : { sent: [body], single: true, origin };
+}
+
+async function receive(request: HttpRequest, route: SegmentWebhookRoute, { credentials, facts }: ReceivePorts) {
+  facts.workspaceId = route.workspaceId;
+  facts.source = route.source;
+  const source = await credentials.findSource(route.workspaceId, route.source);
+  if (!source) throw new NotFoundError("workspace.not_found", "Unknown workspace or source");
+  const { sent, single, origin } = verifiedCalls(request, source);
+  facts.events = sent.length;
+  const admitted = admitSegmentCalls(sent, {
+    maxEventsPerBatch: requestLimits.webhook.maxEventsPerBatch,
+    origin,
+    single,
+  });
+  return { workspaceId: route.workspaceId, source: route.source, ...admitted };
+}
+
+/**
+ * `POST /v1/webhooks/segment/{workspaceId}` (the primary source, `product`) and
+ * `POST /v1/webhooks/segment/{workspaceId}/{sourceName}`.
+ */
+export const segmentWebhook: SourceAdapter<SegmentWebhookRoute> = {
+  kind: "webhook",
+  routes: [
+    { method: "POST", path: "/v1/webhooks/segment/{workspaceId}" },
+    { method: "POST", path: "/v1/webhooks/segment/{workspaceId}/{sourceName}" },
+  ],
+  limits: requestLimits.webhook,
+  route(_template, params) {
+    const workspaceId = decodePathSegment(params.workspaceId);
+    const source = params.sourceName === undefined ? primarySourceName : decodePathSegment(params.sourceName);
+    if (!workspaceId || !source) return undefined;
+    return { kind: "webhook", workspaceId, source };
+  },
+  receive,
+  decode: decodeSegmentMessage,
+};

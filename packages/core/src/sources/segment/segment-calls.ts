@@ -1,0 +1,94 @@
+/**
+ * What the two Segment sources (the webhook and the tracking API) share: the same calls, checked
+ * the same way at ingest and decoded the same way in normalize. Only how a request is verified and
+ * read differs, and that each source's folder owns.
+ */
+import { admitCalls, type CallOrigin as DeleteOrigin } from "../../ingest/call-admission";
+import { checkCalls, type QueuedCall } from "../../ingest/calls";
+import { normalizeCall } from "../../normalize/call";
+import { callIdReject } from "../../pipeline/call-isolation";
+import type { RejectRecord } from "../../pipeline/model-store";
+import type { RawQueueMessage } from "../../queue-message";
+import { describeIssues, SegmentCall } from "../../segment/envelope";
+import type { DecodedCall, DecodedMessage, ReceivedCalls } from "../source";
+
+/**
+ * The calls of a Segment request to queue: the envelope of every call checked (all or nothing:
+ * `checkCalls`), then each call judged on its own (id rules, who may send `delete`: `admitCalls`),
+ * then `prepare`d (the tracking API corrects clock skew).
+ *
+ * @example
+ * const { calls, refused } = admitSegmentCalls(sent, { maxEventsPerBatch: 4000, origin, single: false });
+ */
+export function admitSegmentCalls(
+  sent: readonly unknown[],
+  options: {
+    maxEventsPerBatch: number;
+    origin: DeleteOrigin;
+    single: boolean;
+    prepare?: (call: QueuedCall) => QueuedCall;
+  },
+): Pick<ReceivedCalls, "calls" | "refused"> {
+  const { admitted, refused } = admitCalls(checkCalls(sent, options.maxEventsPerBatch), options.origin, options.single);
+  const prepare = options.prepare;
+  return { calls: prepare ? admitted.map((call) => prepare(call)) : admitted, refused };
+}
+
+/** The message id a reject of an unusable call names: the call's own, else its place in its request. */
+function rejectMessageId(raw: Record<string, unknown>, requestId: string, index: number): string {
+  return typeof raw.messageId === "string" || typeof raw.messageId === "number"
+    ? String(raw.messageId)
+    : `${requestId}#${index}`;
+}
+
+/**
+ * Decodes a queued message of Segment calls: each call is validated once as a `SegmentCall`, and
+ * what that validation established travels with the call (its `renormalize` uses the same call),
+ * so no later step parses or casts it again. A call that is not a valid Segment call, or whose ids
+ * break the id rules (ingest refuses those; this covers older, redriven or hand-sent messages),
+ * becomes a reject of its own; its neighbours are decoded as usual.
+ *
+ * @example
+ * const { units, rejects } = decodeSegmentMessage(message);
+ */
+export function decodeSegmentMessage(message: RawQueueMessage): DecodedMessage {
+  const meta = {
+    workspaceId: message.workspaceId,
+    source: message.source,
+    receivedAt: message.receivedAt,
+    route: message.route,
+  };
+  const { calls, ...origin } = message;
+  const units: DecodedCall[] = [];
+  const rejects: RejectRecord[] = [];
+  calls.forEach((raw, index) => {
+    const parsed = SegmentCall.safeParse(raw);
+    if (!parsed.success) {
+      rejects.push({
+        ...meta,
+        messageId: rejectMessageId(raw, message.requestId, index),
+        code: "envelope.invalid",
+        field: "call",
+        message: describeIssues(parsed.error),
+        value: raw,
+      });
+      return;
+    }
+    const idReject = callIdReject(raw, { ...meta, fallbackMessageId: `${message.requestId}#${index}` });
+    if (idReject) {
+      rejects.push(idReject);
+      return;
+    }
+    // The raw call, validated just above, not zod's copy: the parse drops `__proto__` keys, which
+    // the rules must see to report.
+    const call = raw as SegmentCall;
+    units.push({
+      index,
+      origin,
+      call: normalizeCall(call, meta),
+      raw,
+      renormalize: (first) => normalizeCall(call, { ...meta, ...first }),
+    });
+  });
+  return { units, rejects };
+}

@@ -1,0 +1,132 @@
+/**
+ * The source adapter seam. A source is one way data reaches the pipeline (the Segment webhook, the
+ * tracking API, next Stripe's webhook): one folder under `sources/` that owns its public routes, how
+ * a request to them is verified and becomes queued calls (ingest), and how a queued message of its
+ * kind becomes normalized calls (normalize). `registry.ts` lists the sources; ingest dispatches on
+ * the route a request matched, normalize on the kind each queued message carries (`route`).
+ */
+import type { HttpRequest } from "../http/request";
+import type { RouteTemplate } from "../http/route-template";
+import { matchTemplate } from "../http/route-template";
+import type { ItemProblem } from "../http/status";
+import type { QueuedCall } from "../ingest/calls";
+import type { RequestLimits } from "../ingest/limits";
+import type { CredentialLookup, IngestFacts } from "../ingest/receive";
+import type { NormalizedCall } from "../normalize/call";
+import type { CallOrigin } from "../pipeline/call-isolation";
+import type { RejectRecord } from "../pipeline/model-store";
+import type { RawQueueMessage } from "../queue-message";
+
+/** A public route of a source: always served by the ingest function. */
+export interface SourceRoute extends RouteTemplate {
+  readonly method: "POST";
+}
+
+/** What a source's `receive` is given besides the request. */
+export interface ReceivePorts {
+  credentials: CredentialLookup;
+  /** The request's log line: set `workspaceId`/`source` as soon as they are known, and `events`. */
+  facts: Pick<IngestFacts, "workspaceId" | "source" | "events">;
+}
+
+/** A verified request, read into the calls to queue. */
+export interface ReceivedCalls {
+  workspaceId: string;
+  source: string;
+  /** The calls to queue, exactly as they will be queued. */
+  calls: QueuedCall[];
+  /** Calls refused on their own (the others are queued; a 200 lists these). */
+  refused: (ItemProblem & { code: string })[];
+}
+
+/** One queued call, decoded and normalized: what the batch pipeline works on. */
+export interface DecodedCall {
+  /** The call's index in its message. */
+  index: number;
+  /** The message it came in, less its calls (to run it again alone). */
+  origin: CallOrigin;
+  call: NormalizedCall;
+  /** The call as queued, for holding it as pending and hashing its content. */
+  raw: Record<string, unknown>;
+  /**
+   * The call normalized again with its ordering time fixed at its first receipt (see
+   * `CallMeta.fixedTime`), from the call this decoding validated: never parsed again.
+   */
+  renormalize(firstReceipt: { receivedAt: string; fixedTime: string }): NormalizedCall;
+}
+
+/** A queued message, decoded: its calls, and a reject for each call that cannot be used. */
+export interface DecodedMessage {
+  units: DecodedCall[];
+  rejects: RejectRecord[];
+}
+
+/**
+ * One source. `Route` is what a matched request path means to it (its `kind` is the source's); the
+ * routes are API Gateway templates, and the one route table (`http/routes.ts`) lists them all.
+ */
+export interface SourceAdapter<Route extends { kind: string }, Template extends SourceRoute = SourceRoute> {
+  /** Carried by every queued message of this source as `route`, and dispatched on by normalize. */
+  readonly kind: Route["kind"];
+  readonly routes: readonly Template[];
+  readonly limits: RequestLimits;
+  /** The route of a path that matched `template`, from its raw path parameters; undefined: not a route after all. */
+  route(template: Template, params: Readonly<Record<string, string>>): Route | undefined;
+  /** Verifies the request (signature, key) and reads it into calls. Throws `IngestError`s. */
+  receive(request: HttpRequest, route: Route, ports: ReceivePorts): Promise<ReceivedCalls>;
+  /** Decodes a queued message of this kind (its envelope already checked). Pure. */
+  decode(message: RawQueueMessage): DecodedMessage;
+}
+
+/** A request path matched to a source's route, with the receive bound to it. */
+export interface MatchedSourceRoute<Route extends { kind: string }> {
+  route: Route;
+  limits: RequestLimits;
+  receive(request: HttpRequest, ports: ReceivePorts): Promise<ReceivedCalls>;
+}
+
+/** A source as the registry holds it: its routes matched by template. */
+export interface RegisteredSource<Route extends { kind: string }> {
+  readonly kind: Route["kind"];
+  readonly routes: readonly SourceRoute[];
+  readonly limits: RequestLimits;
+  match(segments: readonly string[]): MatchedSourceRoute<Route> | undefined;
+  decode(message: RawQueueMessage): DecodedMessage;
+}
+
+/**
+ * A source ready for the registry (`registry.ts`).
+ *
+ * @example
+ * export const sources = [registerSource(segmentWebhook), registerSource(trackingApi)] as const;
+ */
+export function registerSource<Route extends { kind: string }, Template extends SourceRoute>(
+  adapter: SourceAdapter<Route, Template>,
+): RegisteredSource<Route> {
+  return {
+    kind: adapter.kind,
+    routes: adapter.routes,
+    limits: adapter.limits,
+    decode: (message) => adapter.decode(message),
+    match(segments) {
+      for (const template of adapter.routes) {
+        const params = matchTemplate(template.path, segments);
+        if (!params) continue;
+        const route = adapter.route(template, params);
+        if (!route) return undefined;
+        return { route, limits: adapter.limits, receive: (request, ports) => adapter.receive(request, route, ports) };
+      }
+      return undefined;
+    },
+  };
+}
+
+/** A percent-encoded path segment decoded, or undefined when it is not valid UTF-8 percent-encoding. */
+export function decodePathSegment(segment: string | undefined): string | undefined {
+  if (segment === undefined) return undefined;
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
