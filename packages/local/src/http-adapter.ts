@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type RequestListener, type ServerRe
 import type { AddressInfo } from "node:net";
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from "aws-lambda";
 import { LimitError } from "../../core/src/errors";
+import { mediaTypeOf } from "../../core/src/http/media-type";
 import { errorBody, httpStatusOf } from "../../core/src/http/status";
 import { type CorsSettings, httpApiCors } from "../../resources/src/cors";
 import { deployedRequestPath } from "../../resources/src/definitions";
@@ -69,7 +70,7 @@ function answerPreflight(cors: CorsSettings, origin: string, response: ServerRes
 
 /** Content types API Gateway passes as text; other bodies (and none) arrive base64-encoded. */
 function isTextContentType(contentType: string | undefined): boolean {
-  const media = contentType?.split(";")[0]?.trim().toLowerCase();
+  const media = mediaTypeOf(contentType);
   if (!media) return false;
   return (
     media.startsWith("text/") ||

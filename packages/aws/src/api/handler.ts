@@ -12,7 +12,7 @@ import { DynamoIdentityStore } from "../dynamo/identity-store";
 import { DynamoModelReader } from "../dynamo/model-reader";
 import { DynamoModelStore } from "../dynamo/model-store";
 import { onFirstUse } from "../handlers/first-use";
-import { errorResult, type HttpApiHandler, httpRequestOf, jsonResult } from "../http/api-gateway";
+import { errorResult, errorSummary, type HttpApiHandler, httpRequestOf, jsonResult } from "../http/api-gateway";
 import type { RequestLog } from "../ingest/handler";
 import { logger } from "../logger";
 import { createRawQueueSender } from "../sqs/raw-queue";
@@ -164,11 +164,4 @@ function errorAnswer(error: unknown): APIGatewayProxyStructuredResultV2 {
   const allow = error instanceof IngestError ? error.details?.allow : undefined;
   if (result.statusCode === 405 && Array.isArray(allow)) headers.allow = allow.join(", ");
   return { ...result, headers };
-}
-
-/** Name and message of a server-side failure (SDK and config errors carry no payload data). */
-function errorSummary(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const cause = error.cause instanceof Error ? ` (cause: ${error.cause.name}: ${error.cause.message})` : "";
-  return `${error.name}: ${error.message}${cause}`;
 }

@@ -12,23 +12,22 @@ import {
   type AccountMember,
   Bucket,
   type EntityMapUploadResult,
-  type Event,
   type MemberAccount,
-  type PendingCall,
 } from "../../../core/src/api/schemas";
 import { userDeletionRequest } from "../../../core/src/api/user-deletion";
 import { NotFoundError, ValidationError } from "../../../core/src/errors";
+import { isJsonMediaType, mediaTypeOf } from "../../../core/src/http/media-type";
 import { parseEntityMapUpload, planEntityMapUpload } from "../../../core/src/identity/entity-map";
 import { maxRawMessageBodyBytes } from "../../../core/src/ingest/limits";
 import type { RawQueueSender } from "../../../core/src/ingest/receive";
 import { splitBatch } from "../../../core/src/ingest/split-batch";
 import { materializeAccount, materializeUser } from "../../../core/src/normalize/materialize";
 import type { ProfileKind } from "../../../core/src/normalize/profile-fields";
-import type { StoredEvent } from "../../../core/src/pipeline/model-store";
-import type { DynamoIdentityStore, Page, StoredPending } from "../dynamo/identity-store";
-import { keys, monthOf } from "../dynamo/keys";
+import type { DynamoIdentityStore } from "../dynamo/identity-store";
+import { keys } from "../dynamo/keys";
 import type { DynamoModelReader, EventRange } from "../dynamo/model-reader";
-import { type Cursor, type CursorKey, checkCursorPartition, cursorKeyOf, decodeCursor, encodeCursor } from "./cursor";
+import { eventOf, pendingOf } from "./answers";
+import { cursorOf, monthsInRange, singlePartition, walkPartitions } from "./pages";
 
 /** What the operations read, write and send through. */
 export interface ApiStores {
@@ -42,116 +41,13 @@ export interface ApiStores {
   maxMessageBytes?: number;
 }
 
-/** A page as the API answers it. */
-interface ListAnswer<T> {
-  items: T[];
-  next_cursor: string | null;
-}
-
-/** One partition of a walk: its position name (in cursors) and its partition key attribute and value. */
-interface Partition {
-  position: string;
-  attribute: string;
-  value: string;
-}
-
-/**
- * Reads up to `limit` items across partitions in order (bucket partitions, month partitions, map
- * partitions), resuming from a cursor. The next cursor names the partition and DynamoDB's
- * LastEvaluatedKey in it, or the start of the next partition when one ended exactly at the limit.
- */
-async function walkPartitions<T>(
-  scope: string,
-  partitions: readonly Partition[],
-  cursor: Cursor | undefined,
-  limit: number,
-  read: (partition: Partition, limit: number, start?: CursorKey) => Promise<Page<T>>,
-): Promise<ListAnswer<T>> {
-  let index = 0;
-  let start: CursorKey | undefined;
-  if (cursor) {
-    index = partitions.findIndex((p) => p.position === cursor.position);
-    if (index < 0)
-      throw new ValidationError("cursor.invalid", "cursor is not valid here: it belongs to another listing");
-    const partition = partitions[index] as Partition;
-    checkCursorPartition(cursor.key, partition.attribute, partition.value);
-    start = cursor.key;
-  }
-  const items: T[] = [];
-  while (index < partitions.length) {
-    const partition = partitions[index] as Partition;
-    const page = await read(partition, limit - items.length, start);
-    items.push(...page.items);
-    if (page.next) {
-      start = cursorKeyOf(page.next);
-      if (items.length >= limit) {
-        return { items, next_cursor: encodeCursor({ scope, position: partition.position, key: start }) };
-      }
-      continue;
-    }
-    index++;
-    start = undefined;
-    if (items.length >= limit) {
-      const following = partitions[index];
-      return { items, next_cursor: following ? encodeCursor({ scope, position: following.position }) : null };
-    }
-  }
-  return { items, next_cursor: null };
-}
-
-/** One partition's listing: a walk over that partition alone. */
-function singlePartition(attribute: string, value: string): Partition[] {
-  return [{ position: "", attribute, value }];
-}
-
-function cursorOf(text: string | undefined, workspaceId: string, scope: string): Cursor | undefined {
-  return text === undefined ? undefined : decodeCursor(text, workspaceId, scope);
-}
-
-/** The event as the API shows it (spec 3 "Event"), without storage bookkeeping. */
-export function eventOf(stored: StoredEvent): Event {
-  return {
-    workspace_id: stored.workspace_id,
-    event_id: stored.event_id,
-    event_name: stored.event_name,
-    type: stored.type,
-    timestamp: stored.timestamp,
-    user_id: stored.user_id,
-    anonymous_id: stored.anonymous_id,
-    account_id: stored.account_id,
-    account_resolution: stored.account_resolution,
-    properties: stored.properties,
-    received_at: stored.received_at,
-    source: stored.source,
-  };
-}
-
-function pendingOf(pending: StoredPending): PendingCall {
-  return {
-    source: pending.source,
-    message_id: pending.messageId,
-    time: pending.time,
-    held_at: pending.heldAt,
-    received_at: pending.receivedAt,
-    missing: pending.missing.map((m) => ({ source: m.source, kind: m.kind, external_id: m.externalId })),
-    call: pending.call,
-  };
-}
-
-/** The months of a range (`to` exclusive) among the months that have events, newest first. */
-function monthsInRange(months: readonly string[], range: EventRange): string[] {
-  const first = range.from === undefined ? undefined : monthOf(range.from);
-  const last = range.to === undefined ? undefined : monthOf(new Date(Date.parse(range.to) - 1).toISOString());
-  return months.filter((m) => (first === undefined || m >= first) && (last === undefined || m <= last));
-}
-
 const CSV_TYPES = new Set(["text/csv", "application/csv"]);
 
 /** `csv` or `json` from an upload's Content-Type (none: JSON). */
 function uploadFormat(contentType: string | undefined): "csv" | "json" {
-  const media = contentType?.split(";")[0]?.trim().toLowerCase() ?? "";
+  const media = mediaTypeOf(contentType);
   if (CSV_TYPES.has(media)) return "csv";
-  if (media === "" || media === "application/json" || /^application\/[a-z0-9.+-]+\+json$/.test(media)) return "json";
+  if (media === "" || isJsonMediaType(media)) return "json";
   throw new ValidationError(
     "request.content_type_unsupported",
     "Upload entity maps as application/json (an array) or text/csv",

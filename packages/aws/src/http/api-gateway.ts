@@ -50,3 +50,16 @@ export function jsonResult(statusCode: number, body: unknown): APIGatewayProxySt
 export function errorResult(error: unknown): APIGatewayProxyStructuredResultV2 {
   return jsonResult(httpStatusOf(error), errorBody(error));
 }
+
+/**
+ * Name and message of a server-side failure, and of its cause, for the request's log line (SDK
+ * and config errors carry no payload data; answers never show this).
+ *
+ * @example
+ * line.error = errorSummary(error); // "DependencyError: queue unavailable (cause: TimeoutError: …)"
+ */
+export function errorSummary(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause instanceof Error ? ` (cause: ${error.cause.name}: ${error.cause.message})` : "";
+  return `${error.name}: ${error.message}${cause}`;
+}

@@ -6,7 +6,7 @@ import { createDocumentClient, createSqsClient } from "../clients";
 import type { Config } from "../config";
 import { WorkspaceStore } from "../dynamo/workspaces";
 import { onFirstUse } from "../handlers/first-use";
-import { errorResult, type HttpApiHandler, httpRequestOf, jsonResult } from "../http/api-gateway";
+import { errorResult, errorSummary, type HttpApiHandler, httpRequestOf, jsonResult } from "../http/api-gateway";
 import { logger } from "../logger";
 import { createRawQueueSender } from "../sqs/raw-queue";
 
@@ -71,12 +71,12 @@ export function createIngestHandler(
       } else {
         result = errorResult(outcome.error);
         line.outcome = outcome.error.code;
-        if (httpStatusOf(outcome.error) >= 500) line.error = describe(outcome.error);
+        if (httpStatusOf(outcome.error) >= 500) line.error = errorSummary(outcome.error);
       }
     } catch (error) {
       result = errorResult(error);
       line.outcome = error instanceof IngestError ? error.code : "internal.error";
-      line.error = describe(error);
+      line.error = errorSummary(error);
     }
     line.status = result.statusCode;
     line.durationMs = Math.round(performance.now() - started);
@@ -84,11 +84,4 @@ export function createIngestHandler(
     else log.info("ingest", line);
     return result;
   };
-}
-
-/** Name and message of a server-side failure (SDK and config errors carry no payload data). */
-function describe(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const cause = error.cause instanceof Error ? ` (cause: ${error.cause.name}: ${error.cause.message})` : "";
-  return `${error.name}: ${error.message}${cause}`;
 }

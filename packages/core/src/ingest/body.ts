@@ -1,4 +1,5 @@
 import { LimitError, ValidationError } from "../errors";
+import { isJsonMediaType, mediaTypeOf } from "../http/media-type";
 import { describeBytes, ingestLimits, requestLimits } from "./limits";
 
 /**
@@ -9,12 +10,12 @@ import { describeBytes, ingestLimits, requestLimits } from "./limits";
  * gzipped JSON with (axios's default for a Buffer). Under every one of them the body must parse as
  * JSON; anything else is refused.
  */
-const jsonLabels = new Set(["application/json", "text/plain", "application/x-www-form-urlencoded"]);
+const otherJsonLabels = new Set(["text/plain", "application/x-www-form-urlencoded"]);
 
-function isJsonMediaType(contentType: string | undefined): boolean {
+function isJsonLabel(contentType: string | undefined): boolean {
   if (contentType === undefined || contentType.trim() === "") return true;
-  const media = contentType.split(";")[0]?.trim().toLowerCase() ?? "";
-  return jsonLabels.has(media) || /^application\/[a-z0-9.+-]+\+json$/.test(media);
+  const media = mediaTypeOf(contentType);
+  return isJsonMediaType(media) || otherJsonLabels.has(media);
 }
 
 /**
@@ -24,7 +25,7 @@ function isJsonMediaType(contentType: string | undefined): boolean {
  * checkContentType(headers["content-type"]); // throws for "multipart/form-data"
  */
 export function checkContentType(contentType: string | undefined): void {
-  if (!isJsonMediaType(contentType)) {
+  if (!isJsonLabel(contentType)) {
     throw new ValidationError(
       "request.content_type_unsupported",
       "Content-Type must be application/json or text/plain (or a label a known Segment-compatible library sends) with a JSON body",
