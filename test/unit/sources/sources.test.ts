@@ -164,3 +164,24 @@ describe("decodeQueuedMessage", () => {
     ).toContainEqual(expect.objectContaining({ code: "trait.forbidden_key" }));
   });
 });
+
+describe("a decoded call's content hash", () => {
+  it("is the same for two tracking deliveries of one call that ingest corrected differently", () => {
+    const sent = { sentAt: "2024-05-01T12:00:01.000Z" };
+    const first = track("m1", {
+      ...sent,
+      timestamp: "2024-05-01T12:00:04.000Z",
+      receivedAt: "2024-05-01T12:00:05.000Z",
+    });
+    const retry = track("m1", {
+      ...sent,
+      timestamp: "2024-05-01T12:01:04.000Z",
+      receivedAt: "2024-05-01T12:01:05.000Z",
+    });
+    const hashOf = (route: string, call: unknown) =>
+      decodeQueuedMessage({ id: "q", body: message({ route }, [call]) }).units[0]?.contentHash();
+    expect(hashOf("tracking", first)).toBe(hashOf("tracking", retry));
+    // A webhook's timestamp is Segment's: two that differ in it are two calls.
+    expect(hashOf("webhook", first)).not.toBe(hashOf("webhook", retry));
+  });
+});

@@ -53,6 +53,11 @@ export interface DecodedCall {
    * `CallMeta.fixedTime`), from the call this decoding validated: never parsed again.
    */
   renormalize(firstReceipt: { receivedAt: string; fixedTime: string }): NormalizedCall;
+  /**
+   * The hash of the call's content, the same for every delivery of it (what its first receipt is
+   * recorded under: see `callContentHash`). Computed when asked: most calls never need it.
+   */
+  contentHash(): string;
 }
 
 /** A queued message, decoded: its calls, and a reject for each call that cannot be used. */

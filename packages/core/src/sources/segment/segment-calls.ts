@@ -6,6 +6,7 @@
 import { admitCalls, type CallOrigin as DeleteOrigin } from "../../ingest/call-admission";
 import { checkCalls, type QueuedCall } from "../../ingest/calls";
 import { normalizeCall } from "../../normalize/call";
+import { callContentHash } from "../../normalize/message-id";
 import { callIdReject } from "../../pipeline/call-isolation";
 import type { RejectRecord } from "../../pipeline/model-store";
 import type { RawQueueMessage } from "../../queue-message";
@@ -88,6 +89,7 @@ export function decodeSegmentMessage(message: RawQueueMessage): DecodedMessage {
       call: normalizeCall(call, meta),
       raw,
       renormalize: (first) => normalizeCall(call, { ...meta, ...first }),
+      contentHash: () => callContentHash(raw, { tracking: message.route === "tracking" }),
     });
   });
   return { units, rejects };
