@@ -80,6 +80,17 @@ describe("registerSource", () => {
       route: (_template, params) => (params.id === "bad" ? undefined : { kind: "example", id: params.id as string }),
       receive: async (_request, route) => ({ workspaceId: route.id, source: "s", calls: [], refused: [] }),
       decode: () => ({ units: [], rejects: [] }),
+      docs: {
+        securitySchemes: { exampleKey: { type: "http", scheme: "bearer" } },
+        route: (template) => ({
+          operationId: `example ${template.path}`,
+          summary: "An example",
+          security: [{ exampleKey: [] }],
+          headers: [],
+          body: { schema: { type: "object" } },
+          mediaTypes: ["application/json"],
+        }),
+      },
     };
     const source = registerSource(adapter);
     const matched = source.match(["v1", "webhooks", "example", "w9"]);
@@ -88,6 +99,8 @@ describe("registerSource", () => {
     expect(received?.workspaceId).toBe("w9");
     expect(source.match(["v1", "webhooks", "example", "bad"])).toBeUndefined();
     expect(source.match(["v1", "webhooks", "example"])).toBeUndefined();
+    expect(source.describe("/v1/webhooks/example/{id}")?.operationId).toBe("example /v1/webhooks/example/{id}");
+    expect(source.describe("/v1/track")).toBeUndefined();
   });
 });
 

@@ -1,15 +1,15 @@
 /**
  * The OpenAPI 3.1 document of every public route, generated, not written: the list of routes is
- * `packages/resources/src/routes.ts` (what API Gateway is given), the read and admin operations
- * come from the API route table (`routes.ts`) and the ingest ones from the ingest router, and all
+ * the one route table (`http/routes.ts`, what API Gateway is given), the read and admin operations
+ * come from the API route table (`routes.ts`) and the ingest ones from their sources (`sources/`), and all
  * bodies are JSON Schema generated from the zod schemas the code uses (`z.toJSONSchema`).
  */
 import { z } from "zod";
 import { routes as publicRoutes, type RouteDefinition } from "../http/routes";
 import { EntityMapEntry } from "../identity/entity-map";
 import { requestLimits } from "../ingest/limits";
-import { ingestRoute } from "../ingest/routes";
 import { SegmentCall, SegmentCallType } from "../segment/envelope";
+import { sources } from "../sources/registry";
 import { type ApiResponse, type ApiRoute, apiRoutes } from "./routes";
 import * as schemas from "./schemas";
 
@@ -165,54 +165,25 @@ const ingestErrors: Readonly<Record<number, ApiResponse>> = {
   503: { description: "The queue or the credential store is unavailable: retry (Segment does)" },
 };
 
+/** An ingest route's operation: what its source says of it (`sources/`), with the shared answers. */
 function ingestOperation(route: RouteDefinition): JsonObject {
-  const target = ingestRoute(route.path);
-  if (!target) throw new Error(`${route.method} ${route.path} is not an ingest route`);
-  const name = route.path.split("/").pop() as string;
-  const isWebhook = target.kind === "webhook";
-  const bodyId = isWebhook ? "WebhookBody" : target.call === "batch" ? "TrackingBatch" : "TrackingCall";
+  const doc = sources.map((source) => source.describe(route.path)).find((d) => d !== undefined);
+  if (!doc) throw new Error(`${route.method} ${route.path} is not a route of any source`);
   const responses: Record<string, JsonObject> = {
     200: { description: "Every call was queued", content: jsonContent({ $ref: componentRef("IngestAccepted") }) },
   };
   for (const [status, response] of Object.entries(ingestErrors))
     responses[status] = responseOf(Number(status), response);
-  const longForm = target.kind === "tracking" && name !== target.call;
+  const schema = "component" in doc.body ? { $ref: componentRef(doc.body.component) } : doc.body.schema;
   return {
-    operationId: isWebhook
-      ? route.path.endsWith("{sourceName}")
-        ? "segmentWebhookOfSource"
-        : "segmentWebhook"
-      : `tracking_${name}`,
-    summary: isWebhook
-      ? `Segment webhook destination${route.path.endsWith("{sourceName}") ? " of another source" : " (source `product`)"}`
-      : longForm
-        ? `Short form of /v1/${target.call}`
-        : `Tracking API: ${target.call === "batch" ? "a batch of calls" : `one \`${target.call}\` call`}`,
+    operationId: doc.operationId,
+    summary: doc.summary,
     tags: ["ingest"],
-    security: isWebhook
-      ? [{ segmentSignature: [] }, { segmentSignature: [], webhookBearer: [] }]
-      : [{ writeKey: [] }, {}],
-    parameters: [
-      ...pathParameters(route.path),
-      ...(isWebhook
-        ? [
-            {
-              name: "X-Signature",
-              in: "header",
-              required: true,
-              description:
-                "Lowercase hex HMAC-SHA1 of the body (Actions batches: of the first event), keyed by the shared secret",
-              schema: { type: "string", pattern: "^[0-9a-f]{40}$" },
-            },
-          ]
-        : []),
-    ],
+    security: doc.security,
+    parameters: [...pathParameters(route.path), ...doc.headers],
     requestBody: {
       required: true,
-      content: {
-        "application/json": { schema: { $ref: componentRef(bodyId) } },
-        "text/plain": { schema: { $ref: componentRef(bodyId) } },
-      },
+      content: Object.fromEntries(doc.mediaTypes.map((media) => [media, { schema }])),
     },
     responses,
   };
@@ -267,22 +238,7 @@ export function openApiDocument(version: string): OpenApiDocument {
       schemas: { ...componentSchemas(responseComponents, "output"), ...componentSchemas(requestComponents, "input") },
       securitySchemes: {
         apiKey: { type: "http", scheme: "bearer", description: "A workspace API key (`workspaces create-api-key`)" },
-        segmentSignature: {
-          type: "apiKey",
-          in: "header",
-          name: "X-Signature",
-          description: "Segment's HMAC-SHA1 signature",
-        },
-        webhookBearer: {
-          type: "http",
-          scheme: "bearer",
-          description: "The source's webhook bearer token, when it requires one",
-        },
-        writeKey: {
-          type: "http",
-          scheme: "basic",
-          description: "The write key as user name, empty password (or `writeKey` in the body)",
-        },
+        ...Object.assign({}, ...sources.map((source) => source.securitySchemes)),
       },
     },
   };

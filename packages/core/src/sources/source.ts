@@ -67,6 +67,30 @@ export interface DecodedMessage {
 }
 
 /**
+ * How the OpenAPI document describes one of a source's routes. Plain data (the ingest function
+ * carries it): body schemas are named components of the document (`api/openapi.ts`), or inline
+ * JSON Schema.
+ */
+export interface SourceRouteDoc {
+  operationId: string;
+  summary: string;
+  /** OpenAPI security requirements, naming schemes of the source's `securitySchemes`. */
+  security: Readonly<Record<string, readonly string[]>>[];
+  /** Header parameters besides the path's (OpenAPI parameter objects). */
+  headers: readonly Readonly<Record<string, unknown>>[];
+  body: { component: string } | { schema: Readonly<Record<string, unknown>> };
+  /** The media types the body may come as. */
+  mediaTypes: readonly string[];
+}
+
+/** A source's part of the OpenAPI document. */
+export interface SourceDocs<Template extends SourceRoute> {
+  /** OpenAPI security schemes (components) its routes' `security` names. */
+  securitySchemes: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  route(template: Template): SourceRouteDoc;
+}
+
+/**
  * One source. `Route` is what a matched request path means to it (its `kind` is the source's); the
  * routes are API Gateway templates, and the one route table (`http/routes.ts`) lists them all.
  */
@@ -81,6 +105,7 @@ export interface SourceAdapter<Route extends { kind: string }, Template extends 
   receive(request: HttpRequest, route: Route, ports: ReceivePorts): Promise<ReceivedCalls>;
   /** Decodes a queued message of this kind (its envelope already checked). Pure. */
   decode(message: RawQueueMessage): DecodedMessage;
+  readonly docs: SourceDocs<Template>;
 }
 
 /** A request path matched to a source's route, with the receive bound to it. */
@@ -97,6 +122,9 @@ export interface RegisteredSource<Route extends { kind: string }> {
   readonly limits: RequestLimits;
   match(segments: readonly string[]): MatchedSourceRoute<Route> | undefined;
   decode(message: RawQueueMessage): DecodedMessage;
+  readonly securitySchemes: SourceDocs<SourceRoute>["securitySchemes"];
+  /** The documentation of one of its routes (by template path), or undefined for a path it has not. */
+  describe(path: string): SourceRouteDoc | undefined;
 }
 
 /**
@@ -113,6 +141,11 @@ export function registerSource<Route extends { kind: string }, Template extends 
     routes: adapter.routes,
     limits: adapter.limits,
     decode: (message) => adapter.decode(message),
+    securitySchemes: adapter.docs.securitySchemes,
+    describe(path) {
+      const template = adapter.routes.find((r) => r.path === path);
+      return template && adapter.docs.route(template);
+    },
     match(segments) {
       for (const template of adapter.routes) {
         const params = matchTemplate(template.path, segments);

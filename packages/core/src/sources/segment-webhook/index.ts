@@ -14,7 +14,7 @@ import { isJsonArrayText, segmentSignatureCoverage } from "../../ingest/signatur
 import { credentialMatches } from "../../workspace/credentials";
 import { primarySourceName, type Source } from "../../workspace/workspace";
 import { admitSegmentCalls, decodeSegmentMessage } from "../segment/segment-calls";
-import { decodePathSegment, type ReceivePorts, type SourceAdapter } from "../source";
+import { decodePathSegment, type ReceivePorts, type SourceAdapter, type SourceRouteDoc } from "../source";
 
 /** A webhook delivery's route: the workspace and source its URL names. */
 export interface SegmentWebhookRoute {
@@ -91,4 +91,39 @@ export const segmentWebhook: SourceAdapter<SegmentWebhookRoute> = {
   },
   receive,
   decode: decodeSegmentMessage,
+  docs: {
+    securitySchemes: {
+      segmentSignature: {
+        type: "apiKey",
+        in: "header",
+        name: "X-Signature",
+        description: "Segment's HMAC-SHA1 signature",
+      },
+      webhookBearer: {
+        type: "http",
+        scheme: "bearer",
+        description: "The source's webhook bearer token, when it requires one",
+      },
+    },
+    route(template): SourceRouteDoc {
+      const ofSource = template.path.endsWith("{sourceName}");
+      return {
+        operationId: ofSource ? "segmentWebhookOfSource" : "segmentWebhook",
+        summary: `Segment webhook destination${ofSource ? " of another source" : " (source `product`)"}`,
+        security: [{ segmentSignature: [] }, { segmentSignature: [], webhookBearer: [] }],
+        headers: [
+          {
+            name: "X-Signature",
+            in: "header",
+            required: true,
+            description:
+              "Lowercase hex HMAC-SHA1 of the body (Actions batches: of the first event), keyed by the shared secret",
+            schema: { type: "string", pattern: "^[0-9a-f]{40}$" },
+          },
+        ],
+        body: { component: "WebhookBody" },
+        mediaTypes: ["application/json", "text/plain"],
+      };
+    },
+  },
 };

@@ -13,7 +13,7 @@ import { trackingOrigin } from "../../ingest/call-admission";
 import { requestLimits } from "../../ingest/limits";
 import { hashCredential } from "../../workspace/credentials";
 import { admitSegmentCalls, decodeSegmentMessage } from "../segment/segment-calls";
-import type { ReceivePorts, SourceAdapter, SourceRoute } from "../source";
+import type { ReceivePorts, SourceAdapter, SourceRoute, SourceRouteDoc } from "../source";
 import { correctClockSkew } from "./clock-skew";
 import { type TrackingCall, trackingPayload } from "./payload";
 
@@ -68,4 +68,27 @@ export const trackingApi: SourceAdapter<TrackingApiRoute, TrackingRouteTemplate>
   route: (template) => ({ kind: "tracking", call: template.call }),
   receive,
   decode: decodeSegmentMessage,
+  docs: {
+    securitySchemes: {
+      writeKey: {
+        type: "http",
+        scheme: "basic",
+        description: "The write key as user name, empty password (or `writeKey` in the body)",
+      },
+    },
+    route({ path, call }): SourceRouteDoc {
+      const name = path.split("/").pop() as string;
+      return {
+        operationId: `tracking_${name}`,
+        summary:
+          name !== call
+            ? `Short form of /v1/${call}`
+            : `Tracking API: ${call === "batch" ? "a batch of calls" : `one \`${call}\` call`}`,
+        security: [{ writeKey: [] }, {}],
+        headers: [],
+        body: { component: call === "batch" ? "TrackingBatch" : "TrackingCall" },
+        mediaTypes: ["application/json", "text/plain"],
+      };
+    },
+  },
 };
