@@ -115,7 +115,9 @@ describe("decodeQueuedMessage", () => {
     const call = track("m2", { timestamp: undefined, receivedAt: "2024-05-01T11:00:00.000Z" });
     const webhook = decodeQueuedMessage({ id: "q2", body: message({ route: "webhook" }, [call]) });
     const tracking = decodeQueuedMessage({ id: "q3", body: message({ route: "tracking" }, [call]) });
+    const unlabelled = decodeQueuedMessage({ id: "q4", body: message({}, [call]) });
     expect(webhook.units[0]?.call.time).toBe("2024-05-01T11:00:00.000Z");
+    expect(unlabelled.units[0]?.call.time).toBe("2024-05-01T11:00:00.000Z");
     expect(tracking.units[0]?.call.time).toBe("2024-05-01T12:00:05.000Z");
   });
 

@@ -27,7 +27,7 @@ import type { DynamoIdentityStore } from "../dynamo/identity-store";
 import { keys } from "../dynamo/keys";
 import type { DynamoModelReader, EventRange } from "../dynamo/model-reader";
 import { eventOf, pendingOf } from "./answers";
-import { cursorOf, monthsInRange, singlePartition, walkPartitions } from "./pages";
+import { cursorOf, membershipPage, monthsInRange, singlePartition, walkPartitions } from "./pages";
 
 /** What the operations read, write and send through. */
 export interface ApiStores {
@@ -144,16 +144,14 @@ export function createApiOperations(stores: ApiStores): ApiOperations {
 
     async listAccountUsers({ workspaceId, params, query }) {
       const accountId = params.accountId as string;
-      const scope = `account-users:${accountId}`;
-      const cursor = cursorOf(query.cursor, workspaceId, scope);
-      const page = await walkPartitions(
-        scope,
+      const { page, resumed } = await membershipPage(
+        workspaceId,
+        `account-users:${accountId}`,
+        query,
         singlePartition("pk", keys.accountMembersPrefix(workspaceId, accountId).pk),
-        cursor,
-        query.limit,
-        (_partition, limit, start) => reader.accountMembers(workspaceId, accountId, limit, start),
+        (limit, start) => reader.accountMembers(workspaceId, accountId, limit, start),
       );
-      if (!cursor && page.items.length === 0 && !(await reader.getAccount(workspaceId, accountId))) {
+      if (!resumed && page.items.length === 0 && !(await reader.getAccount(workspaceId, accountId))) {
         throw accountNotFound(accountId);
       }
       // Every member's user, profile or not, except a deleted one: a membership left for a moment by
@@ -198,16 +196,14 @@ export function createApiOperations(stores: ApiStores): ApiOperations {
     async listUserAccounts({ workspaceId, params, query }) {
       const userId = params.userId as string;
       if ((await reader.deletedUsers(workspaceId, [userId])).size > 0) throw await userNotFound(workspaceId, userId);
-      const scope = `user-accounts:${userId}`;
-      const cursor = cursorOf(query.cursor, workspaceId, scope);
-      const page = await walkPartitions(
-        scope,
+      const { page, resumed } = await membershipPage(
+        workspaceId,
+        `user-accounts:${userId}`,
+        query,
         singlePartition("gsi1pk", keys.userMemberships(workspaceId, userId).gsi1pk),
-        cursor,
-        query.limit,
-        (_partition, limit, start) => reader.userMemberships(workspaceId, userId, limit, start),
+        (limit, start) => reader.userMemberships(workspaceId, userId, limit, start),
       );
-      if (!cursor && page.items.length === 0 && !(await reader.getUser(workspaceId, userId))) {
+      if (!resumed && page.items.length === 0 && !(await reader.getUser(workspaceId, userId))) {
         throw await userNotFound(workspaceId, userId);
       }
       const accounts = await reader.getAccounts(

@@ -80,3 +80,21 @@ export function monthsInRange(months: readonly string[], range: EventRange): str
   const last = range.to === undefined ? undefined : monthOf(new Date(Date.parse(range.to) - 1).toISOString());
   return months.filter((m) => (first === undefined || m >= first) && (last === undefined || m <= last));
 }
+
+/**
+ * A page of one membership listing (a single partition) from the caller's cursor, and whether it
+ * resumed one: a first page that is empty may mean the profile does not exist.
+ */
+export async function membershipPage<T>(
+  workspaceId: string,
+  scope: string,
+  query: { limit: number; cursor?: string },
+  partition: Partition[],
+  read: (limit: number, start?: CursorKey) => Promise<Page<T>>,
+): Promise<{ page: ListAnswer<T>; resumed: boolean }> {
+  const cursor = cursorOf(query.cursor, workspaceId, scope);
+  const page = await walkPartitions(scope, partition, cursor, query.limit, (_partition, limit, start) =>
+    read(limit, start),
+  );
+  return { page, resumed: cursor !== undefined };
+}
