@@ -23,9 +23,20 @@ export interface TrackingApiRoute {
   call: TrackingCall;
 }
 
-/** Each path and what it takes: `/v1/<type>`, then Segment's one-letter short forms. */
+/** What the tracking API takes, each at `/v1/<call>`: one call of a type, or a batch. */
+export const trackingCalls: readonly TrackingCall[] = [
+  "identify",
+  "track",
+  "group",
+  "page",
+  "screen",
+  "alias",
+  "batch",
+];
+
+/** Each path and what it takes: `/v1/<call>`, then Segment's one-letter short forms. */
 const paths: readonly (readonly [string, TrackingCall])[] = [
-  ...(["identify", "track", "group", "page", "screen", "alias", "batch"] as const).map((t) => [t, t] as const),
+  ...trackingCalls.map((t) => [t, t] as const),
   ["i", "identify"],
   ["t", "track"],
   ["g", "group"],
