@@ -125,9 +125,16 @@ describe("decodeQueuedMessage", () => {
     const decoded = decodeQueuedMessage({ id: "q1", body: message({ route: "stripe" }, [track("m1")]) });
     expect(decoded.units).toEqual([]);
     expect(decoded.rejects).toEqual([
-      expect.objectContaining({ workspaceId: "w1", messageId: "sqs-q1", code: "message.invalid", field: "body" }),
+      {
+        reject: expect.objectContaining({
+          workspaceId: "w1",
+          messageId: "sqs-q1",
+          code: "message.invalid",
+          field: "body",
+        }),
+      },
     ]);
-    expect(decodeQueuedMessage({ id: "q2", body: "{not json" }).rejects[0]).toMatchObject({
+    expect(decodeQueuedMessage({ id: "q2", body: "{not json" }).rejects[0]?.reject).toMatchObject({
       workspaceId: "unknown",
       code: "message.invalid",
     });
@@ -141,9 +148,9 @@ describe("decodeQueuedMessage", () => {
     ];
     const decoded = decodeQueuedMessage({ id: "q1", body: message({ route: "webhook" }, calls) });
     expect(decoded.units.map((u) => u.index)).toEqual([0]);
-    expect(decoded.rejects.map((r) => [r.messageId, r.code])).toEqual([
-      ["m2", "envelope.invalid"],
-      ["m3", "id.too_long"],
+    expect(decoded.rejects.map((r) => [r.index, r.reject.messageId, r.reject.code])).toEqual([
+      [1, "m2", "envelope.invalid"],
+      [2, "m3", "id.too_long"],
     ]);
   });
 

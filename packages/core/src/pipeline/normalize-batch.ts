@@ -254,7 +254,7 @@ function parseRecords(records: QueueRecord[], rejects: BatchReject[]): CallUnit[
   const units: CallUnit[] = [];
   for (const record of records) {
     const decoded = decodeQueuedMessage(record);
-    for (const reject of decoded.rejects) rejects.push({ recordIds: [record.id], reject });
+    for (const { reject } of decoded.rejects) rejects.push({ recordIds: [record.id], reject });
     for (const unit of decoded.units) units.push({ recordId: record.id, ...unit });
   }
   return units;

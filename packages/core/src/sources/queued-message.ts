@@ -40,7 +40,7 @@ export function decodeQueuedMessage(record: { id: string; body: string }): Decod
   }
   const message = RawQueueMessage.safeParse(body);
   if (!message.success) {
-    return { units: [], rejects: [invalidMessage(record, body, describeIssues(message.error))] };
+    return { units: [], rejects: [{ reject: invalidMessage(record, body, describeIssues(message.error)) }] };
   }
   // The envelope checked `route` names a registered source.
   const source = sourceOfKind(message.data.route ?? defaultSourceKind) as RegisteredSourceOf;

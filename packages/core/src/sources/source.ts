@@ -60,10 +60,16 @@ export interface DecodedCall {
   contentHash(): string;
 }
 
+/** A reject of a decoding: of one call (its `index` in the message), or of the whole record. */
+export interface DecodedReject {
+  index?: number;
+  reject: RejectRecord;
+}
+
 /** A queued message, decoded: its calls, and a reject for each call that cannot be used. */
 export interface DecodedMessage {
   units: DecodedCall[];
-  rejects: RejectRecord[];
+  rejects: DecodedReject[];
 }
 
 /**

@@ -8,10 +8,9 @@ import { checkCalls, type QueuedCall } from "../../ingest/calls";
 import { normalizeCall } from "../../normalize/call";
 import { callContentHash } from "../../normalize/message-id";
 import { callIdReject } from "../../pipeline/call-isolation";
-import type { RejectRecord } from "../../pipeline/model-store";
 import type { RawQueueMessage } from "../../queue-message";
 import { describeIssues, SegmentCall } from "../../segment/envelope";
-import type { DecodedCall, DecodedMessage, ReceivedCalls } from "../source";
+import type { DecodedCall, DecodedMessage, DecodedReject, ReceivedCalls } from "../source";
 
 /**
  * The calls of a Segment request to queue: the envelope of every call checked (all or nothing:
@@ -61,23 +60,26 @@ export function decodeSegmentMessage(message: RawQueueMessage): DecodedMessage {
   };
   const { calls, ...origin } = message;
   const units: DecodedCall[] = [];
-  const rejects: RejectRecord[] = [];
+  const rejects: DecodedReject[] = [];
   calls.forEach((raw, index) => {
     const parsed = SegmentCall.safeParse(raw);
     if (!parsed.success) {
       rejects.push({
-        ...meta,
-        messageId: rejectMessageId(raw, message.requestId, index),
-        code: "envelope.invalid",
-        field: "call",
-        message: describeIssues(parsed.error),
-        value: raw,
+        index,
+        reject: {
+          ...meta,
+          messageId: rejectMessageId(raw, message.requestId, index),
+          code: "envelope.invalid",
+          field: "call",
+          message: describeIssues(parsed.error),
+          value: raw,
+        },
       });
       return;
     }
     const idReject = callIdReject(raw, { ...meta, fallbackMessageId: `${message.requestId}#${index}` });
     if (idReject) {
-      rejects.push(idReject);
+      rejects.push({ index, reject: idReject });
       return;
     }
     // The raw call, validated just above, not zod's copy: the parse drops `__proto__` keys, which
