@@ -181,7 +181,9 @@ describe("alias stage", () => {
     await store.saveAlias(WS, "anon-1", "u1", "2024-05-01T00:00:00.000Z");
     const { ctx, units } = batchOf([{ ...track("m1"), userId: undefined, anonymousId: "anon-1" }, track("m2")], store);
     const out = await attributeAnonymousEvents(ctx, units);
-    expect(out.map((u) => [u.call.event?.user_id, u.call.event?.user_from_alias])).toEqual([
+    expect(
+      out.map((u) => [u.call.event?.user_id, (u.call.event as { user_from_alias?: boolean }).user_from_alias]),
+    ).toEqual([
       ["u1", true],
       ["u1", undefined],
     ]);
