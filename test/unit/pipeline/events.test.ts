@@ -40,12 +40,14 @@ describe("events stage", () => {
     const store = new MemoryModelStore();
     const first = batchOf([track("m1", { event: "Later", timestamp: "2024-05-02T00:00:00Z" })], store);
     await writeEvents(first.ctx, first.units);
-    const late = batchOf([track("m1", { event: "Earlier", timestamp: "2024-05-01T00:00:00Z" })], store);
+    const late = batchOf([track("m1", { event: "Earlier", userId: "u2", timestamp: "2024-05-01T00:00:00Z" })], store);
     await writeEvents(late.ctx, late.units);
     expect(store.event(WS, "m1")?.event_name).toBe("Later");
     expect(late.ctx.rejects.map((r) => r.reject.code)).toEqual(["message_id.conflict"]);
-    // The loser never touched a profile's last seen.
-    expect(store.profileOf(WS, "user", "u1")?.lastSeenAt).toBe("2024-05-02T00:00:00.000Z");
+    // The loser never touched a profile's last seen, not even for a moment.
+    expect(
+      store.calls.filter((c) => c.method === "touchLastSeen").map((c) => (c.args[0] as { id: string }).id),
+    ).toEqual(["u1"]);
   });
 
   it("a stored event of another call that ranks lower is replaced, and its reject recorded", async () => {

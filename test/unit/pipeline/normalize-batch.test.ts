@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { scopedKey } from "../../../packages/core/src/pipeline/model-store";
 import { normalizeBatch } from "../../../packages/core/src/pipeline/normalize-batch";
+import { attributeAnonymousEvents } from "../../../packages/core/src/pipeline/stages/aliases";
 import { undoWritesAboutDeletedUsers } from "../../../packages/core/src/pipeline/stages/deletion-undo";
 import { MemoryModelStore } from "../../support/memory-store";
 import { batchOf, group, identify, NOW, record, storageError, track, WS } from "./batch";
@@ -95,7 +96,32 @@ describe("normalizeBatch: the stages in order over one context", () => {
   });
 });
 
+describe("normalizeBatch: profiles seen by re-attributed events", () => {
+  it("an account that a new membership gives earlier events is seen at their time", async () => {
+    const store = new MemoryModelStore();
+    await run(store, record([track("t1")]));
+    await run(store, record([group("u1", "acc", { timestamp: "2024-04-01T00:00:00Z" })]));
+    expect(store.event(WS, "t1")?.account_id).toBe("acc");
+    expect(store.profileOf(WS, "account", "acc")?.lastSeenAt).toBe("2024-05-01T12:00:00.000Z");
+  });
+});
+
 describe("deletion undo stage", () => {
+  it("names the anonymous events the batch attributed to a user, for an anonymous id deleted meanwhile", async () => {
+    const store = new MemoryModelStore();
+    const anonymous = { type: "track", event: "V", anonymousId: "anon-1", messageId: "e1", timestamp: NOW };
+    await store.saveAlias(WS, "anon-1", "u1", "2024-05-01T00:00:00.000Z");
+    await run(store, record([anonymous]));
+    expect(store.event(WS, "e1")).toMatchObject({ user_id: "u1", user_from_alias: true });
+    const { ctx, units } = batchOf([anonymous], store);
+    const attributed = await attributeAnonymousEvents(ctx, units);
+    // Another normalizer deleted the anonymous id after this batch attributed its event: the link is gone.
+    store.aliases.delete(scopedKey(WS, "anon-1"));
+    store.anonymousTombstones.add(scopedKey(WS, "anon-1"));
+    await undoWritesAboutDeletedUsers(ctx, attributed, []);
+    expect(store.event(WS, "e1")).toBeUndefined();
+  });
+
   it("runs the deletion again for a user deleted since the batch began, naming the events it wrote", async () => {
     const store = new MemoryModelStore();
     await run(store, record([track("t1")]));
