@@ -5,7 +5,7 @@ import { writeProfiles } from "../../../packages/core/src/pipeline/stages/profil
 import { MemoryModelStore } from "../../support/memory-store";
 import { batchOf, group, identify, WS } from "./batch";
 
-const valueOf = (store: MemoryModelStore, kind: "user" | "account", id: string, field: string) =>
+const fieldOf = (store: MemoryModelStore, kind: "user" | "account", id: string, field: string) =>
   (store.profileOf(WS, kind, id)?.fields as Record<string, { v: unknown }> | undefined)?.[field]?.v;
 
 describe("profiles stage", () => {
@@ -15,8 +15,8 @@ describe("profiles stage", () => {
       identify("u1", { first_name: "Early", last_name: "L" }, { messageId: "b", timestamp: "2024-05-01T00:00:00Z" }),
     ]);
     await writeProfiles(ctx, units);
-    expect(valueOf(store, "user", "u1", "first_name")).toBe("Late");
-    expect(valueOf(store, "user", "u1", "last_name")).toBe("L");
+    expect(fieldOf(store, "user", "u1", "first_name")).toBe("Late");
+    expect(fieldOf(store, "user", "u1", "last_name")).toBe("L");
     expect(store.count("saveProfile")).toBe(1);
     expect(ctx.stats.profilesWritten).toBe(1);
   });
@@ -44,8 +44,8 @@ describe("profiles stage", () => {
       });
     };
     await writeProfiles(ctx, units);
-    expect(valueOf(store, "user", "u1", "first_name")).toBe("Mine");
-    expect(valueOf(store, "user", "u1", "last_name")).toBe("Theirs");
+    expect(fieldOf(store, "user", "u1", "first_name")).toBe("Mine");
+    expect(fieldOf(store, "user", "u1", "last_name")).toBe("Theirs");
     expect(store.count("loadProfiles")).toBe(2);
   });
 
@@ -59,9 +59,9 @@ describe("profiles stage", () => {
     ]);
     await writeProfiles(ctx, units);
     expect(ctx.rejects.map((r) => [r.reject.messageId, r.reject.code])).toEqual([["big", "trait.too_large"]]);
-    expect(valueOf(store, "user", "u1", "first_name")).toBe("Ok");
-    expect(valueOf(store, "user", "u1", "traits.a0")).toBe("x".repeat(1000));
-    expect(valueOf(store, "user", "u1", "traits.b0")).toBeUndefined();
+    expect(fieldOf(store, "user", "u1", "first_name")).toBe("Ok");
+    expect(fieldOf(store, "user", "u1", "traits.a0")).toBe("x".repeat(1000));
+    expect(fieldOf(store, "user", "u1", "traits.b0")).toBeUndefined();
   });
 
   it("a profile seen for the first time is written even with no fields; a known one without news is not", async () => {
