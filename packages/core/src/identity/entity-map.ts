@@ -2,7 +2,7 @@
  * Entity maps (spec 3.5): "this id in source X is this canonical user/account". Parsing uploads
  * (JSON or CSV) and planning what an upload changes are pure; the adapter reads and writes.
  */
-import { CsvError, parse as parseCsv } from "csv-parse/sync";
+import { CsvError, type Info, parse as parseCsv } from "csv-parse/sync";
 import * as z from "zod/mini";
 import { ValidationError } from "../errors";
 import { readIdValue } from "../ids";
@@ -63,7 +63,7 @@ const CSV_HEADER = ["source", "kind", "external_id", "canonical_id"] as const;
  * are skipped. Each record comes with the line it starts on.
  */
 function csvRecords(body: string): { fields: string[]; line: number }[] {
-  let parsed: { record: string[]; info: { lines: number } }[];
+  let parsed: { record: string[]; info: Info }[];
   try {
     parsed = parseCsv(body, {
       bom: true,
@@ -73,7 +73,8 @@ function csvRecords(body: string): { fields: string[]; line: number }[] {
       skip_empty_lines: true,
       skip_records_with_empty_values: true,
       info: true,
-    });
+      // The declared overloads do not model `info: true`, which wraps each record with its info.
+    }) as unknown as typeof parsed;
   } catch (error) {
     if (!(error instanceof CsvError)) throw error;
     throw new ValidationError("entity_map.invalid", `the CSV is malformed: ${error.message}`, { cause: error });

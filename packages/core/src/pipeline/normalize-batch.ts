@@ -1,7 +1,7 @@
 import { IngestError } from "../errors";
+import { accountBucket } from "../model/account";
 import { type NormalizedCall, normalizeCall } from "../normalize/call";
 import { resolveEventAccount } from "../normalize/event";
-import { materializeAccount } from "../normalize/materialize";
 import { mergeFields, type Stamp } from "../normalize/merge";
 import { callContentHash, canonicalJson } from "../normalize/message-id";
 import type { FieldValue } from "../normalize/value";
@@ -439,10 +439,7 @@ async function writeProfiles(
           }
           // A profile seen for the first time is written even with no fields: it exists now.
           if (!changed && stored) return;
-          const bucket =
-            group.ref.kind === "account"
-              ? materializeAccount(group.ref.workspaceId, group.ref.id, fields).bucket
-              : undefined;
+          const bucket = group.ref.kind === "account" ? accountBucket(fields) : undefined;
           if (await store.saveProfile(group.ref, fields, stored?.version ?? 0, bucket)) {
             stats.profilesWritten++;
             return;
