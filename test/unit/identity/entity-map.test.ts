@@ -84,7 +84,9 @@ describe("parseEntityMapUpload", () => {
       try {
         parseEntityMapUpload(body, type);
       } catch (error) {
-        return ((error as ValidationError).details?.problems as string[]).map((p) => p.replace(/^\w+ \d+: /, ""));
+        return ((error as ValidationError).details?.problems as string[] | undefined)?.map((p) =>
+          p.replace(/^\w+ \d+: /, ""),
+        );
       }
       return [];
     };
