@@ -3,14 +3,10 @@ import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { segmentSignatureCoverage, verifySegmentSignature } from "../../../packages/core/src/ingest/signature";
 import { duplicateMessageIds, parseRecordedCalls } from "../../../packages/local/src/recorded-calls";
-import {
-  formatSummary,
-  planRequests,
-  progressDisplay,
-  type ReplayRequest,
-  type SourcedCall,
-  sendRequests,
-} from "../../../packages/local/src/replay";
+import { planRequests, type ReplayRequest, type SourcedCall } from "../../../packages/local/src/replay/plan";
+import { progressDisplay } from "../../../packages/local/src/replay/progress";
+import { sendRequests } from "../../../packages/local/src/replay/send";
+import { formatSummary } from "../../../packages/local/src/replay/summary";
 
 const track = (i: number) => ({ type: "track", event: "Report Exported", userId: `u${i}`, messageId: `m${i}` });
 const sourced = (calls: Record<string, unknown>[]): SourcedCall[] =>
