@@ -103,7 +103,8 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     return 0;
   }
   if (parsed.kind === "unknown_command") {
-    io.stderr(`Unknown command: ${argv.filter((a) => !a.startsWith("-")).join(" ")}\n\n${help}`);
+    const words = argv.filter((a) => !a.startsWith("-")).join(" ");
+    io.stderr(`Unknown command: ${words}${parsed.suggestion ? ` ${parsed.suggestion}` : ""}\n\n${help}`);
     return 2;
   }
   if (parsed.kind === "usage") {

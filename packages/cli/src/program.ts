@@ -19,7 +19,7 @@ export interface Selection {
 export type ParseOutcome =
   | { kind: "run"; selection: Selection }
   | { kind: "help"; text: string }
-  | { kind: "unknown_command" }
+  | { kind: "unknown_command"; suggestion?: string }
   | { kind: "usage"; message: string };
 
 /** The help that lists every command by its full words, each with its options and summary. */
@@ -107,8 +107,10 @@ export async function parseCommandLine(
     if (!(error instanceof CommanderError)) throw error;
     if (error.code === "commander.helpDisplayed") return { kind: "help", text: written().trimEnd() };
     // A group's words without a command of it (`workspaces`), or words that name none.
-    if (error.code === "commander.unknownCommand" || error.code === "commander.help")
-      return { kind: "unknown_command" };
+    if (error.code === "commander.unknownCommand" || error.code === "commander.help") {
+      const suggestion = /\(Did you mean .*\?\)/.exec(error.message)?.[0];
+      return suggestion ? { kind: "unknown_command", suggestion } : { kind: "unknown_command" };
+    }
     return { kind: "usage", message: error.message.replace(/^error: /, "") };
   }
   return selection ? { kind: "run", selection } : { kind: "unknown_command" };

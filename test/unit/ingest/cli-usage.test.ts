@@ -50,6 +50,12 @@ describe("CLI usage (commander)", () => {
     expect(bad.err).toContain("--limit takes a positive whole number");
   });
 
+  it("suggests the command a mistyped word was close to", async () => {
+    const { code, err } = await run("workspaces", "creat");
+    expect(code).toBe(2);
+    expect(err).toContain("Unknown command: workspaces creat (Did you mean create?)");
+  });
+
   it("answers a usage error as JSON on stdout with --json", async () => {
     const { code, out } = await run("workspaces", "list", "--colour", "--json");
     expect(code).toBe(2);
