@@ -1,5 +1,5 @@
 import { IngestError } from "../../errors";
-import { materializeAccount } from "../../normalize/materialize";
+import { accountBucket } from "../../model/account";
 import { mergeFields, type Stamp } from "../../normalize/merge";
 import { canonicalJson } from "../../normalize/message-id";
 import type { FieldValue } from "../../normalize/value";
@@ -78,7 +78,7 @@ async function writeProfile(ctx: BatchContext, group: ProfileWrites, preloaded?:
     }
     // A profile seen for the first time is written even with no fields: it exists now.
     if (!changed && stored) return;
-    const bucket = ref.kind === "account" ? materializeAccount(ref.workspaceId, ref.id, fields).bucket : undefined;
+    const bucket = ref.kind === "account" ? accountBucket(fields) : undefined;
     if (await ctx.store.saveProfile(ref, fields, stored?.version ?? 0, bucket)) {
       ctx.stats.profilesWritten++;
       return;
