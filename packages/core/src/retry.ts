@@ -7,7 +7,7 @@
 
 /** How often and how patiently something is tried. */
 export interface RetryPolicy {
-  /** Tries in all, the first included (at least 1). */
+  /** Tries in all, the first included (at least 1; `Number.POSITIVE_INFINITY` for no limit). */
   attempts: number;
   /** The pause before the second try; it doubles for every try after. */
   baseDelayMs: number;

@@ -81,7 +81,7 @@ export async function ifCondition(operation: string, send: () => Promise<unknown
   }
 }
 
-const keyId = (k: Record<string, unknown>) => JSON.stringify([k.pk, k.sk]);
+const keyId = (k: { pk?: unknown; sk?: unknown }) => JSON.stringify([k.pk, k.sk]);
 
 /**
  * The items stored under these keys (absent ones are left out), in no particular order: 100 keys
@@ -128,7 +128,7 @@ export async function batchGetByKey(
   options: { consistent?: boolean } = {},
 ): Promise<Map<string, Record<string, unknown>>> {
   const items = await batchGet(db, table, itemKeys, options);
-  return new Map(items.map((item) => [itemKeyOf(item as Key), item]));
+  return new Map(items.map((item) => [keyId(item), item]));
 }
 
 /** The map key `batchGetByKey` files an item under. */
