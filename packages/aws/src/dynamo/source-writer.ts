@@ -10,8 +10,8 @@ import {
   checkGivenCredentials,
   type GivenCredentials,
   isSourceName,
-  type SourceItem,
   sourceCacheKey,
+  sourceItemOf,
   sourceOf,
   writeKeyCacheKey,
   writeKeyItemOf,
@@ -52,12 +52,7 @@ export class SourceWriter {
       if (given.sharedSecret !== undefined) next.secrets = [{ value: given.sharedSecret, createdAt: now }];
       if (given.writeKey !== undefined) next.writeKeyHash = hashCredential(given.writeKey);
       const keyMoved = next.writeKeyHash !== current.source.writeKeyHash;
-      const item: SourceItem = {
-        ...keys.source(workspaceId, sourceName),
-        type: "source",
-        ...next,
-        version: current.version + 1,
-      };
+      const item = sourceItemOf(next, current.version + 1);
       try {
         await storageCall("source write", () =>
           this.db.send(
@@ -126,12 +121,7 @@ export class SourceWriter {
         throw new NotFoundError("source.not_found", `No source ${sourceName} in workspace ${workspaceId}`);
       }
       const next = change(current.source);
-      const item: SourceItem = {
-        ...keys.source(workspaceId, sourceName),
-        type: "source",
-        ...next,
-        version: current.version + 1,
-      };
+      const item = sourceItemOf(next, current.version + 1);
       try {
         await storageCall("source write", () =>
           this.db.send(

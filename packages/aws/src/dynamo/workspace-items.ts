@@ -1,5 +1,5 @@
 import { ValidationError } from "../../../core/src/errors";
-import type { SharedSecret, Source, Workspace } from "../../../core/src/workspace/workspace";
+import type { Source, Workspace } from "../../../core/src/workspace/workspace";
 import { keys, sourceNamePattern } from "./keys";
 
 /** Item shapes and conversions of workspaces and sources (workspaces.ts stores them). */
@@ -35,17 +35,11 @@ export interface WorkspaceStoreOptions {
   now?: () => Date;
 }
 
-export interface SourceItem {
-  pk: string;
-  sk: string;
-  type: "source";
-  workspaceId: string;
-  name: string;
-  secrets: SharedSecret[];
-  writeKeyHash: string;
-  bearerTokenHash?: string;
-  createdAt: string;
-  version: number;
+export type SourceItem = Source & { pk: string; sk: string; type: "source"; version: number };
+
+/** The stored item of a source at a version. */
+export function sourceItemOf(source: Source, version: number): SourceItem {
+  return { ...keys.source(source.workspaceId, source.name), type: "source", ...source, version };
 }
 
 export function sourceOf(item: Record<string, unknown>): Source {

@@ -21,8 +21,8 @@ import {
   checkGivenCredentials,
   type GivenCredentials,
   isSourceName,
-  type SourceItem,
   sourceCacheKey,
+  sourceItemOf,
   sourceOf,
   type WorkspaceStoreOptions,
   workspaceOf,
@@ -286,7 +286,7 @@ export class WorkspaceStore implements CredentialLookup {
       writeKeyHash: hashCredential(writeKey),
       createdAt,
     };
-    const item: SourceItem = { ...keys.source(workspaceId, name), type: "source", ...source, version: 1 };
+    const item = sourceItemOf(source, 1);
     const writeKeyItem = writeKeyItemOf(workspaceId, name, source.writeKeyHash, createdAt);
     return { source, item, writeKeyItem, sharedSecret, writeKey };
   }
