@@ -5,7 +5,7 @@ import { keys } from "./keys";
 import type { DynamoModelStore, TableNames } from "./model-store";
 import { pendingFromItem, type StoredPending } from "./pending";
 import { storageCall } from "./storage-error";
-import { batchWrite, type Page, queryPage, type WriteRequest } from "./table-ops";
+import { batchWrite, type Page, queryAll, queryPage, type WriteRequest } from "./table-ops";
 
 export type { StoredPending } from "./pending";
 export type { Page } from "./table-ops";
@@ -158,14 +158,13 @@ export class DynamoIdentityStore {
 
   /** Every pending call of a workspace, oldest event first. */
   async allPending(workspaceId: string): Promise<StoredPending[]> {
-    const all: StoredPending[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.listPending(workspaceId, 500, start);
-      all.push(...page.items);
-      start = page.next;
-    } while (start);
-    return all;
+    const items = await queryAll(this.db, {
+      TableName: this.tables.entitiesTable,
+      KeyConditionExpression: "pk = :pk",
+      ExpressionAttributeValues: { ":pk": keys.pendingPartition(workspaceId).pk },
+      Limit: 500,
+    });
+    return items.map(pendingFromItem);
   }
 
   /** Pending calls whose missing ids all have map entries now, oldest event first. */
