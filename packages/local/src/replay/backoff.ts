@@ -1,3 +1,5 @@
+import { retryDelay as sharedRetryDelay } from "../../../core/src/retry";
+
 /**
  * How long a replay waits before retrying a request (5xx, 429 or a network error), as Segment
  * retries: the server's `Retry-After` (seconds) when it sends one, capped at 60 s; else exponential
@@ -11,6 +13,5 @@
 export function retryDelay(attempt: number, baseMs: number, retryAfter: string | null): number {
   const seconds = retryAfter === null ? Number.NaN : Number(retryAfter);
   if (Number.isFinite(seconds) && seconds >= 0) return Math.min(60_000, seconds * 1000);
-  const exponential = Math.min(30_000, baseMs * 2 ** attempt);
-  return exponential / 2 + Math.random() * (exponential / 2);
+  return sharedRetryDelay(attempt + 1, { baseDelayMs: baseMs, maxDelayMs: 30_000 });
 }

@@ -3,6 +3,7 @@ import { accountBucket } from "../../model/account";
 import { mergeFields, type Stamp } from "../../normalize/merge";
 import { canonicalJson } from "../../normalize/message-id";
 import type { FieldValue } from "../../normalize/value";
+import { retryDelay } from "../../retry";
 import { type BatchContext, type CallUnit, CONCURRENCY, eachLimited } from "../batch-context";
 import { type ProfileRef, problemReject, profileKey, type StoredProfile } from "../model-store";
 
@@ -13,8 +14,11 @@ export const MAX_PROFILE_ATTEMPTS = 12;
 
 /** Jittered backoff after a lost race, so a crowd of writers does not collide in lockstep. */
 export function lostRaceBackoff(attempt: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, Math.random() * 10 * 2 ** Math.min(attempt, 5)));
+  return new Promise((r) => setTimeout(r, retryDelay(attempt, lostRacePause)));
 }
+
+/** Pauses between re-reads after a lost optimistic-lock race: 10-20 ms, doubling, at most 320 ms. */
+const lostRacePause = { baseDelayMs: 20, maxDelayMs: 320 };
 
 interface ProfileWrites {
   ref: ProfileRef;
