@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from "vitest";
 import { routes } from "../../../packages/core/src/http/routes";
 import { matchIngestRoute } from "../../../packages/core/src/ingest/routes";
 import { SegmentCall } from "../../../packages/core/src/segment/envelope";
+import { decoders } from "../../../packages/core/src/sources/decoders";
 import { decodeQueuedMessage } from "../../../packages/core/src/sources/queued-message";
 import { isSourceKind, sources } from "../../../packages/core/src/sources/registry";
 import { registerSource, type SourceAdapter } from "../../../packages/core/src/sources/source";
@@ -79,7 +80,6 @@ describe("registerSource", () => {
       limits: { maxRequestBytes: 10, maxEventsPerBatch: 1 },
       route: (_template, params) => (params.id === "bad" ? undefined : { kind: "example", id: params.id as string }),
       receive: async (_request, route) => ({ workspaceId: route.id, source: "s", calls: [], refused: [] }),
-      decode: () => ({ units: [], rejects: [] }),
       docs: {
         securitySchemes: { exampleKey: { type: "http", scheme: "bearer" } },
         route: (template) => ({
@@ -119,6 +119,10 @@ describe("decodeQueuedMessage", () => {
     expect(webhook.units[0]?.call.time).toBe("2024-05-01T11:00:00.000Z");
     expect(unlabelled.units[0]?.call.time).toBe("2024-05-01T11:00:00.000Z");
     expect(tracking.units[0]?.call.time).toBe("2024-05-01T12:00:05.000Z");
+  });
+
+  it("has a decoder for every registered source and none other", () => {
+    expect(Object.keys(decoders).sort()).toEqual(sources.map((s) => s.kind).sort());
   });
 
   it("refuses a message naming no known source as one message.invalid reject", () => {

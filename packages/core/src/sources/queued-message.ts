@@ -5,7 +5,8 @@
 import type { RejectRecord } from "../pipeline/model-store";
 import { RawQueueMessage } from "../queue-message";
 import { describeIssues } from "../segment/envelope";
-import { defaultSourceKind, type RegisteredSourceOf, sourceOfKind } from "./registry";
+import { decoders } from "./decoders";
+import { defaultSourceKind } from "./registry";
 import type { DecodedMessage } from "./source";
 
 /** The reject of a record that is not a raw queue message at all. */
@@ -42,7 +43,6 @@ export function decodeQueuedMessage(record: { id: string; body: string }): Decod
   if (!message.success) {
     return { units: [], rejects: [{ reject: invalidMessage(record, body, describeIssues(message.error)) }] };
   }
-  // The envelope checked `route` names a registered source.
-  const source = sourceOfKind(message.data.route ?? defaultSourceKind) as RegisteredSourceOf;
-  return source.decode(message.data);
+  // The envelope checked that `route` names a registered source.
+  return decoders[message.data.route ?? defaultSourceKind](message.data);
 }

@@ -1,8 +1,8 @@
 /**
- * Every source, one line each. Adding a source is a folder under `sources/` and one line here
- * (docs/architecture.md, "Adding a source"): its routes then reach API Gateway, the local stack
- * and the OpenAPI document through the one route table (`http/routes.ts`), ingest dispatches its
- * requests to it, and normalize its queued messages.
+ * Every source, one line each. Adding a source is a folder under `sources/`, one line here and its
+ * decoder in `decoders.ts` (docs/architecture.md, "Adding a source"): its routes then reach API
+ * Gateway, the local stack and the OpenAPI document through the one route table
+ * (`http/routes.ts`), ingest dispatches its requests to it, and normalize its queued messages.
  */
 import { segmentWebhook } from "./segment-webhook";
 import { registerSource } from "./source";

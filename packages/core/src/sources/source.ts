@@ -1,9 +1,10 @@
 /**
  * The source adapter seam. A source is one way data reaches the pipeline (the Segment webhook, the
  * tracking API, next Stripe's webhook): one folder under `sources/` that owns its public routes, how
- * a request to them is verified and becomes queued calls (ingest), and how a queued message of its
- * kind becomes normalized calls (normalize). `registry.ts` lists the sources; ingest dispatches on
- * the route a request matched, normalize on the kind each queued message carries (`route`).
+ * a request to them is verified and becomes queued calls (ingest: its `SourceAdapter`, listed in
+ * `registry.ts`), and how a queued message of its kind becomes normalized calls (normalize: its
+ * `SourceDecoder`, listed by kind in `decoders.ts`). Ingest dispatches on the route a request
+ * matched, normalize on the kind each queued message carries (`route`).
  */
 import type { HttpRequest } from "../http/request";
 import type { RouteTemplate } from "../http/route-template";
@@ -73,6 +74,13 @@ export interface DecodedMessage {
 }
 
 /**
+ * A source's normalize half: decodes a queued message of its kind (the envelope already checked).
+ * Pure. Kept apart from the adapter (`sources/decoders.ts`), so the ingest function never loads the
+ * normalize rules.
+ */
+export type SourceDecoder = (message: RawQueueMessage) => DecodedMessage;
+
+/**
  * How the OpenAPI document describes one of a source's routes. Plain data (the ingest function
  * carries it): body schemas are named components of the document (`api/openapi.ts`), or inline
  * JSON Schema.
@@ -109,8 +117,6 @@ export interface SourceAdapter<Route extends { kind: string }, Template extends 
   route(template: Template, params: Readonly<Record<string, string>>): Route | undefined;
   /** Verifies the request (signature, key) and reads it into calls. Throws `IngestError`s. */
   receive(request: HttpRequest, route: Route, ports: ReceivePorts): Promise<ReceivedCalls>;
-  /** Decodes a queued message of this kind (its envelope already checked). Pure. */
-  decode(message: RawQueueMessage): DecodedMessage;
   readonly docs: SourceDocs<Template>;
 }
 
@@ -127,7 +133,6 @@ export interface RegisteredSource<Route extends { kind: string }> {
   readonly routes: readonly SourceRoute[];
   readonly limits: RequestLimits;
   match(segments: readonly string[]): MatchedSourceRoute<Route> | undefined;
-  decode(message: RawQueueMessage): DecodedMessage;
   readonly securitySchemes: SourceDocs<SourceRoute>["securitySchemes"];
   /** The documentation of one of its routes (by template path), or undefined for a path it has not. */
   describe(path: string): SourceRouteDoc | undefined;
@@ -146,7 +151,6 @@ export function registerSource<Route extends { kind: string }, Template extends 
     kind: adapter.kind,
     routes: adapter.routes,
     limits: adapter.limits,
-    decode: (message) => adapter.decode(message),
     securitySchemes: adapter.docs.securitySchemes,
     describe(path) {
       const template = adapter.routes.find((r) => r.path === path);

@@ -13,7 +13,7 @@ import { requestLimits } from "../../ingest/limits";
 import { isJsonArrayText, segmentSignatureCoverage } from "../../ingest/signature";
 import { credentialMatches } from "../../workspace/credentials";
 import { primarySourceName, type Source } from "../../workspace/workspace";
-import { admitSegmentCalls, decodeSegmentMessage } from "../segment/segment-calls";
+import { admitSegmentCalls } from "../segment/admit";
 import { decodePathSegment, type ReceivePorts, type SourceAdapter, type SourceRouteDoc } from "../source";
 
 /** A webhook delivery's route: the workspace and source its URL names. */
@@ -90,7 +90,6 @@ export const segmentWebhook: SourceAdapter<SegmentWebhookRoute> = {
     return { kind: "webhook", workspaceId, source };
   },
   receive,
-  decode: decodeSegmentMessage,
   docs: {
     securitySchemes: {
       segmentSignature: {

@@ -12,7 +12,7 @@ import { parseJsonBody } from "../../ingest/body";
 import { trackingOrigin } from "../../ingest/call-admission";
 import { requestLimits } from "../../ingest/limits";
 import { hashCredential } from "../../workspace/credentials";
-import { admitSegmentCalls, decodeSegmentMessage } from "../segment/segment-calls";
+import { admitSegmentCalls } from "../segment/admit";
 import type { ReceivePorts, SourceAdapter, SourceRoute, SourceRouteDoc } from "../source";
 import { correctClockSkew } from "./clock-skew";
 import { type TrackingCall, trackingPayload } from "./payload";
@@ -78,7 +78,6 @@ export const trackingApi: SourceAdapter<TrackingApiRoute, TrackingRouteTemplate>
   limits: requestLimits.tracking,
   route: (template) => ({ kind: "tracking", call: template.call }),
   receive,
-  decode: decodeSegmentMessage,
   docs: {
     securitySchemes: {
       writeKey: {

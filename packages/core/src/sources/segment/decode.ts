@@ -1,38 +1,14 @@
 /**
- * What the two Segment sources (the webhook and the tracking API) share: the same calls, checked
- * the same way at ingest and decoded the same way in normalize. Only how a request is verified and
- * read differs, and that each source's folder owns.
+ * What the two Segment sources share in normalize: a queued message of Segment calls decoded the
+ * same way, whichever of them queued it (the `route` it carries tells the rules whose times the
+ * calls have).
  */
-import { admitCalls, type CallOrigin as DeleteOrigin } from "../../ingest/call-admission";
-import { checkCalls, type QueuedCall } from "../../ingest/calls";
 import { normalizeCall } from "../../normalize/call";
 import { callContentHash } from "../../normalize/message-id";
 import { callIdReject } from "../../pipeline/call-isolation";
 import type { RawQueueMessage } from "../../queue-message";
 import { describeIssues, SegmentCall } from "../../segment/envelope";
-import type { DecodedCall, DecodedMessage, DecodedReject, ReceivedCalls } from "../source";
-
-/**
- * The calls of a Segment request to queue: the envelope of every call checked (all or nothing:
- * `checkCalls`), then each call judged on its own (id rules, who may send `delete`: `admitCalls`),
- * then `prepare`d (the tracking API corrects clock skew).
- *
- * @example
- * const { calls, refused } = admitSegmentCalls(sent, { maxEventsPerBatch: 4000, origin, single: false });
- */
-export function admitSegmentCalls(
-  sent: readonly unknown[],
-  options: {
-    maxEventsPerBatch: number;
-    origin: DeleteOrigin;
-    single: boolean;
-    prepare?: (call: QueuedCall) => QueuedCall;
-  },
-): Pick<ReceivedCalls, "calls" | "refused"> {
-  const { admitted, refused } = admitCalls(checkCalls(sent, options.maxEventsPerBatch), options.origin, options.single);
-  const prepare = options.prepare;
-  return { calls: prepare ? admitted.map((call) => prepare(call)) : admitted, refused };
-}
+import type { DecodedCall, DecodedMessage, DecodedReject } from "../source";
 
 /** The message id a reject of an unusable call names: the call's own, else its place in its request. */
 function rejectMessageId(raw: Record<string, unknown>, requestId: string, index: number): string {
