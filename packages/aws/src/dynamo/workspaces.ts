@@ -75,6 +75,8 @@ interface SourceItem {
   secrets: SharedSecret[];
   writeKeyHash: string;
   bearerTokenHash?: string;
+  kind?: Source["kind"];
+  stripe?: Source["stripe"];
   createdAt: string;
   version: number;
 }
@@ -96,6 +98,8 @@ function sourceOf(item: Record<string, unknown>): Source {
     secrets: i.secrets,
     writeKeyHash: i.writeKeyHash,
     ...(i.bearerTokenHash ? { bearerTokenHash: i.bearerTokenHash } : {}),
+    ...(i.kind ? { kind: i.kind } : {}),
+    ...(i.stripe ? { stripe: i.stripe } : {}),
     createdAt: i.createdAt,
   };
 }

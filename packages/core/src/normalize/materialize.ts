@@ -2,6 +2,8 @@
  * Stored, versioned profile fields turned into the API's account and user (spec 3 tables), with the
  * derived fields. Pure and deterministic: no clock, keys in a fixed order.
  */
+
+import { withStripeBilling } from "../sources/stripe/derive";
 import { faviconUrl, initialsAvatar } from "./avatar";
 import type { VersionedFields } from "./merge";
 import { CUSTOM_TRAIT_PREFIX } from "./profile-fields";
@@ -66,7 +68,9 @@ export interface User {
  * // { account_id: "acc_1", name: "Acme", bucket: "subscribed", avatar_url: "data:image/svg+xml,…",
  * //   avatar_url_derived: true, missing_required: [], … }
  */
-export function materializeAccount(workspaceId: string, accountId: string, fields: VersionedFields): Account {
+export function materializeAccount(workspaceId: string, accountId: string, stored: VersionedFields): Account {
+  // Billing fields derived from the Stripe source's snapshots, last-write-wins with the stored ones.
+  const fields = withStripeBilling(stored);
   const read = reader(fields);
   const name = read.string("name");
   const website = read.string("website");
