@@ -20,6 +20,14 @@ function isoOf(seconds: number | null): string | null {
   return seconds === null ? null : new Date(seconds * 1000).toISOString();
 }
 
+function customerDeleted(stored: string): boolean {
+  try {
+    return (JSON.parse(stored) as { deleted?: unknown } | null)?.deleted === true;
+  } catch {
+    return false;
+  }
+}
+
 /** The subscription that names the plan: the newest one not ended, else the newest one. */
 function mainSubscription(subs: readonly SubscriptionSnapshot[]): SubscriptionSnapshot | undefined {
   const newestFirst = [...subs].sort((a, b) => (b.created ?? 0) - (a.created ?? 0));
@@ -51,7 +59,7 @@ export function stripeBilling(
     newer(version);
   }
   const customer = Object.hasOwn(fields, CUSTOMER_FIELD) ? fields[CUSTOMER_FIELD] : undefined;
-  const deleted = (customer?.v as { deleted?: unknown } | null | undefined)?.deleted === true;
+  const deleted = typeof customer?.v === "string" && customerDeleted(customer.v);
   if (customer && deleted) newer(customer);
   if (stamp === undefined) return undefined;
   // A deleted customer's subscriptions are all cancelled by Stripe, whatever their last event said.
