@@ -2,6 +2,7 @@ import { DeleteCommand, type DynamoDBDocumentClient, QueryCommand } from "@aws-s
 import { type EntityMapEntry, type EntityMapPlan, entityMapKey } from "../../../core/src/identity/entity-map";
 import type { ProfileKind } from "../../../core/src/normalize/profile-fields";
 import type { PendingCall } from "../../../core/src/pipeline/model-store";
+import { isSourceKind } from "../../../core/src/sources/registry";
 import { keys } from "./keys";
 import type { DynamoModelStore, TableNames } from "./model-store";
 import { storageCall } from "./storage-error";
@@ -26,7 +27,7 @@ function pendingFromItem(item: Record<string, unknown>): StoredPending {
     time: item.time as string,
     heldAt: item.held_at as string,
     receivedAt: item.received_at as string,
-    ...(item.route === "tracking" || item.route === "webhook" ? { route: item.route } : {}),
+    ...(isSourceKind(item.route) ? { route: item.route } : {}),
     call: JSON.parse(item.call as string),
     missing: ((item.missing as { source: string; kind: ProfileKind; external_id: string }[]) ?? []).map((m) => ({
       source: m.source,

@@ -56,10 +56,13 @@ function customerIdOf(type: string, object: Obj): string | undefined {
   return canonicalId(object.customer) ?? canonicalId(obj(object.customer)?.id);
 }
 
-/** The metadata an event's object carries about the account: the customer's, the subscription's, an invoice's subscription's. */
-function metadataOf(object: Obj): Obj | undefined {
+/**
+ * The account id an event's object names under the metadata key: its own metadata (a customer's, a
+ * subscription's), else an invoice's subscription's (`subscription_details`, since 2025 under `parent`).
+ */
+function linkedAccountId(object: Obj, key: string): string | undefined {
   const subscriptionDetails = obj(object.subscription_details) ?? obj(obj(object.parent)?.subscription_details);
-  return obj(object.metadata) ?? obj(subscriptionDetails?.metadata);
+  return canonicalId(obj(object.metadata)?.[key]) ?? canonicalId(obj(subscriptionDetails?.metadata)?.[key]);
 }
 
 /** The fields one event writes to its account. */
@@ -119,7 +122,7 @@ export function stripeEventCall(
     };
   }
   const key = typeof raw.accountIdMetadataKey === "string" ? raw.accountIdMetadataKey : "account_id";
-  const linked = canonicalId(metadataOf(object)?.[key]);
+  const linked = linkedAccountId(object, key);
   const time = new Date((event.created as number) * 1000).toISOString();
   const fields = eventFields(type, object, customerId, time);
   return {

@@ -49,7 +49,8 @@ async function verifiedEvent(request: HttpRequest, source: Source, now: Date): P
         secret.value,
         signatureToleranceSeconds,
         undefined,
-        Math.floor(now.getTime() / 1000),
+        // Milliseconds: the library divides by 1000.
+        now.getTime(),
       );
       return event as unknown as Record<string, unknown>;
     } catch (error) {

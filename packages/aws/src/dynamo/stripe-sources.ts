@@ -1,0 +1,97 @@
+import { PutCommand } from "@aws-sdk/lib-dynamodb";
+import { NotFoundError, ValidationError } from "../../../core/src/errors";
+import { defaultAccountIdMetadataKey } from "../../../core/src/sources/stripe";
+import type { Source } from "../../../core/src/workspace/workspace";
+import { keys, sourceNamePattern } from "./keys";
+import type { WorkspaceStore } from "./workspaces";
+
+/**
+ * Stripe sources in the Entities table: the same source item as a Segment source
+ * (`WS#<id> / SOURCE#<name>`, see workspaces.ts) with `kind: "stripe"`, Stripe's endpoint signing
+ * secrets in `secrets` (one or two, rotated and retired like Segment's shared secrets) and its
+ * settings; no write key (nothing may reach it through the tracking API) and no bearer token.
+ */
+
+/** Stripe's endpoint signing secrets start so; anything else is a paste error. */
+const signingSecretPattern = /^whsec_[A-Za-z0-9+/=_-]{8,}$/;
+const metadataKeyPattern = /^[A-Za-z0-9_.-]{1,40}$/;
+
+/** Refuses what cannot be a Stripe endpoint signing secret, without echoing it. */
+export function checkSigningSecret(secret: string): void {
+  if (!signingSecretPattern.test(secret)) {
+    throw new ValidationError("credential.invalid", "A Stripe signing secret is the endpoint's whsec_… value");
+  }
+}
+
+/**
+ * Adds a Stripe source to a workspace with the endpoint's signing secret. Throws `source.exists`
+ * when the name is taken (by a Segment source too).
+ *
+ * @example
+ * await addStripeSource(workspaces, { workspaceId: "acme", sourceName: "stripe", signingSecret: "whsec_…" });
+ */
+export async function addStripeSource(
+  workspaces: WorkspaceStore,
+  input: { workspaceId: string; sourceName: string; signingSecret: string; accountIdMetadataKey?: string; now?: Date },
+): Promise<Source> {
+  if (!sourceNamePattern.test(input.sourceName)) {
+    throw new ValidationError(
+      "source.name_invalid",
+      "A source name is 1-64 lowercase letters, digits, dashes and underscores",
+    );
+  }
+  checkSigningSecret(input.signingSecret);
+  const metadataKey = input.accountIdMetadataKey ?? defaultAccountIdMetadataKey;
+  if (!metadataKeyPattern.test(metadataKey)) {
+    throw new ValidationError("source.setting_invalid", "A metadata key is 1-40 letters, digits, `_`, `.` or `-`");
+  }
+  if (!(await workspaces.getWorkspace(input.workspaceId))) {
+    throw new NotFoundError("workspace.not_found", `No workspace ${input.workspaceId}`);
+  }
+  const createdAt = (input.now ?? new Date()).toISOString();
+  const source: Source = {
+    workspaceId: input.workspaceId,
+    name: input.sourceName,
+    kind: "stripe",
+    secrets: [{ value: input.signingSecret, createdAt }],
+    writeKeyHash: "",
+    stripe: { accountIdMetadataKey: metadataKey },
+    createdAt,
+  };
+  try {
+    await workspaces.db.send(
+      new PutCommand({
+        TableName: workspaces.tableName,
+        Item: { ...keys.source(input.workspaceId, input.sourceName), type: "source", ...source, version: 1 },
+        ConditionExpression: "attribute_not_exists(pk)",
+      }),
+    );
+  } catch (error) {
+    if ((error as { name?: string }).name === "ConditionalCheckFailedException") {
+      throw new ValidationError("source.exists", `Source ${input.sourceName} already exists in ${input.workspaceId}`, {
+        cause: error,
+      });
+    }
+    throw error;
+  }
+  return source;
+}
+
+/**
+ * Adds Stripe's new signing secret next to the current one (Stripe's "roll secret" keeps the old
+ * one valid for a while); retire the old one with `WorkspaceStore.retireSecret` once Stripe stops
+ * signing with it.
+ */
+export async function rotateStripeSigningSecret(
+  workspaces: WorkspaceStore,
+  workspaceId: string,
+  sourceName: string,
+  signingSecret: string,
+): Promise<Source> {
+  checkSigningSecret(signingSecret);
+  const current = await workspaces.getSource(workspaceId, sourceName);
+  if (current?.kind !== "stripe") {
+    throw new NotFoundError("source.not_found", `No Stripe source ${sourceName} in workspace ${workspaceId}`);
+  }
+  return (await workspaces.rotateSecret(workspaceId, sourceName, signingSecret)).source;
+}
