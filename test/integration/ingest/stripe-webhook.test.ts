@@ -1,5 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { addStripeSource, rotateStripeSigningSecret } from "../../../packages/aws/src/dynamo/stripe-sources";
+import {
+  addStripeSource,
+  rotateStripeSigningSecret,
+  setStripeOwnership,
+} from "../../../packages/aws/src/dynamo/stripe-sources";
 import { createIngestDependencies, createIngestHandler } from "../../../packages/aws/src/ingest/handler";
 import { type HandlerServer, startHandlerServer } from "../../../packages/local/src/http-adapter";
 import { customer, invoice, price, signed, stripeEvent, subscription } from "../../support/stripe-fixtures";
@@ -239,9 +243,7 @@ describe("Stripe webhook: billing fields", () => {
     expect(await account(shuffled.ws, shuffled.key, "acme")).toEqual(expected);
   });
 
-  it("a group call's older mrr does not overwrite Stripe's; a newer one does (last write wins across sources)", async () => {
-    const { ws, key } = await stripeWorkspace();
-    await sendAll(ws, [stripeEvent("evt_g1", "customer.subscription.created", t0, sub({ status: "active" }))]);
+  it("owns the billing fields: a group call's mrr sent after Stripe's does not overwrite it; with ownership off it does", async () => {
     const group = (messageId: string, timestamp: string) => ({
       type: "group",
       messageId,
@@ -249,10 +251,18 @@ describe("Stripe webhook: billing fields", () => {
       timestamp,
       traits: { name: "Acme", mrr: 10 },
     });
-    await deliver(stack.config, ws, [group("seg-old", iso(t0 - day))]);
-    expect(await account(ws, key, "acme")).toMatchObject({ name: "Acme", mrr: 49 });
-    await deliver(stack.config, ws, [group("seg-new", iso(t0 + day))]);
-    expect(await account(ws, key, "acme")).toMatchObject({ mrr: 10 });
+    const owned = await stripeWorkspace();
+    await sendAll(owned.ws, [stripeEvent("evt_g1", "customer.subscription.created", t0, sub({ status: "active" }))]);
+    await deliver(stack.config, owned.ws, [group("seg-old", iso(t0 - day)), group("seg-new", iso(t0 + day))]);
+    expect(await account(owned.ws, owned.key, "acme")).toMatchObject({ name: "Acme", mrr: 49 });
+
+    const shared = await stripeWorkspace();
+    await setStripeOwnership(stack.workspaces, shared.ws, "stripe", false);
+    await sendAll(shared.ws, [stripeEvent("evt_g2", "customer.subscription.created", t0, sub({ status: "active" }))]);
+    await deliver(stack.config, shared.ws, [group("seg-old", iso(t0 - day))]);
+    expect(await account(shared.ws, shared.key, "acme")).toMatchObject({ name: "Acme", mrr: 49 });
+    await deliver(stack.config, shared.ws, [group("seg-new", iso(t0 + day))]);
+    expect(await account(shared.ws, shared.key, "acme")).toMatchObject({ mrr: 10 });
   });
 });
 

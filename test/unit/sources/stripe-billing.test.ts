@@ -168,14 +168,17 @@ describe("Stripe billing: the account's fields from all its subscriptions", () =
     expect(stripeBilling(fieldsAfter([active, gone]))?.fields).toMatchObject({ mrr: 0, is_churned: true });
   });
 
-  it("applies with last-write-wins against a group call's value in materializeAccount", () => {
+  it("owns the billing fields by default; with ownership off, last write wins against a group call", () => {
     const fields = fieldsAfter([
       subEvent("evt_1", 1714521600, { id: "sub_a", customer: "cus_1", status: "active", items: [{ price: monthly }] }),
     ]);
     const older = { ...fields, mrr: { v: 10, t: "2024-04-01T00:00:00.000Z", m: "seg-1" } };
     const newer = { ...fields, mrr: { v: 10, t: "2024-06-01T00:00:00.000Z", m: "seg-2" } };
     expect(materializeAccount("w1", "acme", older).mrr).toBe(49);
-    expect(materializeAccount("w1", "acme", newer).mrr).toBe(10);
+    expect(materializeAccount("w1", "acme", newer).mrr).toBe(49);
+    const off = { v: false, t: "2024-05-01T00:00:00.000Z", m: "evt_1" };
+    expect(materializeAccount("w1", "acme", { ...older, "stripe.owns_billing_fields": off }).mrr).toBe(49);
+    expect(materializeAccount("w1", "acme", { ...newer, "stripe.owns_billing_fields": off }).mrr).toBe(10);
     expect(materializeAccount("w1", "acme", older).traits).toEqual({
       mrr_currency: "usd",
       stripe_customer_id: "cus_1",

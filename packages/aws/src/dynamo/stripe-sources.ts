@@ -1,4 +1,4 @@
-import { PutCommand } from "@aws-sdk/lib-dynamodb";
+import { PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { NotFoundError, ValidationError } from "../../../core/src/errors";
 import { defaultAccountIdMetadataKey } from "../../../core/src/sources/stripe";
 import type { Source } from "../../../core/src/workspace/workspace";
@@ -32,7 +32,15 @@ export function checkSigningSecret(secret: string): void {
  */
 export async function addStripeSource(
   workspaces: WorkspaceStore,
-  input: { workspaceId: string; sourceName: string; signingSecret: string; accountIdMetadataKey?: string; now?: Date },
+  input: {
+    workspaceId: string;
+    sourceName: string;
+    signingSecret: string;
+    accountIdMetadataKey?: string;
+    /** Default true: Segment `group` traits no longer overwrite the billing fields. */
+    ownsBillingFields?: boolean;
+    now?: Date;
+  },
 ): Promise<Source> {
   if (!sourceNamePattern.test(input.sourceName)) {
     throw new ValidationError(
@@ -55,7 +63,7 @@ export async function addStripeSource(
     kind: "stripe",
     secrets: [{ value: input.signingSecret, createdAt }],
     writeKeyHash: "",
-    stripe: { accountIdMetadataKey: metadataKey },
+    stripe: { accountIdMetadataKey: metadataKey, ownsBillingFields: input.ownsBillingFields ?? true },
     createdAt,
   };
   try {
@@ -94,4 +102,38 @@ export async function rotateStripeSigningSecret(
     throw new NotFoundError("source.not_found", `No Stripe source ${sourceName} in workspace ${workspaceId}`);
   }
   return (await workspaces.rotateSecret(workspaceId, sourceName, signingSecret)).source;
+}
+
+/**
+ * Turns the source's ownership of the billing fields on or off. It travels with each event the
+ * source queues, so an account follows the new setting from its next Stripe event on.
+ */
+export async function setStripeOwnership(
+  workspaces: WorkspaceStore,
+  workspaceId: string,
+  sourceName: string,
+  ownsBillingFields: boolean,
+): Promise<Source> {
+  const current = await workspaces.getSource(workspaceId, sourceName);
+  if (current?.kind !== "stripe" || !current.stripe) {
+    throw new NotFoundError("source.not_found", `No Stripe source ${sourceName} in workspace ${workspaceId}`);
+  }
+  const next: Source = { ...current, stripe: { ...current.stripe, ownsBillingFields } };
+  // One attribute, atomically: a rotation at the same time keeps its secrets.
+  await workspaces.db.send(
+    new UpdateCommand({
+      TableName: workspaces.tableName,
+      Key: keys.source(workspaceId, sourceName),
+      UpdateExpression: "SET #stripe.#owns = :owns, #version = #version + :one",
+      ConditionExpression: "#kind = :stripe",
+      ExpressionAttributeNames: {
+        "#stripe": "stripe",
+        "#owns": "ownsBillingFields",
+        "#version": "version",
+        "#kind": "kind",
+      },
+      ExpressionAttributeValues: { ":owns": ownsBillingFields, ":one": 1, ":stripe": "stripe" },
+    }),
+  );
+  return next;
 }

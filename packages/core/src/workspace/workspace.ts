@@ -35,8 +35,11 @@ export interface Source {
    * `secrets` are Stripe's endpoint signing secrets (`whsec_…`) and which has no write key.
    */
   kind?: "stripe";
-  /** A Stripe source's settings: the customer metadata key that names the product's account id. */
-  stripe?: { accountIdMetadataKey: string };
+  /**
+   * A Stripe source's settings: the metadata key that names the product's account id, and whether
+   * it owns the billing fields (absent: it does), so Segment `group` traits do not overwrite them.
+   */
+  stripe?: { accountIdMetadataKey: string; ownsBillingFields?: boolean };
   createdAt: string;
 }
 

@@ -10,6 +10,12 @@ import { readSnapshot, roundToCurrency, type SubscriptionSnapshot } from "./bill
 export const SUBSCRIPTION_FIELD_PREFIX = "stripe.subscription.";
 /** Field of the customer's snapshot (`{ id, deleted }`). */
 export const CUSTOMER_FIELD = "stripe.customer";
+/**
+ * Whether the Stripe source owns the billing fields (its setting, carried by each of its writes):
+ * absent or true, Segment `group` traits do not overwrite what Stripe says; false, the newest write
+ * wins, whichever source made it.
+ */
+export const OWNERSHIP_FIELD = "stripe.owns_billing_fields";
 
 /** Statuses whose price counts towards `mrr`. */
 const PAYING = new Set(["active", "past_due"]);
@@ -86,14 +92,19 @@ export function stripeBilling(
 }
 
 /**
- * The stored fields with the Stripe-derived billing fields applied as one more write, stamped with
- * the newest snapshot's stamp: the same last-write-wins rule as any call, so a `group` call sent
- * after Stripe's newest event still wins, and an older one does not.
+ * The stored fields with the Stripe-derived billing fields applied, stamped with the newest
+ * snapshot's stamp. While the Stripe source owns them (its default) they replace what other sources
+ * sent; with ownership off they are one more write under the same last-write-wins rule as any call,
+ * so a `group` call newer than Stripe's newest event wins and an older one does not.
  *
  * @example
  * materializeAccount(ws, id, withStripeBilling(item.f));
  */
 export function withStripeBilling(fields: VersionedFields): VersionedFields {
   const billing = stripeBilling(fields);
-  return billing ? mergeFields(fields, billing.fields, billing.stamp).fields : fields;
+  if (!billing) return fields;
+  const owned = !Object.hasOwn(fields, OWNERSHIP_FIELD) || fields[OWNERSHIP_FIELD]?.v !== false;
+  if (!owned) return mergeFields(fields, billing.fields, billing.stamp).fields;
+  const derived = Object.entries(billing.fields).map(([name, v]) => [name, { v, ...billing.stamp }] as const);
+  return { ...fields, ...Object.fromEntries(derived) };
 }

@@ -12,7 +12,7 @@ import type { RejectRecord } from "../../pipeline/model-store";
 import type { RawQueueMessage } from "../../queue-message";
 import type { DecodedCall, DecodedMessage } from "../source";
 import { storedSnapshot, subscriptionSnapshot } from "./billing";
-import { CUSTOMER_FIELD, SUBSCRIPTION_FIELD_PREFIX } from "./derive";
+import { CUSTOMER_FIELD, OWNERSHIP_FIELD, SUBSCRIPTION_FIELD_PREFIX } from "./derive";
 
 /** The events that change an account; every other type is acknowledged at ingest and not queued. */
 export const handledEventTypes = [
@@ -41,6 +41,8 @@ export interface QueuedStripeEvent extends Record<string, unknown> {
   messageId: string;
   /** The customer (or subscription) metadata key that names the product's account id. */
   accountIdMetadataKey: string;
+  /** The source's ownership setting when the event came (absent: owned). */
+  ownsBillingFields?: boolean;
   event: Record<string, unknown>;
 }
 
@@ -124,7 +126,7 @@ export function stripeEventCall(
   const key = typeof raw.accountIdMetadataKey === "string" ? raw.accountIdMetadataKey : "account_id";
   const linked = linkedAccountId(object, key);
   const time = new Date((event.created as number) * 1000).toISOString();
-  const fields = eventFields(type, object, customerId, time);
+  const fields = { ...eventFields(type, object, customerId, time), [OWNERSHIP_FIELD]: raw.ownsBillingFields !== false };
   return {
     call: {
       workspaceId: meta.workspaceId,

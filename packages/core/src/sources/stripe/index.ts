@@ -85,6 +85,7 @@ async function receive(request: HttpRequest, route: StripeRoute, { credentials, 
   const call: QueuedStripeEvent = {
     messageId: String(event.id),
     accountIdMetadataKey: source.stripe?.accountIdMetadataKey ?? defaultAccountIdMetadataKey,
+    ...(source.stripe?.ownsBillingFields === false ? { ownsBillingFields: false } : {}),
     event,
   };
   return { workspaceId: route.workspaceId, source: route.source, calls: [call], refused: [] };
