@@ -5,6 +5,7 @@ import {
   setStripeOwnership,
 } from "../../../packages/aws/src/dynamo/stripe-sources";
 import { createIngestDependencies, createIngestHandler } from "../../../packages/aws/src/ingest/handler";
+import { runCli } from "../../../packages/cli/src/main";
 import { type HandlerServer, startHandlerServer } from "../../../packages/local/src/http-adapter";
 import { customer, invoice, price, signed, stripeEvent, subscription } from "../../support/stripe-fixtures";
 import { type ApiStack, call, deliver, normalize, startApiStack, workspaceWithKey } from "../api/api-stack";
@@ -311,6 +312,57 @@ describe("Stripe webhook: verification", () => {
       "x-signature": "0".repeat(40),
     });
     expect(segment.status).toBe(404);
+  });
+});
+
+describe("Stripe CLI", () => {
+  async function cli(...argv: string[]) {
+    const out: string[] = [];
+    const code = await runCli([...argv, "--json"], { stdout: (t) => out.push(t), stderr: (t) => out.push(t) });
+    return { code, out: out.join("\n") };
+  }
+  const event = stripeEvent(
+    "evt_cli",
+    "customer.created",
+    t0,
+    customer({ id: "cus_c", metadata: { account_id: "acme" } }),
+  );
+
+  it("adds a Stripe source, rotates its signing secret and sets its ownership, never printing a secret", async () => {
+    const { ws } = await workspaceWithKey(stack);
+    const added = await cli(
+      "stripe",
+      "add-source",
+      "--id",
+      ws,
+      "--signing-secret",
+      secretA,
+      "--base-url",
+      "https://in.example",
+    );
+    expect(added.code).toBe(0);
+    expect(JSON.parse(added.out)).toMatchObject({
+      source: "stripe",
+      kind: "stripe",
+      activeSecrets: 1,
+      ownsBillingFields: true,
+      webhookUrl: `https://in.example/v1/webhooks/stripe/${ws}`,
+    });
+    expect((await send(ws, event)).status).toBe(200);
+    expect((await cli("stripe", "rotate-secret", "--id", ws, "--signing-secret", secretB)).code).toBe(0);
+    expect((await cli("workspaces", "retire-secret", "--id", ws, "--source", "stripe")).code).toBe(0);
+    expect((await send(ws, event, { secret: secretA })).status).toBe(401);
+    expect((await send(ws, event, { secret: secretB })).status).toBe(200);
+    const off = await cli("stripe", "ownership", "--id", ws, "--set", "off");
+    expect(JSON.parse(off.out)).toMatchObject({ ownsBillingFields: false, activeSecrets: 1 });
+    const refused = await cli("stripe", "add-source", "--id", ws, "--signing-secret", "sk_live_not_a_signing_secret");
+    expect(refused.code).not.toBe(0);
+    expect(refused.out).toContain("credential.invalid");
+    for (const output of [added.out, off.out, refused.out]) {
+      expect(output).not.toContain(secretA);
+      expect(output).not.toContain("sk_live_not_a_signing_secret");
+    }
+    await settle();
   });
 });
 

@@ -1,7 +1,14 @@
-import { addStripeSource, rotateStripeSigningSecret } from "../../../aws/src/dynamo/stripe-sources";
+import { addStripeSource, rotateStripeSigningSecret, setStripeOwnership } from "../../../aws/src/dynamo/stripe-sources";
 import { defaultStripeSourceName } from "../../../core/src/sources/stripe";
 import type { Source } from "../../../core/src/workspace/workspace";
-import { type CliCommand, type CliContext, type OptionValues, optionalString, requiredString } from "../command";
+import {
+  type CliCommand,
+  type CliContext,
+  type OptionValues,
+  optionalString,
+  requiredString,
+  UsageError,
+} from "../command";
 import { formatFields } from "../output";
 
 /** Stripe sources: add one with its endpoint's signing secret, rotate the secret (retire: `workspaces retire-secret`). */
@@ -25,6 +32,7 @@ function summary(source: Source) {
     source: source.name,
     kind: source.kind,
     accountIdMetadataKey: source.stripe?.accountIdMetadataKey,
+    ownsBillingFields: source.stripe?.ownsBillingFields !== false,
     activeSecrets: source.secrets.length,
     secretsCreatedAt: source.secrets.map((s) => s.createdAt),
   };
@@ -86,4 +94,22 @@ export const rotateStripe: CliCommand = {
   },
 };
 
-export const stripeCommands: readonly CliCommand[] = [addStripe, rotateStripe];
+export const stripeOwnership: CliCommand = {
+  path: ["stripe", "ownership"],
+  summary: "Whether the Stripe source owns the billing fields (on: Segment group traits no longer overwrite them)",
+  usage: "--id ID --set on|off [--source stripe]",
+  options: { id: { type: "string" }, source: { type: "string" }, set: { type: "string" } },
+  async run(values, context) {
+    const workspaceId = requiredString(values, "id");
+    const sourceName = optionalString(values, "source") ?? defaultStripeSourceName;
+    const set = requiredString(values, "set");
+    if (set !== "on" && set !== "off") throw new UsageError("--set is on or off");
+    const source = await setStripeOwnership(await context.workspaces(), workspaceId, sourceName, set === "on");
+    return {
+      data: summary(source),
+      text: `Stripe source ${workspaceId}/${sourceName} ${set === "on" ? "owns" : "no longer owns"} the billing fields; accounts follow from their next Stripe event.`,
+    };
+  },
+};
+
+export const stripeCommands: readonly CliCommand[] = [addStripe, rotateStripe, stripeOwnership];
