@@ -73,6 +73,7 @@ async function settle() {
 async function account(ws: string, key: string, id: string) {
   const answer = await call(stack, `/v1/accounts/${id}`, { key });
   expect(answer.status).toBe(200);
+  expect(answer.body.workspace_id).toBe(ws);
   return answer.body;
 }
 

@@ -73,8 +73,9 @@ async function receive(request: HttpRequest, route: StripeRoute, { credentials, 
   facts.workspaceId = route.workspaceId;
   facts.source = route.source;
   const source = await credentials.findSource(route.workspaceId, route.source);
-  if (!source || source.kind !== "stripe")
+  if (source?.kind !== "stripe") {
     throw new NotFoundError("workspace.not_found", "Unknown workspace or Stripe source");
+  }
   const event = await verifiedEvent(request, source, request.receivedAt);
   facts.events = 1;
   // Other types are acknowledged (so Stripe does not retry them for days) and counted, not queued.
