@@ -10,6 +10,7 @@ import {
   UsageError,
 } from "../command";
 import { formatFields } from "../output";
+import { stripeBackfill } from "./stripe-backfill";
 
 /** Stripe sources: add one with its endpoint's signing secret, rotate the secret (retire: `workspaces retire-secret`). */
 
@@ -112,4 +113,4 @@ export const stripeOwnership: CliCommand = {
   },
 };
 
-export const stripeCommands: readonly CliCommand[] = [addStripe, rotateStripe, stripeOwnership];
+export const stripeCommands: readonly CliCommand[] = [addStripe, rotateStripe, stripeOwnership, stripeBackfill];
