@@ -165,7 +165,8 @@ async function accountsOf(ws: string, key: string) {
   for (const id of ["acme", "globex", "initech"]) {
     const { status, body } = await call(stack, `/v1/accounts/${id}`, { key });
     expect(status).toBe(200);
-    const { workspace_id: _ws, ...fields } = body;
+    const { workspace_id: workspace, ...fields } = body;
+    expect(workspace).toBe(ws);
     out[id] = fields;
   }
   return out;
