@@ -4,13 +4,10 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { addStripeSource } from "../../../packages/aws/src/dynamo/stripe-sources";
-import { createIngestDependencies, createIngestHandler } from "../../../packages/aws/src/ingest/handler";
 import { runCli } from "../../../packages/cli/src/main";
-import { type HandlerServer, startHandlerServer } from "../../../packages/local/src/http-adapter";
-import { customer, price, signed, stripeEvent, subscription } from "../../support/stripe-fixtures";
-import { type ApiStack, call, normalize, startApiStack, workspaceWithKey } from "../api/api-stack";
-import { drainQueue, post } from "./ingest-stack";
+import { customer, price, stripeEvent, subscription } from "../../support/stripe-fixtures";
+import { call } from "../api/api-stack";
+import { type StripeStack, startStripeStack } from "./stripe-stack";
 
 /**
  * `stripe backfill` runs the official SDK (auto-pagination, its own retries) against a local
@@ -133,37 +130,20 @@ async function fakeStripe(): Promise<FakeStripe> {
   return state;
 }
 
-let stack: ApiStack;
-let ingest: HandlerServer;
+let stack: StripeStack;
 let stripe: FakeStripe;
 beforeAll(async () => {
-  stack = await startApiStack();
-  ingest = await startHandlerServer([
-    {
-      prefix: "/v1",
-      handler: createIngestHandler(createIngestDependencies({ ...stack.config, credentialCacheSeconds: 0 })),
-    },
-  ]);
+  stack = await startStripeStack();
 });
 afterAll(async () => {
   await stripe?.close();
-  await ingest?.close();
   await stack?.close();
 });
-
-async function settle() {
-  const received = await drainQueue(stack.sqs, stack.config.rawQueueUrl, 0);
-  if (received.length > 0)
-    await normalize(
-      stack.config,
-      received.map((r) => r.message),
-    );
-}
 
 async function accountsOf(ws: string, key: string) {
   const out: Record<string, unknown> = {};
   for (const id of ["acme", "globex", "initech"]) {
-    const { status, body } = await call(stack, `/v1/accounts/${id}`, { key });
+    const { status, body } = await call(stack.api, `/v1/accounts/${id}`, { key });
     expect(status).toBe(200);
     const { workspace_id: workspace, ...fields } = body;
     expect(workspace).toBe(ws);
@@ -178,46 +158,29 @@ async function cli(...argv: string[]) {
   return { code, out: out.join("\n") };
 }
 
+/** The backfill command line for a workspace, against the fake Stripe, with a fresh state file. */
+function backfill(ws: string) {
+  const stateFile = join(mkdtempSync(join(tmpdir(), "stripe-backfill-")), "state.json");
+  const args = ["stripe", "backfill", "--workspace", ws, "--api-key", "rk_test_backfill", "--api-base", stripe.url];
+  return { args: [...args, "--state", stateFile], stateFile };
+}
+
 describe("stripe backfill", () => {
   it("pulls every page through the SDK (a 429 retried) and makes the accounts the same history makes as webhooks", async () => {
     stripe = await fakeStripe();
-    const viaWebhooks = await workspaceWithKey(stack);
-    await addStripeSource(stack.workspaces, {
-      workspaceId: viaWebhooks.ws,
-      sourceName: "stripe",
-      signingSecret: secret,
-    });
+    const viaWebhooks = await stack.workspace(secret);
     const events = [
       ...customers.map((c, i) => stripeEvent(`evt_wc${i}`, "customer.created", t0 + i, c)),
       ...subscriptions.map((s, i) => stripeEvent(`evt_ws${i}`, "customer.subscription.updated", t0 + 10 * day + i, s)),
     ];
     for (const event of events) {
-      const { body, header } = signed(event, secret);
-      expect(
-        (await post(`${ingest.url}/v1/webhooks/stripe/${viaWebhooks.ws}`, body, { "stripe-signature": header })).status,
-      ).toBe(200);
+      expect((await stack.send(viaWebhooks.ws, event, { secret })).status).toBe(200);
     }
-    await settle();
+    await stack.settle();
 
-    const viaBackfill = await workspaceWithKey(stack);
-    await addStripeSource(stack.workspaces, {
-      workspaceId: viaBackfill.ws,
-      sourceName: "stripe",
-      signingSecret: secret,
-    });
-    const stateFile = join(mkdtempSync(join(tmpdir(), "stripe-backfill-")), "state.json");
-    const run = await cli(
-      "stripe",
-      "backfill",
-      "--workspace",
-      viaBackfill.ws,
-      "--api-key",
-      "rk_test_backfill",
-      "--api-base",
-      stripe.url,
-      "--state",
-      stateFile,
-    );
+    const viaBackfill = await stack.workspace(secret);
+    const { args, stateFile } = backfill(viaBackfill.ws);
+    const run = await cli(...args);
     expect(run.code).toBe(0);
     expect(JSON.parse(run.out)).toMatchObject({ customers: 3, subscriptions: 5, resumed: false });
     expect(existsSync(stateFile)).toBe(false);
@@ -225,7 +188,7 @@ describe("stripe backfill", () => {
     expect(stripe.requests.filter((r) => r.startsWith("GET /v1/customers"))).toHaveLength(2);
     expect(stripe.requests.filter((r) => r.startsWith("GET /v1/subscriptions"))).toHaveLength(4);
     expect(stripe.requests).toContain("GET /v1/subscriptions?limit=100&status=all&starting_after=sub_b1");
-    await settle();
+    await stack.settle();
 
     const expected = await accountsOf(viaWebhooks.ws, viaWebhooks.key);
     expect(expected).toMatchObject({ acme: { mrr: 247 }, globex: { is_trial: true }, initech: { is_churned: true } });
@@ -236,21 +199,8 @@ describe("stripe backfill", () => {
     await stripe?.close();
     stripe = await fakeStripe();
     stripe.failAt = 4; // customers 1, customers 2, subscriptions (429), subscriptions: fails
-    const { ws, key } = await workspaceWithKey(stack);
-    await addStripeSource(stack.workspaces, { workspaceId: ws, sourceName: "stripe", signingSecret: secret });
-    const stateFile = join(mkdtempSync(join(tmpdir(), "stripe-backfill-")), "state.json");
-    const args = [
-      "stripe",
-      "backfill",
-      "--workspace",
-      ws,
-      "--api-key",
-      "rk_test_backfill",
-      "--api-base",
-      stripe.url,
-      "--state",
-      stateFile,
-    ];
+    const { ws, key } = await stack.workspace(secret);
+    const { args, stateFile } = backfill(ws);
     const first = await cli(...args);
     expect(first.code).not.toBe(0);
     expect(existsSync(stateFile)).toBe(true);
@@ -261,7 +211,7 @@ describe("stripe backfill", () => {
     expect(JSON.parse(resumed.out)).toMatchObject({ customers: 3, subscriptions: 5, resumed: true });
     // The customers were not pulled again.
     expect(stripe.requests.filter((r) => r.startsWith("GET /v1/customers"))).toHaveLength(2);
-    await settle();
+    await stack.settle();
     expect(await accountsOf(ws, key)).toMatchObject({
       acme: { mrr: 247 },
       globex: { is_trial: true },

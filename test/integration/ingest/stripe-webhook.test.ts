@@ -1,15 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  addStripeSource,
-  rotateStripeSigningSecret,
-  setStripeOwnership,
-} from "../../../packages/aws/src/dynamo/stripe-sources";
-import { createIngestDependencies, createIngestHandler } from "../../../packages/aws/src/ingest/handler";
+import { rotateStripeSigningSecret, setStripeOwnership } from "../../../packages/aws/src/dynamo/stripe-sources";
 import { runCli } from "../../../packages/cli/src/main";
-import { type HandlerServer, startHandlerServer } from "../../../packages/local/src/http-adapter";
 import { customer, invoice, price, signed, stripeEvent, subscription } from "../../support/stripe-fixtures";
-import { type ApiStack, call, deliver, normalize, startApiStack, workspaceWithKey } from "../api/api-stack";
-import { drainQueue, post } from "./ingest-stack";
+import { type ApiStack, call, deliver, workspaceWithKey } from "../api/api-stack";
+import { post } from "./ingest-stack";
+import { type StripeStack, startStripeStack } from "./stripe-stack";
 
 /**
  * The Stripe source end to end on the real local servers: events signed by the official `stripe`
@@ -17,20 +12,14 @@ import { drainQueue, post } from "./ingest-stack";
  * through the real normalize handler, the account read back through the real read API.
  */
 
+let stripe: StripeStack;
 let stack: ApiStack;
-let ingest: HandlerServer;
 beforeAll(async () => {
-  stack = await startApiStack();
-  ingest = await startHandlerServer([
-    {
-      prefix: "/v1",
-      handler: createIngestHandler(createIngestDependencies({ ...stack.config, credentialCacheSeconds: 0 })),
-    },
-  ]);
+  stripe = await startStripeStack();
+  stack = stripe.api;
 });
 afterAll(async () => {
-  await ingest?.close();
-  await stack?.close();
+  await stripe?.close();
 });
 
 const secretA = "whsec_test_secret_aaaaaaaaaaaaaaaa";
@@ -42,33 +31,13 @@ const day = 86400;
 const t0 = 1714521600; // 2024-05-01T00:00:00Z
 const iso = (seconds: number) => new Date(seconds * 1000).toISOString();
 
-async function stripeWorkspace(accountIdMetadataKey?: string) {
-  const { ws, key } = await workspaceWithKey(stack);
-  await addStripeSource(stack.workspaces, {
-    workspaceId: ws,
-    sourceName: "stripe",
-    signingSecret: secretA,
-    accountIdMetadataKey,
-  });
-  return { ws, key };
-}
+const stripeWorkspace = (accountIdMetadataKey?: string) => stripe.workspace(secretA, accountIdMetadataKey);
 
-/** POSTs one event as Stripe would; `now` is the delivery's signing time (default: now). */
-async function send(ws: string, event: unknown, options: { secret?: string; timestamp?: number; path?: string } = {}) {
-  const { body, header } = signed(event, options.secret ?? secretA, options.timestamp);
-  return post(`${ingest.url}${options.path ?? `/v1/webhooks/stripe/${ws}`}`, body, { "stripe-signature": header });
-}
+/** POSTs one event as Stripe would (signed with the first secret unless told). */
+const send = (ws: string, event: unknown, options: { secret?: string; timestamp?: number; path?: string } = {}) =>
+  stripe.send(ws, event, { ...options, secret: options.secret ?? secretA });
 
-/** Runs everything queued through the normalizer, as the SQS subscription would. */
-async function settle() {
-  const received = await drainQueue(stack.sqs, stack.config.rawQueueUrl, 0);
-  if (received.length > 0)
-    await normalize(
-      stack.config,
-      received.map((r) => r.message),
-    );
-  return received.length;
-}
+const settle = () => stripe.settle();
 
 async function account(ws: string, key: string, id: string) {
   const answer = await call(stack, `/v1/accounts/${id}`, { key });
@@ -278,11 +247,11 @@ describe("Stripe webhook: verification", () => {
     const wrong = await send(ws, event, { secret: secretB });
     expect(wrong).toMatchObject({ status: 401, body: { code: "stripe.signature_invalid" } });
     const tampered = signed(event, secretA);
-    const altered = await post(`${ingest.url}/v1/webhooks/stripe/${ws}`, tampered.body.replace("4900", "1"), {
+    const altered = await post(`${stripe.ingest.url}/v1/webhooks/stripe/${ws}`, tampered.body.replace("4900", "1"), {
       "stripe-signature": tampered.header,
     });
     expect(altered).toMatchObject({ status: 401, body: { code: "stripe.signature_invalid" } });
-    const missing = await post(`${ingest.url}/v1/webhooks/stripe/${ws}`, JSON.stringify(event));
+    const missing = await post(`${stripe.ingest.url}/v1/webhooks/stripe/${ws}`, JSON.stringify(event));
     expect(missing).toMatchObject({ status: 401, body: { code: "stripe.signature_missing" } });
     expect(await settle()).toBe(0);
     expect((await call(stack, "/v1/accounts/acme", { key })).status).toBe(404);
@@ -309,9 +278,13 @@ describe("Stripe webhook: verification", () => {
   it("serves only Stripe sources on its route, and Segment's route refuses a Stripe source", async () => {
     const { ws } = await stripeWorkspace();
     expect((await send(ws, event, { path: `/v1/webhooks/stripe/${ws}/product` })).status).toBe(404);
-    const segment = await post(`${ingest.url}/v1/webhooks/segment/${ws}/stripe`, JSON.stringify({ type: "track" }), {
-      "x-signature": "0".repeat(40),
-    });
+    const segment = await post(
+      `${stripe.ingest.url}/v1/webhooks/segment/${ws}/stripe`,
+      JSON.stringify({ type: "track" }),
+      {
+        "x-signature": "0".repeat(40),
+      },
+    );
     expect(segment.status).toBe(404);
   });
 });
