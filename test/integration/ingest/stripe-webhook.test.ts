@@ -251,6 +251,8 @@ describe("Stripe webhook: verification", () => {
       "stripe-signature": tampered.header,
     });
     expect(altered).toMatchObject({ status: 401, body: { code: "stripe.signature_invalid" } });
+    const noId = await send(ws, { ...event, id: "not-an-event" });
+    expect(noId).toMatchObject({ status: 400, body: { code: "stripe.event_invalid" } });
     const missing = await post(`${stripe.ingest.url}/v1/webhooks/stripe/${ws}`, JSON.stringify(event));
     expect(missing).toMatchObject({ status: 401, body: { code: "stripe.signature_missing" } });
     expect(await settle()).toBe(0);

@@ -83,8 +83,11 @@ async function receive(request: HttpRequest, route: StripeRoute, { credentials, 
     facts.ignored = 1;
     return { workspaceId: route.workspaceId, source: route.source, calls: [], refused: [] };
   }
+  if (typeof event.id !== "string" || !event.id.startsWith("evt_")) {
+    throw new ValidationError("stripe.event_invalid", "The body is not a Stripe event: it has no evt_ id");
+  }
   const call: QueuedStripeEvent = {
-    messageId: String(event.id),
+    messageId: event.id,
     accountIdMetadataKey: source.stripe?.accountIdMetadataKey ?? defaultAccountIdMetadataKey,
     ...(source.stripe?.ownsBillingFields === false ? { ownsBillingFields: false } : {}),
     event,
