@@ -12,6 +12,7 @@ import { apiKeyCommands } from "./commands/api-keys";
 import { dataQualityCommands } from "./commands/data-quality";
 import { entityMapCommands } from "./commands/entity-maps";
 import { redriveCommand } from "./commands/redrive";
+import { stripeCommands } from "./commands/stripe";
 import { userCommands } from "./commands/users";
 import { workspaceCommands } from "./commands/workspaces";
 import { commandList, parseCommandLine } from "./program";
@@ -28,6 +29,7 @@ export const commands: readonly CliCommand[] = [
   ...userCommands,
   ...dataQualityCommands,
   ...entityMapCommands,
+  ...stripeCommands,
 ];
 
 /** Where the CLI writes, and what it talks to (tests pass their own). */

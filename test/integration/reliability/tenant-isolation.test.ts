@@ -1,5 +1,6 @@
 import { ScanCommand } from "@aws-sdk/lib-dynamodb";
 import type { SQSEvent } from "aws-lambda";
+import Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeCursor } from "../../../packages/aws/src/api/cursor";
 import { createApiDependencies, createApiHandler } from "../../../packages/aws/src/api/handler";
@@ -8,6 +9,7 @@ import type { Config } from "../../../packages/aws/src/config";
 import { ApiKeyStore } from "../../../packages/aws/src/dynamo/api-keys";
 import { keys } from "../../../packages/aws/src/dynamo/keys";
 import { DynamoModelStore } from "../../../packages/aws/src/dynamo/model-store";
+import { addStripeSource } from "../../../packages/aws/src/dynamo/stripe-sources";
 import { WorkspaceStore } from "../../../packages/aws/src/dynamo/workspaces";
 import { createNormalizeHandler } from "../../../packages/aws/src/handlers/normalize";
 import { createIngestDependencies, createIngestHandler } from "../../../packages/aws/src/ingest/handler";
@@ -49,6 +51,8 @@ interface Tenant {
   crmWriteKey: string;
   bearer: string;
   apiKey: string;
+  /** The signing secret of its Stripe source `stripe`. */
+  stripeSecret: string;
 }
 let A: Tenant;
 let B: Tenant;
@@ -162,6 +166,8 @@ async function tenant(workspaces: WorkspaceStore, apiKeys: ApiKeyStore, marker: 
   const crm = await workspaces.addSource(ws, "crm");
   const { token } = await workspaces.issueBearerToken(ws);
   const { apiKey } = await apiKeys.issueApiKey(ws, { name: "isolation" });
+  const stripeSecret = `whsec_isolation_${marker}_0123456789`;
+  await addStripeSource(workspaces, { workspaceId: ws, sourceName: "stripe", signingSecret: stripeSecret });
   return {
     ws,
     marker,
@@ -171,6 +177,7 @@ async function tenant(workspaces: WorkspaceStore, apiKeys: ApiKeyStore, marker: 
     crmWriteKey: crm.writeKey,
     bearer: token,
     apiKey,
+    stripeSecret,
   };
 }
 
@@ -236,7 +243,7 @@ interface Attempt {
 
 /** The credentials of A in every place a credential can go. */
 function aCredentialsAsBearer(): string[] {
-  return [A.secret, A.crmSecret, A.writeKey, A.crmWriteKey, A.bearer];
+  return [A.secret, A.crmSecret, A.writeKey, A.crmWriteKey, A.bearer, A.stripeSecret];
 }
 
 const basic = (key: string) => `Basic ${Buffer.from(`${key}:`).toString("base64")}`;
@@ -418,6 +425,31 @@ function attacks(): Record<string, (route: RouteDefinition) => Promise<Attempt[]
       }
       return out;
     };
+  // A Stripe event naming B's account, signed with each of A's secrets (its Stripe one first).
+  const stripeWithA = async (route: RouteDefinition, path: string) => {
+    const body = JSON.stringify({
+      id: "evt_forged",
+      object: "event",
+      type: "customer.created",
+      created: 1714521600,
+      data: { object: { id: "cus_forged", object: "customer", metadata: { account_id: "acc1", who: A.marker } } },
+    });
+    const out: Attempt[] = [];
+    for (const [name, secret] of [
+      ["A's Stripe signing secret", A.stripeSecret],
+      ["A's product secret", A.secret],
+    ] as const) {
+      const header = Stripe.webhooks.generateTestHeaderString({ payload: body, secret });
+      out.push(
+        await at(
+          route,
+          `${path} signed with ${name}`,
+          "refused",
+        )(request("POST", path, { headers: { "content-type": "application/json", "stripe-signature": header }, body })),
+      );
+    }
+    return out;
+  };
   const trackingCases = Object.fromEntries(
     routes
       .filter((r) => r.function === "ingest" && !r.path.includes("webhooks"))
@@ -428,6 +460,11 @@ function attacks(): Record<string, (route: RouteDefinition) => Promise<Attempt[]
     "POST /v1/webhooks/segment/{workspaceId}/{sourceName}": async (route) => [
       ...(await webhookWithA(route, `/v1/webhooks/segment/${B.ws}/product`)),
       ...(await webhookWithA(route, `/v1/webhooks/segment/${B.ws}/crm`)),
+    ],
+    "POST /v1/webhooks/stripe/{workspaceId}": (route) => stripeWithA(route, `/v1/webhooks/stripe/${B.ws}`),
+    "POST /v1/webhooks/stripe/{workspaceId}/{sourceName}": async (route) => [
+      ...(await stripeWithA(route, `/v1/webhooks/stripe/${B.ws}/stripe`)),
+      ...(await stripeWithA(route, `/v1/webhooks/stripe/${B.ws}/product`)),
     ],
     ...trackingCases,
     "GET /health": async (route) => [await at(route, "/health", "ok-own-data")(request("GET", "/health"))],

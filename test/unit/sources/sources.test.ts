@@ -15,6 +15,9 @@ const deployedRoutes = [
   ...["identify", "track", "group", "page", "screen", "alias", "batch", "i", "t", "g", "p", "s", "a", "b"].map(
     (p) => `POST /v1/${p} -> ingest`,
   ),
+  // Added on purpose by the Stripe source (issue 20).
+  "POST /v1/webhooks/stripe/{workspaceId} -> ingest",
+  "POST /v1/webhooks/stripe/{workspaceId}/{sourceName} -> ingest",
   "GET /health -> api",
   "GET /openapi.json -> api",
   "GET /v1/accounts -> api",
@@ -126,7 +129,7 @@ describe("decodeQueuedMessage", () => {
   });
 
   it("refuses a message naming no known source as one message.invalid reject", () => {
-    const decoded = decodeQueuedMessage({ id: "q1", body: message({ route: "stripe" }, [track("m1")]) });
+    const decoded = decodeQueuedMessage({ id: "q1", body: message({ route: "hubspot" }, [track("m1")]) });
     expect(decoded.units).toEqual([]);
     expect(decoded.rejects).toEqual([
       {

@@ -1,6 +1,7 @@
 import { type DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
 import type { ProfileKind } from "../../../core/src/normalize/profile-fields";
 import type { PendingCall } from "../../../core/src/pipeline/model-store";
+import { isSourceKind } from "../../../core/src/sources/registry";
 import { keys } from "./keys";
 import type { TableNames } from "./profiles";
 import { ifCondition } from "./table-ops";
@@ -37,7 +38,7 @@ export function pendingFromItem(item: Record<string, unknown>): StoredPending {
     time: item.time as string,
     heldAt: item.held_at as string,
     receivedAt: item.received_at as string,
-    ...(item.route === "tracking" || item.route === "webhook" ? { route: item.route } : {}),
+    ...(isSourceKind(item.route) ? { route: item.route } : {}),
     call: JSON.parse(item.call as string),
     missing: ((item.missing as { source: string; kind: ProfileKind; external_id: string }[]) ?? []).map((m) => ({
       source: m.source,

@@ -50,6 +50,8 @@ export function sourceOf(item: Record<string, unknown>): Source {
     secrets: i.secrets,
     writeKeyHash: i.writeKeyHash,
     ...(i.bearerTokenHash ? { bearerTokenHash: i.bearerTokenHash } : {}),
+    ...(i.kind ? { kind: i.kind } : {}),
+    ...(i.stripe ? { stripe: i.stripe } : {}),
     createdAt: i.createdAt,
   };
 }

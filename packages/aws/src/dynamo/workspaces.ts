@@ -62,8 +62,9 @@ export class WorkspaceStore implements CredentialLookup {
   private readonly writer: SourceWriter;
 
   constructor(
-    private readonly db: DynamoDBDocumentClient,
-    private readonly tableName: string,
+    /** Public for the stores of other source kinds over the same items (stripe-sources.ts). */
+    readonly db: DynamoDBDocumentClient,
+    readonly tableName: string,
     options: WorkspaceStoreOptions = {},
   ) {
     this.now = options.now ?? (() => new Date());
@@ -211,10 +212,14 @@ export class WorkspaceStore implements CredentialLookup {
 
   /**
    * Adds a new shared secret next to the current one; both verify until the old one is retired.
-   * Returns the new secret (shown once).
+   * Returns the new secret (shown once). A Stripe source's secret is Stripe's (`given`), never generated.
    */
-  async rotateSecret(workspaceId: string, sourceName = primarySourceName): Promise<{ secret: string; source: Source }> {
-    const secret = generateCredential();
+  async rotateSecret(
+    workspaceId: string,
+    sourceName = primarySourceName,
+    given?: string,
+  ): Promise<{ secret: string; source: Source }> {
+    const secret = given ?? generateCredential();
     const source = await this.updateSource(workspaceId, sourceName, (current) =>
       withRotatedSecret(current, { value: secret, createdAt: this.now().toISOString() }),
     );

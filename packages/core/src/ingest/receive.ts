@@ -42,6 +42,8 @@ export interface IngestFacts {
   events: number;
   /** Raw queue messages written. */
   messages: number;
+  /** Events acknowledged but not queued: a source's event types that change nothing (Stripe's others). */
+  ignored?: number;
   /** Calls refused on their own (id rules, `delete` from an origin that may not send it). */
   refused?: number;
   /** Request body bytes, as received. */

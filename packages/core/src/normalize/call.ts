@@ -21,7 +21,7 @@ export interface CallMeta {
    */
   fixedTime?: string;
   /** The ingest route (see `RawQueueMessage.route`): on the tracking API the call's times are ingest's. */
-  route?: "webhook" | "tracking";
+  route?: "webhook" | "tracking" | "stripe";
 }
 
 /** "`from` is this user": an anonymous or previous id linked to a userId (spec 3.5). */
@@ -57,6 +57,8 @@ export interface NormalizedCall {
   deletion: Deletion | null;
   /** Every value left out, for the rejects store. Non-empty does not mean nothing was stored. */
   problems: Problem[];
+  /** Its ids are canonical although its source is not the primary one (a Stripe customer linked by metadata). */
+  canonicalIds?: true;
 }
 
 /** The parts a call type contributes. */

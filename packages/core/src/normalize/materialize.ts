@@ -2,9 +2,10 @@
  * Stored, versioned profile fields turned into the account and user shapes (model/account.ts,
  * model/user.ts), with the derived fields. Pure and deterministic: no clock, keys in a fixed order.
  */
-import { ACCOUNT_FIELDS, type AccountProfile, accountBucket } from "../model/account";
+import { ACCOUNT_FIELDS, type AccountProfile, accountBucket, type Bucket } from "../model/account";
 import { type KnownField, type KnownFieldType, storedValue } from "../model/field";
 import { USER_FIELDS, type UserProfile } from "../model/user";
+import { withStripeBilling } from "../sources/stripe/derive";
 import { faviconUrl, initialsAvatar } from "./avatar";
 import type { VersionedFields } from "./merge";
 import { CUSTOM_TRAIT_PREFIX } from "./profile-fields";
@@ -21,7 +22,9 @@ export type { User } from "../model/user";
  * // { account_id: "acc_1", name: "Acme", bucket: "subscribed", avatar_url: "data:image/svg+xml,…",
  * //   avatar_url_derived: true, missing_required: [], … }
  */
-export function materializeAccount(workspaceId: string, accountId: string, fields: VersionedFields): AccountProfile {
+export function materializeAccount(workspaceId: string, accountId: string, stored: VersionedFields): AccountProfile {
+  // Billing fields derived from the Stripe source's snapshots, last-write-wins with the stored ones.
+  const fields = withStripeBilling(stored);
   const read = accountReader(fields);
   const name = read("name");
   const website = read("website");
@@ -54,6 +57,18 @@ export function materializeAccount(workspaceId: string, accountId: string, field
     missing_required: missing(account, ["name"]),
     missing_recommended: missing(account, recommended),
   };
+}
+
+/**
+ * The bucket the write path stores for the byBucket index: the same rule as the read's, over the
+ * same derived fields (billing fields from the Stripe source's snapshots included), without the rest
+ * of the read projection.
+ *
+ * @example
+ * storedAccountBucket({ is_trial: { v: true, t: "2024-05-01T00:00:00.000Z", m: "m1" } }); // "trial"
+ */
+export function storedAccountBucket(stored: VersionedFields): Bucket {
+  return accountBucket(withStripeBilling(stored));
 }
 
 /**

@@ -32,7 +32,7 @@ export function isCanonicalSource(source: string): boolean {
  * idsToTranslate(groupCall); // [{ source: "salesforce", kind: "account", externalId: "001A" }, …]
  */
 export function idsToTranslate(call: NormalizedCall): EntityRef[] {
-  if (isCanonicalSource(call.source)) return [];
+  if (isCanonicalSource(call.source) || call.canonicalIds) return [];
   const refs = new Map<string, EntityRef>();
   const add = (kind: ProfileKind, externalId: string | null | undefined) => {
     if (externalId === null || externalId === undefined) return;

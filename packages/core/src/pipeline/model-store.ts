@@ -54,7 +54,7 @@ export interface PendingCall {
   heldAt: string;
   receivedAt: string;
   /** The ingest route it came by (`RawQueueMessage.route`), kept for its replay. */
-  route?: "webhook" | "tracking";
+  route?: "webhook" | "tracking" | "stripe";
   /** The call as received, replayed through the raw queue when its maps arrive. */
   call: Record<string, unknown>;
   missing: EntityRef[];

@@ -7,8 +7,10 @@
 import type { SourceKind } from "./registry";
 import { decodeSegmentMessage } from "./segment/decode";
 import type { SourceDecoder } from "./source";
+import { decodeStripeMessage } from "./stripe/events";
 
 export const decoders: Readonly<Record<SourceKind, SourceDecoder>> = {
   webhook: decodeSegmentMessage,
   tracking: decodeSegmentMessage,
+  stripe: decodeStripeMessage,
 };

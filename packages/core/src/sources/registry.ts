@@ -6,9 +6,14 @@
  */
 import { segmentWebhook } from "./segment-webhook";
 import { registerSource } from "./source";
+import { stripeWebhook } from "./stripe";
 import { trackingApi } from "./tracking-api";
 
-export const sources = [registerSource(segmentWebhook), registerSource(trackingApi)] as const;
+export const sources = [
+  registerSource(segmentWebhook),
+  registerSource(trackingApi),
+  registerSource(stripeWebhook),
+] as const;
 
 /** A registered source. */
 export type RegisteredSourceOf = (typeof sources)[number];

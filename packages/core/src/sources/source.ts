@@ -27,7 +27,7 @@ export interface SourceRoute extends RouteTemplate {
 export interface ReceivePorts {
   credentials: CredentialLookup;
   /** The request's log line: set `workspaceId`/`source` as soon as they are known, and `events`. */
-  facts: Pick<IngestFacts, "workspaceId" | "source" | "events">;
+  facts: Pick<IngestFacts, "workspaceId" | "source" | "events" | "ignored">;
 }
 
 /** A verified request, read into the calls to queue. */

@@ -30,6 +30,16 @@ export interface Source {
   writeKeyHash: string;
   /** SHA-256 (hex) of the webhook bearer token, when the source requires one. */
   bearerTokenHash?: string;
+  /**
+   * What sends to it: a Segment source when absent; `stripe` for a Stripe account's webhook, whose
+   * `secrets` are Stripe's endpoint signing secrets (`whsec_…`) and which has no write key.
+   */
+  kind?: "stripe";
+  /**
+   * A Stripe source's settings: the metadata key that names the product's account id, and whether
+   * it owns the billing fields (absent: it does), so Segment `group` traits do not overwrite them.
+   */
+  stripe?: { accountIdMetadataKey: string; ownsBillingFields?: boolean };
   createdAt: string;
 }
 

@@ -1,5 +1,5 @@
 import { IngestError } from "../../errors";
-import { accountBucket } from "../../model/account";
+import { storedAccountBucket } from "../../normalize/materialize";
 import { mergeFields, type Stamp } from "../../normalize/merge";
 import { canonicalJson } from "../../normalize/message-id";
 import type { FieldValue } from "../../normalize/value";
@@ -82,7 +82,7 @@ async function writeProfile(ctx: BatchContext, group: ProfileWrites, preloaded?:
     }
     // A profile seen for the first time is written even with no fields: it exists now.
     if (!changed && stored) return;
-    const bucket = ref.kind === "account" ? accountBucket(fields) : undefined;
+    const bucket = ref.kind === "account" ? storedAccountBucket(fields) : undefined;
     if (await ctx.store.saveProfile(ref, fields, stored?.version ?? 0, bucket)) {
       ctx.stats.profilesWritten++;
       return;

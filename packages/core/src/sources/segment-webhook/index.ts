@@ -61,7 +61,8 @@ async function receive(request: HttpRequest, route: SegmentWebhookRoute, { crede
   facts.workspaceId = route.workspaceId;
   facts.source = route.source;
   const source = await credentials.findSource(route.workspaceId, route.source);
-  if (!source) throw new NotFoundError("workspace.not_found", "Unknown workspace or source");
+  if (!source || source.kind !== undefined)
+    throw new NotFoundError("workspace.not_found", "Unknown workspace or source");
   const { sent, single, origin } = verifiedCalls(request, source);
   facts.events = sent.length;
   const admitted = admitSegmentCalls(sent, {
