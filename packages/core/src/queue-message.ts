@@ -1,5 +1,5 @@
 import * as z from "zod/mini";
-import { isSourceKind, type SourceKind } from "./sources/registry";
+import { isSourceKind, type SourceKind } from "./sources/kinds";
 
 /**
  * The body of one message on the raw queue: a slice of one ingest request. Calls are kept as

@@ -1,7 +1,7 @@
 import { type DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
 import type { ProfileKind } from "../../../core/src/normalize/profile-fields";
 import type { PendingCall } from "../../../core/src/pipeline/model-store";
-import { isSourceKind } from "../../../core/src/sources/registry";
+import { isSourceKind } from "../../../core/src/sources/kinds";
 import { keys } from "./keys";
 import type { TableNames } from "./profiles";
 import { ifCondition } from "./table-ops";

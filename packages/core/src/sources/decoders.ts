@@ -4,7 +4,7 @@
  * ingest function never loads the normalize rules; the type makes a registered kind without a
  * decoder a compile error.
  */
-import type { SourceKind } from "./registry";
+import type { SourceKind } from "./kinds";
 import { decodeSegmentMessage } from "./segment/decode";
 import type { SourceDecoder } from "./source";
 import { decodeStripeMessage } from "./stripe/events";

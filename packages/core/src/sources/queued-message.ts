@@ -6,7 +6,7 @@ import type { RejectRecord } from "../pipeline/model-store";
 import { RawQueueMessage } from "../queue-message";
 import { describeIssues } from "../segment/envelope";
 import { decoders } from "./decoders";
-import { defaultSourceKind } from "./registry";
+import { defaultSourceKind } from "./kinds";
 import type { DecodedMessage } from "./source";
 
 /** The reject of a record that is not a raw queue message at all. */
