@@ -1,6 +1,6 @@
 import { DeleteCommand, type DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { DependencyError } from "../../../core/src/errors";
-import { DEFAULT_BUCKET } from "../../../core/src/model/account";
+import { DEFAULT_BUCKET } from "../../../core/src/model/account-fields";
 import type { VersionedFields } from "../../../core/src/normalize/merge";
 import type { ProfileRef, StoredProfile } from "../../../core/src/pipeline/model-store";
 import { profileKey } from "../../../core/src/pipeline/model-store";

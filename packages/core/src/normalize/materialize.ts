@@ -2,9 +2,11 @@
  * Stored, versioned profile fields turned into the account and user shapes (model/account.ts,
  * model/user.ts), with the derived fields. Pure and deterministic: no clock, keys in a fixed order.
  */
-import { ACCOUNT_FIELDS, type AccountProfile, accountBucket, type Bucket } from "../model/account";
-import { type KnownField, type KnownFieldType, storedValue } from "../model/field";
-import { USER_FIELDS, type UserProfile } from "../model/user";
+import type { AccountProfile } from "../model/account";
+import { ACCOUNT_FIELDS, accountBucket, type Bucket } from "../model/account-fields";
+import { type KnownField, type KnownFieldType, storedValue } from "../model/known-field";
+import type { UserProfile } from "../model/user";
+import { USER_FIELDS } from "../model/user-fields";
 import { withStripeBilling } from "../sources/stripe/derive";
 import { faviconUrl, initialsAvatar } from "./avatar";
 import type { VersionedFields } from "./merge";

@@ -1,12 +1,12 @@
 /**
  * Reading a call's traits into the known profile fields. Which fields there are, and the trait
- * names each is read from, are tables beside their shapes: ACCOUNT_FIELDS (model/account.ts) and
- * USER_FIELDS (model/user.ts).
+ * names each is read from, are tables beside their shapes: ACCOUNT_FIELDS (model/account-fields.ts) and
+ * USER_FIELDS (model/user-fields.ts).
  */
 
-import { ACCOUNT_FIELDS } from "../model/account";
-import type { KnownField, KnownFieldType } from "../model/field";
-import { USER_FIELDS } from "../model/user";
+import { ACCOUNT_FIELDS } from "../model/account-fields";
+import type { KnownField, KnownFieldType } from "../model/known-field";
+import { USER_FIELDS } from "../model/user-fields";
 import { OLDEST_PLAUSIBLE_TIME } from "./event-time";
 import type { Problem } from "./problem";
 import { readTime } from "./time";
