@@ -15,6 +15,7 @@ import { entityMapCommands } from "./commands/entity-maps";
 import { redriveCommand } from "./commands/redrive";
 import { userCommands } from "./commands/users";
 import { workspaceCommands } from "./commands/workspaces";
+import { segmentConnectCommand } from "./segment/command";
 
 /**
  * The admin CLI: `npm run cli -- <command words> [options] [--json]`. Each command lives in its
@@ -28,6 +29,7 @@ export const commands: readonly CliCommand[] = [
   ...userCommands,
   ...dataQualityCommands,
   ...entityMapCommands,
+  segmentConnectCommand,
 ];
 
 /** Where the CLI writes, and what it talks to (tests pass their own). */
