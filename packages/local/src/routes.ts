@@ -22,6 +22,7 @@ export const apiPaths = [
   "/v1/entity-maps",
   "/v1/rejects",
   "/v1/pending",
+  "/v1/sources",
 ] as const;
 
 /**

@@ -47,4 +47,6 @@ export const routes: readonly RouteDefinition[] = [
   { method: "DELETE", path: "/v1/entity-maps/{source}/{kind}/{externalId}", function: "api" },
   { method: "GET", path: "/v1/rejects", function: "api" },
   { method: "GET", path: "/v1/pending", function: "api" },
+  { method: "GET", path: "/v1/sources", function: "api" },
+  { method: "GET", path: "/v1/sources/{name}", function: "api" },
 ];

@@ -29,6 +29,7 @@ import type { DynamoIdentityStore, Page, StoredPending } from "../dynamo/identit
 import { keys, monthOf } from "../dynamo/keys";
 import type { DynamoModelReader, EventRange } from "../dynamo/model-reader";
 import { type Cursor, type CursorKey, checkCursorPartition, cursorKeyOf, decodeCursor, encodeCursor } from "./cursor";
+import type { SourceOperation } from "./source-operations";
 
 /** What the operations read, write and send through. */
 export interface ApiStores {
@@ -167,7 +168,7 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
  * const operations = createApiOperations({ reader, identity, queue, now: () => new Date() });
  * await operations.getAccount({ workspaceId: "acme", params: { accountId: "a1" }, query: {}, … });
  */
-export function createApiOperations(stores: ApiStores): ApiOperations {
+export function createApiOperations(stores: ApiStores): Omit<ApiOperations, SourceOperation> {
   const { reader, identity, queue } = stores;
   const newId = stores.newId ?? randomUUID;
   const maxMessageBytes = stores.maxMessageBytes ?? maxRawMessageBodyBytes;

@@ -11,7 +11,7 @@ function baseUrl(values: OptionValues, context: CliContext): string {
   return (optionalString(values, "base-url") ?? context.env.INGEST_URL ?? "<base>").replace(/\/$/, "");
 }
 
-export function webhookUrl(base: string, workspaceId: string, source: string): string {
+function webhookUrl(base: string, workspaceId: string, source: string): string {
   const path = `${base}/v1/webhooks/segment/${encodeURIComponent(workspaceId)}`;
   return source === primarySourceName ? path : `${path}/${encodeURIComponent(source)}`;
 }

@@ -1,6 +1,6 @@
+import { webhookPath } from "../../../core/src/sources/webhook-path";
 import { primarySourceName } from "../../../core/src/workspace/workspace";
 import { type CliCommand, type OptionValues, optionalString, requiredString, UsageError } from "../command";
-import { webhookUrl } from "../commands/workspaces";
 import { formatFields, formatTable } from "../output";
 import { batchSize, type ConnectResult, connectSegment, subscribedCallTypes } from "./connect";
 import { defaultPublicApiUrl, type RetryPolicy, SegmentPublicApi } from "./public-api";
@@ -46,7 +46,7 @@ export async function runSegmentConnect(
       workspaceId: args.workspace,
       sourceName,
       segmentSourceId: args.sourceId,
-      webhookUrl: webhookUrl(args.baseUrl.replace(/\/$/, ""), args.workspace, sourceName),
+      webhookUrl: `${args.baseUrl.replace(/\/$/, "")}${webhookPath(args.workspace, sourceName)}`,
       dryRun: args.dryRun === true,
     },
     { api, workspaces },
