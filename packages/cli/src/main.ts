@@ -106,7 +106,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
   }
 
   const owned = io.context ? undefined : environmentContext();
-  const context = io.context ?? (owned as CliContext);
+  const context: CliContext = { ...(io.context ?? (owned as CliContext)), progress: json ? io.stderr : io.stdout };
   try {
     const { values, positionals } = parseArgs({
       args: argv.slice(command.path.length),

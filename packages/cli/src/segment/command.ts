@@ -1,8 +1,17 @@
 import { webhookPath } from "../../../core/src/sources/webhook-path";
 import { primarySourceName } from "../../../core/src/workspace/workspace";
-import { type CliCommand, type OptionValues, optionalString, requiredString, UsageError } from "../command";
+import { apiOptions, apiTargetOf } from "../api-client";
+import {
+  type CliCommand,
+  type CliContext,
+  type OptionValues,
+  optionalString,
+  requiredString,
+  UsageError,
+} from "../command";
 import { formatFields, formatTable } from "../output";
 import { batchSize, type ConnectResult, connectSegment, subscribedCallTypes } from "./connect";
+import { connectManually } from "./manual";
 import { defaultPublicApiUrl, type RetryPolicy, SegmentPublicApi } from "./public-api";
 
 /**
@@ -92,6 +101,31 @@ function describeResult(result: ConnectResult, retried: readonly string[]): stri
   ].join("\n");
 }
 
+/** `--manual`: what to paste into Segment, then wait for the first signed delivery. */
+async function runManual(values: OptionValues, context: CliContext) {
+  const env = context.env;
+  const baseUrl = (optionalString(values, "base-url") ?? env.INGEST_URL)?.replace(/\/$/, "");
+  if (!baseUrl) throw new UsageError("--base-url is required (or INGEST_URL): the ingest API's base URL");
+  const timeout = optionalString(values, "timeout") ?? "600";
+  if (!/^[1-9]\d*$/.test(timeout)) throw new UsageError("--timeout takes a whole number of seconds");
+  const workspaceId = requiredString(values, "workspace");
+  const sourceName = optionalString(values, "source") ?? primarySourceName;
+  const api = apiTargetOf({ ...values, url: optionalString(values, "url") ?? baseUrl }, env);
+  const print = context.progress ?? (() => {});
+  return connectManually(
+    {
+      workspaceId,
+      sourceName,
+      webhookUrl: `${baseUrl}${webhookPath(workspaceId, sourceName)}`,
+      api,
+      timeoutMs: Number(timeout) * 1000,
+      pollMs: 250,
+    },
+    await context.workspaces(),
+    print,
+  );
+}
+
 function parse(values: OptionValues, env: Readonly<Record<string, string | undefined>>): SegmentConnectArgs {
   const token = optionalString(values, "token") ?? env.SEGMENT_PUBLIC_API_TOKEN;
   if (!token) throw new UsageError("--token is required (or SEGMENT_PUBLIC_API_TOKEN): a Segment Public API token");
@@ -111,10 +145,14 @@ function parse(values: OptionValues, env: Readonly<Record<string, string | undef
 export const segmentConnectCommand: CliCommand = {
   path: ["segment", "connect"],
   summary:
-    "Create (or update) a Webhooks (Actions) destination on a Segment source through Segment's Public API (Team/Business tiers)",
+    "Create (or update) a Webhooks (Actions) destination on a Segment source through Segment's Public API (Team/Business tiers); --manual prints the settings to paste and waits for the first signed delivery",
   usage:
-    "--workspace ID --source-id SEGMENT_SOURCE_ID --token TOKEN --base-url URL [--source product] [--api-url URL] [--dry-run]",
+    "--workspace ID --source-id SEGMENT_SOURCE_ID --token TOKEN --base-url URL [--source product] [--api-url URL] [--dry-run]\n" +
+    "      | --manual --workspace ID --base-url URL [--source product] [--url API_URL] [--api-key KEY] [--timeout SECONDS]",
   options: {
+    manual: { type: "boolean" },
+    timeout: { type: "string" },
+    ...apiOptions,
     workspace: { type: "string" },
     source: { type: "string" },
     "source-id": { type: "string" },
@@ -124,6 +162,7 @@ export const segmentConnectCommand: CliCommand = {
     "dry-run": { type: "boolean" },
   },
   async run(values, context) {
+    if (values.manual === true) return runManual(values, context);
     const args = parse(values, context.env);
     return runSegmentConnect(args, await context.workspaces());
   },

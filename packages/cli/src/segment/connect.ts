@@ -2,6 +2,7 @@ import type { DestinationSubscription, DestinationV1 } from "@segment/public-api
 import type { WorkspaceStore } from "../../../aws/src/dynamo/workspaces";
 import { NotFoundError } from "../../../core/src/errors";
 import { primarySourceName } from "../../../core/src/workspace/workspace";
+import { freshSecret } from "./fresh-secret";
 import { type SegmentPublicApi, type SubscriptionInput, tierNote } from "./public-api";
 
 /**
@@ -134,14 +135,9 @@ export async function connectSegment(
   };
   if (options.dryRun) return result;
 
-  // Two active secrets: the older one is no longer the one in Segment (the newer one is, from the
-  // last connect or rotation), so it goes, making room for the fresh one.
-  if (ours.secrets.length >= 2) {
-    await workspaces.retireSecret(options.workspaceId, options.sourceName);
-    result.retiredOlderSecret = true;
-  }
-  const { secret } = await workspaces.rotateSecret(options.workspaceId, options.sourceName);
+  const { secret, retiredOlder } = await freshSecret(workspaces, options.workspaceId, options.sourceName);
   result.sharedSecret = secret;
+  result.retiredOlderSecret = retiredOlder;
 
   const settings = { sharedSecret: secret };
   const destination = existing
