@@ -1,58 +1,31 @@
 import { createHmac } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createApiDependencies, createApiHandler } from "../../../packages/aws/src/api/handler";
-import { createDocumentClient } from "../../../packages/aws/src/clients";
-import type { Config } from "../../../packages/aws/src/config";
-import { ApiKeyStore } from "../../../packages/aws/src/dynamo/api-keys";
-import { WorkspaceStore } from "../../../packages/aws/src/dynamo/workspaces";
-import { createIngestDependencies, createIngestHandler } from "../../../packages/aws/src/ingest/handler";
 import { SourceStatus, SourceStatusPage } from "../../../packages/core/src/api/source-schemas";
-import { type HandlerServer, startHandlerServer } from "../../../packages/local/src/http-adapter";
-import { localRoutes } from "../../../packages/local/src/routes";
-import { provisionTestResources } from "../../support/local-resources";
+import { type DeliveryStack, startDeliveryStack } from "../../support/delivery-stack";
 
 /**
  * Delivery counters end to end on the real local servers: the real ingest handler writes them as
  * requests arrive, the real API handler serves them at `GET /v1/sources[/{name}]`.
  */
 
-let config: Config;
-let server: HandlerServer;
-let apiKey: string;
-let secret: string;
-let close: () => void;
+let stack: DeliveryStack;
 
 beforeAll(async () => {
-  ({ config } = await provisionTestResources());
-  const db = createDocumentClient(config);
-  close = () => db.destroy();
-  const workspaces = new WorkspaceStore(db, config.entitiesTable);
-  const created = await workspaces.createWorkspace({ id: "acme" });
-  secret = created.sharedSecret;
-  await workspaces.addSource("acme", "crm");
-  ({ apiKey } = await new ApiKeyStore(db, config.entitiesTable).issueApiKey("acme", { name: "tests" }));
-  const fresh = { ...config, credentialCacheSeconds: 0 };
-  server = await startHandlerServer(
-    localRoutes(
-      createIngestHandler(createIngestDependencies(fresh)),
-      createApiHandler(createApiDependencies({ ...fresh, version: "test-1" })),
-    ),
-  );
+  stack = await startDeliveryStack({ moreSources: ["crm"] });
 });
 afterAll(async () => {
-  await server?.close();
-  close?.();
+  await stack?.close();
 });
 
-const sign = (body: string) => createHmac("sha1", secret).update(body).digest("hex");
+const sign = (body: string) => createHmac("sha1", stack.secret).update(body).digest("hex");
 const deliver = (path: string, body: string, signature = sign(body)) =>
-  fetch(`${server.url}${path}`, {
+  fetch(`${stack.server.url}${path}`, {
     method: "POST",
     body,
     headers: { "content-type": "application/json", "x-signature": signature },
   });
 const read = async (path: string) => {
-  const answer = await fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${apiKey}` } });
+  const answer = await fetch(`${stack.server.url}${path}`, { headers: { authorization: `Bearer ${stack.apiKey}` } });
   return { status: answer.status, body: (await answer.json()) as Record<string, unknown> };
 };
 const track = (n: number) => ({ type: "track", event: "Seat Added", userId: `u${n}`, messageId: `src-${n}` });

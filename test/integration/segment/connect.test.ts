@@ -168,22 +168,7 @@ describe("segment connect (Segment's Public API)", () => {
 
   it("refuses clearly when our workspace has no such source, before calling Segment", async () => {
     const sent = segment.requests.length;
-    const run = await cli(
-      "segment",
-      "connect",
-      "--workspace",
-      "acme",
-      "--source",
-      "crm",
-      "--source-id",
-      "srcWeb0001",
-      "--token",
-      segment.token,
-      "--base-url",
-      stack.server.url,
-      "--api-url",
-      segment.url,
-    );
+    const run = await connect("acme", "srcWeb0001", "--source", "crm");
     expect(run.code).toBe(1);
     expect(run.err).toContain("(source.not_found)");
     expect(segment.requests.length).toBe(sent);

@@ -1,17 +1,9 @@
 import webhookDestination from "@segment/action-destinations/dist/destinations/webhook/index.js";
 import { createTestEvent, createTestIntegration } from "@segment/actions-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createApiDependencies, createApiHandler } from "../../../packages/aws/src/api/handler";
-import { createDocumentClient } from "../../../packages/aws/src/clients";
-import type { Config } from "../../../packages/aws/src/config";
-import { ApiKeyStore } from "../../../packages/aws/src/dynamo/api-keys";
-import { WorkspaceStore } from "../../../packages/aws/src/dynamo/workspaces";
-import { createIngestDependencies, createIngestHandler } from "../../../packages/aws/src/ingest/handler";
 import { runCli } from "../../../packages/cli/src/main";
-import { type HandlerServer, startHandlerServer } from "../../../packages/local/src/http-adapter";
-import { localRoutes } from "../../../packages/local/src/routes";
+import { type DeliveryStack, startDeliveryStack } from "../../support/delivery-stack";
 import { eventually } from "../../support/eventually";
-import { provisionTestResources } from "../../support/local-resources";
 
 /**
  * `segment connect --manual` against the real ingest and API handlers on the local servers: it
@@ -19,38 +11,28 @@ import { provisionTestResources } from "../../support/local-resources";
  * (Actions) code, configured with exactly what it printed, arrive; each shows within a second.
  */
 
-let config: Config;
-let server: HandlerServer;
-let apiKey: string;
-let close: () => void;
+let stack: DeliveryStack;
 
 beforeAll(async () => {
-  ({ config } = await provisionTestResources());
-  const db = createDocumentClient(config);
-  close = () => db.destroy();
-  await new WorkspaceStore(db, config.entitiesTable).createWorkspace({ id: "acme" });
-  ({ apiKey } = await new ApiKeyStore(db, config.entitiesTable).issueApiKey("acme", { name: "tests" }));
-  const fresh = { ...config, credentialCacheSeconds: 0 };
-  server = await startHandlerServer(
-    localRoutes(
-      createIngestHandler(createIngestDependencies(fresh)),
-      createApiHandler(createApiDependencies({ ...fresh, version: "test-1" })),
-    ),
-  );
+  stack = await startDeliveryStack();
 });
 afterAll(async () => {
-  await server?.close();
-  close?.();
+  await stack?.close();
 });
+
+const manual = (...more: string[]) => [
+  ...["segment", "connect", "--manual", "--workspace", "acme"],
+  ...["--base-url", stack.server.url, "--api-key", stack.apiKey, ...more],
+];
 
 describe("segment connect --manual", () => {
   it("prints the settings, shows each delivery as it arrives, and ends at the first signed one", async () => {
     const printed: { at: number; text: string }[] = [];
     const errors: string[] = [];
-    const run = runCli(
-      ["segment", "connect", "--manual", "--workspace", "acme", "--base-url", server.url, "--api-key", apiKey],
-      { stdout: (text) => printed.push({ at: Date.now(), text }), stderr: (text) => errors.push(text) },
-    );
+    const run = runCli(manual(), {
+      stdout: (text) => printed.push({ at: Date.now(), text }),
+      stderr: (text) => errors.push(text),
+    });
     const output = () => printed.map((p) => p.text).join("\n");
     const printedSoFar = async () => output();
     await eventually(printedSoFar, (o) => expect(o).toContain("Waiting for the first signed delivery"), {
@@ -59,7 +41,7 @@ describe("segment connect --manual", () => {
     });
     const secret = /Settings > Shared Secret: +(\S+)/.exec(output())?.[1] as string;
     const url = /Webhook URL: +(\S+)/.exec(output())?.[1] as string;
-    expect(url).toBe(`${server.url}/v1/webhooks/segment/acme`);
+    expect(url).toBe(`${stack.server.url}/v1/webhooks/segment/acme`);
     for (const type of ["identify", "group", "track", "page", "screen"]) {
       expect(output()).toContain(`Event Type is ${type} (type = "${type}")`);
     }
@@ -102,22 +84,7 @@ describe("segment connect --manual", () => {
 
   it("gives up with a clear error when nothing signed arrives in time", async () => {
     const err: string[] = [];
-    const code = await runCli(
-      [
-        "segment",
-        "connect",
-        "--manual",
-        "--workspace",
-        "acme",
-        "--base-url",
-        server.url,
-        "--api-key",
-        apiKey,
-        "--timeout",
-        "1",
-      ],
-      { stdout: () => {}, stderr: (t) => err.push(t) },
-    );
+    const code = await runCli(manual("--timeout", "1"), { stdout: () => {}, stderr: (t) => err.push(t) });
     expect(code).toBe(1);
     expect(err.join("\n")).toContain("(segment.no_delivery)");
   });

@@ -72,16 +72,15 @@ export class SegmentPublicApi {
 
   /** The catalog entry whose slug is `slug`, looked up page by page. */
   async findCatalogDestination(slug: string): Promise<DestinationMetadataV1 | undefined> {
-    let cursor: string | undefined;
-    do {
-      const { body } = await this.call("getDestinationsCatalog", () =>
-        this.catalog.getDestinationsCatalog({ count: pageSize, cursor }),
-      );
-      const found = body.data?.destinationsCatalog.find((d) => d.slug === slug);
-      if (found) return found;
-      cursor = body.data?.pagination.next ?? undefined;
-    } while (cursor);
-    return undefined;
+    const catalog = await this.pages(
+      "getDestinationsCatalog",
+      async (page) => {
+        const { body } = await this.catalog.getDestinationsCatalog(page);
+        return { items: body.data?.destinationsCatalog ?? [], next: body.data?.pagination.next };
+      },
+      (d) => d.slug === slug,
+    );
+    return catalog.find((d) => d.slug === slug);
   }
 
   /** The Segment source's name and slug; a clear error when the token cannot see it. */
@@ -94,16 +93,10 @@ export class SegmentPublicApi {
 
   /** Every destination connected to the source. */
   async connectedDestinations(sourceId: string): Promise<DestinationV1[]> {
-    const found: DestinationV1[] = [];
-    let cursor: string | undefined;
-    do {
-      const { body } = await this.call("listConnectedDestinationsFromSource", () =>
-        this.sources.listConnectedDestinationsFromSource(sourceId, { count: pageSize, cursor }),
-      );
-      found.push(...(body.data?.destinations ?? []));
-      cursor = body.data?.pagination.next ?? undefined;
-    } while (cursor);
-    return found;
+    return this.pages("listConnectedDestinationsFromSource", async (page) => {
+      const { body } = await this.sources.listConnectedDestinationsFromSource(sourceId, page);
+      return { items: body.data?.destinations ?? [], next: body.data?.pagination.next };
+    });
   }
 
   async createDestination(input: {
@@ -126,16 +119,10 @@ export class SegmentPublicApi {
   }
 
   async subscriptions(destinationId: string): Promise<DestinationSubscription[]> {
-    const found: DestinationSubscription[] = [];
-    let cursor: string | undefined;
-    do {
-      const { body } = await this.call("listSubscriptionsFromDestination", () =>
-        this.destinations.listSubscriptionsFromDestination(destinationId, { count: pageSize, cursor }),
-      );
-      found.push(...(body.data?.subscriptions ?? []));
-      cursor = body.data?.pagination?.next ?? undefined;
-    } while (cursor);
-    return found;
+    return this.pages("listSubscriptionsFromDestination", async (page) => {
+      const { body } = await this.destinations.listSubscriptionsFromDestination(destinationId, page);
+      return { items: body.data?.subscriptions ?? [], next: body.data?.pagination?.next };
+    });
   }
 
   async createSubscription(destinationId: string, input: SubscriptionInput): Promise<DestinationSubscription> {
@@ -155,6 +142,23 @@ export class SegmentPublicApi {
       ),
     );
     return required(body.data?.subscription, "updateSubscriptionForDestination");
+  }
+
+  /** Every page of a list operation (each page one retried call), or up to the first page with an item `until` wants. */
+  private async pages<T>(
+    operation: string,
+    send: (page: { count: number; cursor?: string }) => Promise<{ items: T[]; next?: string | null }>,
+    until?: (item: T) => boolean,
+  ): Promise<T[]> {
+    const found: T[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.call(operation, () => send({ count: pageSize, cursor }));
+      found.push(...page.items);
+      if (until && page.items.some(until)) break;
+      cursor = page.next ?? undefined;
+    } while (cursor);
+    return found;
   }
 
   /** One SDK call, retried on 429 and 5xx; other failures become errors with a stable code. */

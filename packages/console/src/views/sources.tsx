@@ -31,7 +31,6 @@ export function SourcesView() {
 
 function SourceCard({ source, url }: { source: SourceStatus; url: string }) {
   const d = source.delivery;
-  const refused = Object.entries(d.refused_today_by_code);
   const waiting = d.last_delivery_at === null && d.last_refused_at === null;
   return (
     <section class="source" aria-label={`Source ${source.name}`}>
@@ -44,42 +43,34 @@ function SourceCard({ source, url }: { source: SourceStatus; url: string }) {
         </p>
       ) : (
         <dl class="fields">
-          <div>
-            <dt>Last delivery</dt>
-            <dd>{formatTime(d.last_delivery_at)}</dd>
-          </div>
-          <div>
-            <dt>Last signed webhook delivery</dt>
-            <dd>{formatTime(d.last_signed_delivery_at)}</dd>
-          </div>
-          <div>
-            <dt>Calls accepted today</dt>
-            <dd>{d.calls_accepted_today}</dd>
-          </div>
-          <div>
-            <dt>Calls accepted in the last hour</dt>
-            <dd>{d.calls_accepted_last_hour}</dd>
-          </div>
-          <div>
-            <dt>Signature failures today</dt>
-            <dd>{d.signature_failures_today}</dd>
-          </div>
-          <div>
-            <dt>Calls refused on their own today</dt>
-            <dd>{d.rejected_calls_today}</dd>
-          </div>
-          <div>
-            <dt>Refused requests today</dt>
-            <dd>
-              {refused.length === 0
-                ? "none"
-                : refused.map(([code, count]) => `${code}: ${plural(count, "request")}`).join("; ")}
-            </dd>
-          </div>
+          {fieldsOf(source).map(([label, value]) => (
+            <div key={label}>
+              <dt>{label}</dt>
+              <dd>{value}</dd>
+            </div>
+          ))}
         </dl>
       )}
     </section>
   );
+}
+
+/** The counters of a source that has seen a request, as label and text. */
+function fieldsOf(source: SourceStatus): [string, string][] {
+  const d = source.delivery;
+  const refused = Object.entries(d.refused_today_by_code);
+  return [
+    ["Last delivery", formatTime(d.last_delivery_at)],
+    ["Last signed webhook delivery", formatTime(d.last_signed_delivery_at)],
+    ["Calls accepted today", String(d.calls_accepted_today)],
+    ["Calls accepted in the last hour", String(d.calls_accepted_last_hour)],
+    ["Signature failures today", String(d.signature_failures_today)],
+    ["Calls refused on their own today", String(d.rejected_calls_today)],
+    [
+      "Refused requests today",
+      refused.length === 0 ? "none" : refused.map(([code, n]) => `${code}: ${plural(n, "request")}`).join("; "),
+    ],
+  ];
 }
 
 function WebhookUrl({ url }: { url: string }) {
