@@ -7,7 +7,11 @@ import { type AuditedFunction, auditSdkCalls } from "./sdk-call-audit";
 /** Local servers accept any credentials; giving fixed ones keeps the SDK off the credential chain. */
 const localCredentials = { accessKeyId: "local", secretAccessKey: "local" };
 
-/** The SDK's own retries, on top of which SQS redelivery retries whole messages. */
+/**
+ * The SDK's own retries (standard mode: throttling, 5xx, timeouts, network errors), on top of which
+ * our code retries only what the SDK cannot see (unprocessed batch items, failed queue entries, lost
+ * races) and SQS redelivery retries whole messages: docs/operations.md, "Retries".
+ */
 const maxAttempts = 3;
 
 /**

@@ -1,15 +1,15 @@
-import type { ParseArgsConfig } from "node:util";
 import type { ApiKeyStore } from "../../aws/src/dynamo/api-keys";
 import type { WorkspaceStore } from "../../aws/src/dynamo/workspaces";
 import { ValidationError } from "../../core/src/errors";
 
 /**
- * The shape of a CLI command. A command is one file's export: its words, its options (node:util
- * parseArgs), and a `run` that returns data (printed with `--json`) and text (printed otherwise).
- * Adding a command is adding it to the list in main.ts.
+ * The shape of a CLI command. A command is one file's export: its words, its options (parsed by
+ * commander, program.ts), and a `run` that returns data (printed with `--json`) and text (printed
+ * otherwise). Adding a command is adding it to the list in main.ts.
  */
 
-export type CommandOptions = NonNullable<ParseArgsConfig["options"]>;
+/** A command's options by name (`--dry-run` is `"dry-run"`): a string takes a value, a boolean is a flag. */
+export type CommandOptions = Readonly<Record<string, { readonly type: "string" | "boolean" }>>;
 export type OptionValues = Record<string, string | boolean | undefined>;
 
 /** What commands reach the product through; created on first use, closed after the command. */

@@ -1,6 +1,5 @@
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { createDocumentClient } from "../../aws/src/clients";
 import { loadConfig } from "../../aws/src/config";
 import { ApiKeyStore } from "../../aws/src/dynamo/api-keys";
@@ -15,6 +14,7 @@ import { entityMapCommands } from "./commands/entity-maps";
 import { redriveCommand } from "./commands/redrive";
 import { userCommands } from "./commands/users";
 import { workspaceCommands } from "./commands/workspaces";
+import { commandList, parseCommandLine } from "./program";
 import { segmentConnectCommand } from "./segment/command";
 
 /**
@@ -71,11 +71,11 @@ function environmentContext(): CliContext & { close(): void } {
 /** How the CLI is run (there is no installed binary: the package is private and runs through tsx). */
 const program = "npm run cli --";
 
-function help(): string {
-  const lines = commands.map((c) => `  ${[...c.path, c.usage].filter(Boolean).join(" ")}\n      ${c.summary}`);
-  return [`Usage: ${program} <command> [options] [--json]`, "", "Commands:", ...lines].join("\n");
+function usageOf(command: CliCommand): string {
+  return `Usage: ${program} ${[...command.path, command.usage].filter(Boolean).join(" ")}`;
 }
 
+/** The command whose words start the line, for the usage line of a refused one. */
 function findCommand(argv: readonly string[]): CliCommand | undefined {
   let best: CliCommand | undefined;
   for (const command of commands) {
@@ -94,43 +94,44 @@ function findCommand(argv: readonly string[]): CliCommand | undefined {
  */
 export async function runCli(argv: readonly string[], io: CliIo = processIo): Promise<number> {
   const json = argv.includes("--json");
-  const command = findCommand(argv);
-  if (!command) {
-    const asked = argv.length === 0 || argv.includes("--help") || argv.includes("-h");
-    if (asked) {
-      io.stdout(help());
-      return 0;
-    }
-    io.stderr(`Unknown command: ${argv.filter((a) => !a.startsWith("-")).join(" ")}\n\n${help()}`);
+  const help = commandList(program, commands);
+  if (argv.length === 0) {
+    io.stdout(help);
+    return 0;
+  }
+  const parsed = await parseCommandLine(program, commands, argv);
+  if (parsed.kind === "help") {
+    io.stdout(parsed.text);
+    return 0;
+  }
+  if (parsed.kind === "unknown_command") {
+    const words = argv.filter((a) => !a.startsWith("-")).join(" ");
+    io.stderr(`Unknown command: ${words}${parsed.suggestion ? ` ${parsed.suggestion}` : ""}\n\n${help}`);
+    return 2;
+  }
+  if (parsed.kind === "usage") {
+    const failure = new UsageError(parsed.message);
+    if (json)
+      io.stdout(JSON.stringify({ ...errorBody(failure), code: failure.code, message: failure.message }, null, 2));
+    const command = findCommand(argv);
+    io.stderr(command ? `${parsed.message}\n${usageOf(command)}` : `${parsed.message}\n\n${help}`);
     return 2;
   }
 
+  const { command, values, positionals } = parsed.selection;
   const owned = io.context ? undefined : environmentContext();
   const context: CliContext = { ...(io.context ?? (owned as CliContext)), progress: json ? io.stderr : io.stdout };
   try {
-    const { values, positionals } = parseArgs({
-      args: argv.slice(command.path.length),
-      options: { ...command.options, json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
-      strict: true,
-      allowPositionals: command.positionals !== undefined,
-    });
-    if (values.help) {
-      io.stdout(`Usage: ${program} ${[...command.path, command.usage].join(" ")}\n\n${command.summary}`);
-      return 0;
-    }
     checkPositionals(command, positionals);
     const result = await command.run(values, context, positionals);
     io.stdout(json ? JSON.stringify(result.data, null, 2) : result.text);
     return 0;
-  } catch (error) {
-    const parseProblem =
-      error instanceof TypeError && String((error as { code?: unknown }).code).startsWith("ERR_PARSE_ARGS");
-    const failure = parseProblem ? new UsageError(error.message) : error;
+  } catch (failure) {
     const code = failure instanceof IngestError ? failure.code : "internal.error";
     const message = failure instanceof Error ? failure.message : String(failure);
     if (json) io.stdout(JSON.stringify({ ...errorBody(failure), code, message }, null, 2));
     if (failure instanceof UsageError) {
-      io.stderr(`${message}\nUsage: ${program} ${[...command.path, command.usage].join(" ")}`);
+      io.stderr(`${message}\n${usageOf(command)}`);
       return 2;
     }
     io.stderr(`Error: ${message} (${code})`);

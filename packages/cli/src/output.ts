@@ -1,5 +1,9 @@
+import Table from "cli-table3";
+
 /**
- * Readable terminal output: aligned tables and labelled fields.
+ * Readable terminal output: aligned tables and labelled fields. Tables are laid out by cli-table3,
+ * which measures cells as a terminal shows them (wide characters, emoji and combining accents), in
+ * the plain style: no borders, two spaces between columns.
  *
  * @example
  * formatTable([{ id: "acme", name: "Acme" }], [{ header: "ID", value: (w) => w.id }]);
@@ -9,15 +13,36 @@ export interface Column<T> {
   value(row: T): string;
 }
 
+const noBorders = {
+  top: "",
+  "top-mid": "",
+  "top-left": "",
+  "top-right": "",
+  bottom: "",
+  "bottom-mid": "",
+  "bottom-left": "",
+  "bottom-right": "",
+  left: "",
+  "left-mid": "",
+  mid: "",
+  "mid-mid": "",
+  right: "",
+  "right-mid": "",
+  middle: "  ",
+};
+
 export function formatTable<T>(rows: readonly T[], columns: readonly Column<T>[]): string {
-  const cells = rows.map((row) => columns.map((c) => c.value(row)));
-  const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map((r) => (r[i] ?? "").length)));
-  const line = (values: readonly string[]) =>
-    values
-      .map((v, i) => v.padEnd(widths[i] ?? 0))
-      .join("  ")
-      .trimEnd();
-  return [line(columns.map((c) => c.header)), ...cells.map(line)].join("\n");
+  const table = new Table({
+    head: columns.map((c) => c.header),
+    chars: noBorders,
+    style: { head: [], border: [], "padding-left": 0, "padding-right": 0 },
+  });
+  for (const row of rows) table.push(columns.map((c) => c.value(row)));
+  return table
+    .toString()
+    .split("\n")
+    .map((line) => line.trimEnd())
+    .join("\n");
 }
 
 /** `label: value` lines with the values aligned. */

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
+import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { segmentSignature } from "../../core/src/ingest/signature";
 
 /**
@@ -141,50 +141,66 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeCheck[]> {
   return checks;
 }
 
-const usage =
-  "usage: npm run smoke -- --url <apiUrl> --workspace <id> [--source <name>] [--secret S] [--api-key K] [--timeout SECONDS] [--keep]";
+/** The smoke test's command line (commander): what to reach, with which credentials, for how long. */
+function smokeProgram(write: (text: string) => void): Command {
+  const seconds = (value: string) => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError("--timeout is seconds");
+    return n;
+  };
+  return new Command("npm run smoke --")
+    .description("Checks a deployed stage over HTTP, as Segment and a customer would (docs/deploy.md)")
+    .option("--url <apiUrl>", "the stage's API URL")
+    .option("--workspace <id>", "the workspace to send to")
+    .option("--source <name>", "the source (default: the workspace's primary source)")
+    .option("--secret <S>", "the source's shared secret (or SMOKE_SHARED_SECRET)")
+    .option("--api-key <K>", "an API key of the workspace (or SEGMENT_INGEST_API_KEY)")
+    .option("--timeout <SECONDS>", "how long to wait for the event to be readable", seconds, 60)
+    .option("--keep", "leave the smoke test's user in place")
+    .exitOverride()
+    .configureOutput({ writeOut: write, writeErr: () => {}, outputError: () => {} });
+}
 
 /** The command line: exit code 0 when every check passed, 1 when one failed, 2 for bad usage. */
 export async function smokeMain(argv: string[], env: Readonly<Record<string, string | undefined>>): Promise<number> {
-  let values: Record<string, string | boolean | undefined>;
+  const program = smokeProgram((text) => process.stdout.write(text));
+  const usage = `usage: ${program.name()} --url <apiUrl> --workspace <id> [--source <name>] [--secret S] [--api-key K] [--timeout SECONDS] [--keep]`;
   try {
-    values = parseArgs({
-      args: argv,
-      options: {
-        url: { type: "string" },
-        workspace: { type: "string" },
-        source: { type: "string" },
-        secret: { type: "string" },
-        "api-key": { type: "string" },
-        timeout: { type: "string" },
-        keep: { type: "boolean" },
-      },
-      strict: true,
-    }).values;
+    program.parse(argv, { from: "user" });
   } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n${usage}\n`);
+    if (!(error instanceof CommanderError)) throw error;
+    if (error.code === "commander.helpDisplayed") return 0;
+    process.stderr.write(`${error.message.replace(/^error: /, "")}\n${usage}\n`);
     return 2;
   }
-  const secret = (values.secret as string | undefined) ?? env.SMOKE_SHARED_SECRET;
-  const apiKey = (values["api-key"] as string | undefined) ?? env.SEGMENT_INGEST_API_KEY;
+  const values = program.opts<{
+    url: string;
+    workspace: string;
+    source?: string;
+    secret?: string;
+    apiKey?: string;
+    timeout: number;
+    keep?: boolean;
+  }>();
+  const secret = values.secret ?? env.SMOKE_SHARED_SECRET;
+  const apiKey = values.apiKey ?? env.SEGMENT_INGEST_API_KEY;
+  // Every missing option is named at once.
   const missing = [
     values.url ? undefined : "--url",
     values.workspace ? undefined : "--workspace",
     secret ? undefined : "--secret (or SMOKE_SHARED_SECRET)",
     apiKey ? undefined : "--api-key (or SEGMENT_INGEST_API_KEY)",
   ].filter(Boolean);
-  const timeout = values.timeout === undefined ? 60 : Number(values.timeout);
-  if (missing.length > 0 || !Number.isFinite(timeout) || timeout <= 0) {
-    process.stderr.write(
-      `${missing.length > 0 ? `missing ${missing.join(", ")}` : "--timeout is seconds"}\n${usage}\n`,
-    );
+  if (missing.length > 0) {
+    process.stderr.write(`missing ${missing.join(", ")}\n${usage}\n`);
     return 2;
   }
+  const timeout = values.timeout;
   process.stdout.write(`smoke test of ${values.url} (workspace ${values.workspace})\n`);
   const checks = await runSmoke({
     url: values.url as string,
     workspace: values.workspace as string,
-    ...(values.source ? { source: values.source as string } : {}),
+    ...(values.source ? { source: values.source } : {}),
     secret: secret as string,
     apiKey: apiKey as string,
     timeoutMs: timeout * 1000,

@@ -8,6 +8,7 @@ import {
   type SQSClient,
 } from "@aws-sdk/client-sqs";
 import type { SQSBatchResponse, SQSEvent, SQSMessageAttributes, SQSRecord } from "aws-lambda";
+import { retry } from "../../core/src/retry";
 
 /**
  * The local stand-in for Lambda's SQS event source mapping: it long-polls a queue, hands each
@@ -63,7 +64,8 @@ export interface Poller {
   stop(options?: { drainMs?: number }): Promise<void>;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** A receive that fails (the SQS server restarting) is tried again, forever, at most 5 s apart. */
+const receiveRetry = { attempts: Number.POSITIVE_INFINITY, baseDelayMs: 500, maxDelayMs: 5000 };
 
 /** Lambda's spelling of a message attribute (lower camel case, list fields always present). */
 function lambdaAttributes(attributes: Record<string, MessageAttributeValue> | undefined): SQSMessageAttributes {
@@ -215,19 +217,17 @@ export async function startPoller(options: PollerOptions): Promise<Poller> {
   }
 
   async function loop(): Promise<void> {
-    let backoffMs = 0;
+    const policy = { ...receiveRetry, retryable: () => state !== "draining" };
+    const onRetry = (error: unknown) =>
+      log(`poller: receive failed (${error instanceof Error ? error.message : String(error)}); retrying`);
     for (;;) {
       if (state === "draining" && Date.now() >= drainDeadline) return;
       let messages: Message[];
       try {
-        messages = await receive();
-        backoffMs = 0;
-      } catch (error) {
-        if (state === "draining") return;
-        backoffMs = Math.min(5000, backoffMs * 2 || 250);
-        log(`poller: receive failed (${error instanceof Error ? error.message : String(error)}); retrying`);
-        await sleep(backoffMs);
-        continue;
+        messages = await retry(receive, policy, { onRetry });
+      } catch {
+        // Only a receive while draining gives up: what is left stays on the queue.
+        return;
       }
       if (messages.length === 0) {
         if (state === "draining") return;

@@ -62,6 +62,46 @@ describe("parseEntityMapUpload", () => {
     }
   });
 
+  it("reads a quoted field that holds a line break as one field of its row (RFC 4180)", () => {
+    const csv = 'source,kind,external_id,canonical_id\nsalesforce,account,"001\nA",acme\nhubspot,user,"x\r\ny",u-1\n';
+    expect(parseEntityMapUpload(csv, "text/csv")).toEqual([
+      { source: "salesforce", kind: "account", external_id: "001\nA", canonical_id: "acme" },
+      { source: "hubspot", kind: "user", external_id: "x\r\ny", canonical_id: "u-1" },
+    ]);
+  });
+
+  it("keeps the spaces inside quotes as data, as the same row in JSON would, and trims only unquoted ones", () => {
+    // Unquoted spaces around a field are layout; a quoted " user" is the value " user", not a kind.
+    expect(parseEntityMapUpload("source,kind,external_id,canonical_id\n sf , user ,1, u1 \n", "text/csv")).toEqual([
+      { source: "sf", kind: "user", external_id: "1", canonical_id: "u1" },
+    ]);
+    const quoted = 'source,kind,external_id,canonical_id\nsf," user",1,u1\n"sf ",account,2,a2\n';
+    const json = JSON.stringify([
+      { source: "sf", kind: " user", external_id: "1", canonical_id: "u1" },
+      { source: "sf ", kind: "account", external_id: "2", canonical_id: "a2" },
+    ]);
+    const problems = (body: string, type: string) => {
+      try {
+        parseEntityMapUpload(body, type);
+      } catch (error) {
+        return ((error as ValidationError).details?.problems as string[] | undefined)?.map((p) =>
+          p.replace(/^\w+ \d+: /, ""),
+        );
+      }
+      return [];
+    };
+    expect(problems(quoted, "text/csv")).toHaveLength(2);
+    expect(problems(quoted, "text/csv")).toEqual(problems(json, "application/json"));
+  });
+
+  it("names the line a row starts on, past blank lines and quoted line breaks, and refuses unclosed quotes", () => {
+    const csv = 'source,kind,external_id,canonical_id\n\nsf,user,"a\nb",u1\nsf,group,2,u2\n';
+    expect(() => parseEntityMapUpload(csv, "text/csv")).toThrow(/1 invalid row\(s\): line 5: kind/);
+    expect(() => parseEntityMapUpload('source,kind,external_id,canonical_id\nsf,user,"1,u1\n', "text/csv")).toThrow(
+      expect.objectContaining({ code: "entity_map.invalid", message: expect.stringMatching(/malformed.*line 2/) }),
+    );
+  });
+
   it("refuses a wrong header, an empty upload and more than 10,000 rows", () => {
     expect(() => parseEntityMapUpload("a,b,c,d\nx,y,z,w", "text/csv")).toThrow(/header/);
     expect(() => parseEntityMapUpload("[]", "application/json")).toThrow(/no entries/);

@@ -3,14 +3,10 @@ import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { segmentSignatureCoverage, verifySegmentSignature } from "../../../packages/core/src/ingest/signature";
 import { duplicateMessageIds, parseRecordedCalls } from "../../../packages/local/src/recorded-calls";
-import {
-  formatSummary,
-  planRequests,
-  progressDisplay,
-  type ReplayRequest,
-  type SourcedCall,
-  sendRequests,
-} from "../../../packages/local/src/replay";
+import { planRequests, type ReplayRequest, type SourcedCall } from "../../../packages/local/src/replay/plan";
+import { progressDisplay } from "../../../packages/local/src/replay/progress";
+import { sendRequests } from "../../../packages/local/src/replay/send";
+import { formatSummary } from "../../../packages/local/src/replay/summary";
 
 const track = (i: number) => ({ type: "track", event: "Report Exported", userId: `u${i}`, messageId: `m${i}` });
 const sourced = (calls: Record<string, unknown>[]): SourcedCall[] =>
@@ -309,6 +305,27 @@ describe("progress and summary", () => {
     progress.finish();
     expect(written.every((line) => !line.includes("\r") && line.endsWith("\n"))).toBe(true);
     expect(written).toContain("replay: 2/3 calls · 2 accepted · 0 rejected · 0 retried\n");
+  });
+
+  it("is cut to the terminal's width, so a redraw never wraps onto a new line", () => {
+    const written: string[] = [];
+    const progress = progressDisplay({ isTTY: true, columns: 40, write: (t: string) => written.push(t) });
+    progress.update(outcome(1234), 5000);
+    progress.finish();
+    const drawn = written.filter((w) => w.startsWith("\r"));
+    expect(drawn.length).toBeGreaterThan(0);
+    for (const line of drawn) expect(line.length - 1).toBeLessThan(40);
+    expect(drawn[0]).toBe(`\r[${"#".repeat(7)}${"-".repeat(23)}]  24% 1`);
+  });
+
+  it("writes nothing but \\r, the line and the final \\n: no escape sequences for a log to keep", () => {
+    const written: string[] = [];
+    const progress = progressDisplay({ isTTY: true, write: (t: string) => written.push(t) });
+    for (let sent = 0; sent <= 10; sent++) progress.update(outcome(sent), 10);
+    progress.finish();
+    expect(written.join("")).not.toContain("\u001b");
+    expect(written.at(-2)).toBe(`\r[${"#".repeat(30)}] 100% 10/10 calls · 10 accepted · 0 rejected · 0 retried`);
+    expect(written.at(-1)).toBe("\n");
   });
 
   it("summarises sent, accepted, rejected by code, retried, skipped and duplicates", () => {

@@ -1,9 +1,11 @@
 import { randomBytes } from "node:crypto";
-import { TransactionCanceledException } from "@aws-sdk/client-dynamodb";
-import { type DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand } from "@aws-sdk/lib-dynamodb";
-import { DependencyError, NotFoundError, ValidationError } from "../../../core/src/errors";
+import { type DynamoDBDocumentClient, TransactWriteCommand } from "@aws-sdk/lib-dynamodb";
+import { NotFoundError, ValidationError } from "../../../core/src/errors";
 import { generateCredential, hashCredential } from "../../../core/src/workspace/credentials";
+import { CredentialCache } from "./credential-cache";
 import { isWorkspaceId, keys } from "./keys";
+import { storageCall } from "./storage-error";
+import { conditionFailed, getItem, queryAll } from "./table-ops";
 
 /**
  * Workspace API keys of the read and admin API (spec 5): issued by the admin CLI, shown once,
@@ -46,18 +48,9 @@ export const apiKeyPrefix = "sk_";
 
 /** A given key (the local stack's DEV_API_KEY): printable ASCII without spaces, 8-256 characters. */
 const givenKeyPattern = /^[\x21-\x7e]{8,256}$/;
-const missCacheSeconds = 5;
-const maxCacheEntries = 1000;
 
 function hintOf(apiKey: string): string {
   return apiKey.startsWith(apiKeyPrefix) ? `${apiKeyPrefix}…${apiKey.slice(-4)}` : `…${apiKey.slice(-4)}`;
-}
-
-function cancelledAt(error: unknown, index: number): boolean {
-  return (
-    error instanceof TransactionCanceledException &&
-    error.CancellationReasons?.[index]?.Code === "ConditionalCheckFailed"
-  );
 }
 
 /**
@@ -69,17 +62,23 @@ function cancelledAt(error: unknown, index: number): boolean {
  * await store.authenticate(apiKey); // { workspaceId: "acme", keyId }
  */
 export class ApiKeyStore implements ApiKeyAuthenticator {
-  private readonly cacheMs: number;
   private readonly now: () => Date;
-  private readonly cache = new Map<string, { value: ApiKeyOwner | undefined; expiresAt: number }>();
+  private readonly cache: CredentialCache<ApiKeyOwner>;
 
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
     options: ApiKeyStoreOptions = {},
   ) {
-    this.cacheMs = (options.cacheSeconds ?? 0) * 1000;
     this.now = options.now ?? (() => new Date());
+    this.cache = new CredentialCache({
+      cacheSeconds: options.cacheSeconds ?? 0,
+      now: () => this.now().getTime(),
+      unavailable: {
+        code: "credentials.unavailable",
+        message: "API keys could not be looked up: retry the request",
+      },
+    });
   }
 
   /**
@@ -103,54 +102,56 @@ export class ApiKeyStore implements ApiKeyAuthenticator {
     const keyId = `key_${randomBytes(8).toString("hex")}`;
     const createdAt = this.now().toISOString();
     try {
-      await this.db.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              ConditionCheck: {
-                TableName: this.tableName,
-                Key: keys.workspace(workspaceId),
-                ConditionExpression: "attribute_exists(pk)",
-              },
-            },
-            {
-              Put: {
-                TableName: this.tableName,
-                Item: { ...keys.apiKey(keyHash), type: "apiKeyLookup", workspaceId, keyId, createdAt },
-                ConditionExpression: "attribute_not_exists(pk)",
-              },
-            },
-            {
-              Put: {
-                TableName: this.tableName,
-                Item: {
-                  ...keys.apiKeyRecord(workspaceId, keyId),
-                  type: "apiKey",
-                  workspaceId,
-                  keyId,
-                  name: options.name ?? keyId,
-                  hint: hintOf(apiKey),
-                  keyHash,
-                  createdAt,
+      await storageCall("API key write", () =>
+        this.db.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                ConditionCheck: {
+                  TableName: this.tableName,
+                  Key: keys.workspace(workspaceId),
+                  ConditionExpression: "attribute_exists(pk)",
                 },
-                ConditionExpression: "attribute_not_exists(pk)",
               },
-            },
-          ],
-        }),
+              {
+                Put: {
+                  TableName: this.tableName,
+                  Item: { ...keys.apiKey(keyHash), type: "apiKeyLookup", workspaceId, keyId, createdAt },
+                  ConditionExpression: "attribute_not_exists(pk)",
+                },
+              },
+              {
+                Put: {
+                  TableName: this.tableName,
+                  Item: {
+                    ...keys.apiKeyRecord(workspaceId, keyId),
+                    type: "apiKey",
+                    workspaceId,
+                    keyId,
+                    name: options.name ?? keyId,
+                    hint: hintOf(apiKey),
+                    keyHash,
+                    createdAt,
+                  },
+                  ConditionExpression: "attribute_not_exists(pk)",
+                },
+              },
+            ],
+          }),
+        ),
       );
     } catch (error) {
-      if (cancelledAt(error, 0)) {
+      if (conditionFailed(error, 0)) {
         throw new NotFoundError("workspace.not_found", `No workspace ${workspaceId}`, { cause: error });
       }
-      if (cancelledAt(error, 1)) {
+      if (conditionFailed(error, 1)) {
         const existing = await this.lookUp(keyHash);
         if (existing?.workspaceId === workspaceId) return { keyId: existing.keyId, apiKey };
         throw new ValidationError("api_key.exists", "This API key is already in use", { cause: error });
       }
       throw error;
     }
-    this.cache.delete(keyHash);
+    this.cache.forget(keyHash);
     return { keyId, apiKey };
   }
 
@@ -163,47 +164,40 @@ export class ApiKeyStore implements ApiKeyAuthenticator {
   async revokeApiKey(workspaceId: string, keyId: string): Promise<void> {
     const notFound = () => new NotFoundError("api_key.not_found", `No API key ${keyId} in workspace ${workspaceId}`);
     if (!isWorkspaceId(workspaceId)) throw notFound();
-    const record = await this.db.send(
-      new GetCommand({ TableName: this.tableName, Key: keys.apiKeyRecord(workspaceId, keyId), ConsistentRead: true }),
-    );
-    const keyHash = record.Item?.keyHash as string | undefined;
+    const record = await getItem(this.db, this.tableName, keys.apiKeyRecord(workspaceId, keyId), {
+      consistent: true,
+      operation: "API key read",
+    });
+    const keyHash = record?.keyHash as string | undefined;
     if (!keyHash) throw notFound();
-    await this.db.send(
-      new TransactWriteCommand({
-        TransactItems: [
-          { Delete: { TableName: this.tableName, Key: keys.apiKey(keyHash) } },
-          { Delete: { TableName: this.tableName, Key: keys.apiKeyRecord(workspaceId, keyId) } },
-        ],
-      }),
+    await storageCall("API key delete", () =>
+      this.db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            { Delete: { TableName: this.tableName, Key: keys.apiKey(keyHash) } },
+            { Delete: { TableName: this.tableName, Key: keys.apiKeyRecord(workspaceId, keyId) } },
+          ],
+        }),
+      ),
     );
-    this.cache.delete(keyHash);
+    this.cache.forget(keyHash);
   }
 
   /** The API keys of a workspace (no secrets), oldest first. */
   async listApiKeys(workspaceId: string): Promise<ApiKeySummary[]> {
     if (!isWorkspaceId(workspaceId)) return [];
     const prefix = keys.apiKeyRecords(workspaceId);
-    const summaries: ApiKeySummary[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.db.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: "pk = :pk AND begins_with(sk, :sk)",
-          ExpressionAttributeValues: { ":pk": prefix.pk, ":sk": prefix.skPrefix },
-          ExclusiveStartKey: start,
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        summaries.push({
-          keyId: String(item.keyId),
-          name: String(item.name),
-          createdAt: String(item.createdAt),
-          hint: String(item.hint),
-        });
-      }
-      start = page.LastEvaluatedKey;
-    } while (start);
+    const items = await queryAll(this.db, {
+      TableName: this.tableName,
+      KeyConditionExpression: "pk = :pk AND begins_with(sk, :sk)",
+      ExpressionAttributeValues: { ":pk": prefix.pk, ":sk": prefix.skPrefix },
+    });
+    const summaries: ApiKeySummary[] = items.map((item) => ({
+      keyId: String(item.keyId),
+      name: String(item.name),
+      createdAt: String(item.createdAt),
+      hint: String(item.hint),
+    }));
     return summaries.sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0));
   }
 
@@ -216,31 +210,12 @@ export class ApiKeyStore implements ApiKeyAuthenticator {
   async authenticate(apiKey: string): Promise<ApiKeyOwner | undefined> {
     if (apiKey.length === 0 || apiKey.length > 256) return undefined;
     const keyHash = hashCredential(apiKey);
-    const now = this.now().getTime();
-    const hit = this.cacheMs > 0 ? this.cache.get(keyHash) : undefined;
-    if (hit && hit.expiresAt > now) return hit.value;
-    let value: ApiKeyOwner | undefined;
-    try {
-      value = await this.lookUp(keyHash);
-    } catch (error) {
-      throw new DependencyError("credentials.unavailable", "API keys could not be looked up: retry the request", {
-        cause: error,
-      });
-    }
-    if (this.cacheMs > 0) {
-      if (this.cache.size >= maxCacheEntries) {
-        const oldest = this.cache.keys().next().value;
-        if (oldest !== undefined) this.cache.delete(oldest);
-      }
-      const ttl = value === undefined ? Math.min(this.cacheMs, missCacheSeconds * 1000) : this.cacheMs;
-      this.cache.set(keyHash, { value, expiresAt: now + ttl });
-    }
-    return value;
+    return this.cache.get(keyHash, () => this.lookUp(keyHash));
   }
 
   private async lookUp(keyHash: string): Promise<ApiKeyOwner | undefined> {
-    const got = await this.db.send(new GetCommand({ TableName: this.tableName, Key: keys.apiKey(keyHash) }));
-    if (!got.Item) return undefined;
-    return { workspaceId: String(got.Item.workspaceId), keyId: String(got.Item.keyId) };
+    const item = await getItem(this.db, this.tableName, keys.apiKey(keyHash), { operation: "API key read" });
+    if (!item) return undefined;
+    return { workspaceId: String(item.workspaceId), keyId: String(item.keyId) };
   }
 }

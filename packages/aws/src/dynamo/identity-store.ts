@@ -1,40 +1,14 @@
-import { DeleteCommand, type DynamoDBDocumentClient, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { DeleteCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { type EntityMapEntry, type EntityMapPlan, entityMapKey } from "../../../core/src/identity/entity-map";
 import type { ProfileKind } from "../../../core/src/normalize/profile-fields";
-import type { PendingCall } from "../../../core/src/pipeline/model-store";
 import { keys } from "./keys";
 import type { DynamoModelStore, TableNames } from "./model-store";
+import { pendingFromItem, type StoredPending } from "./pending";
 import { storageCall } from "./storage-error";
+import { batchWrite, type Page, queryAll, queryPage, type WriteRequest } from "./table-ops";
 
-/** A stored pending call with its item key, for listing and releasing. */
-export interface StoredPending extends PendingCall {
-  key: { pk: string; sk: string };
-}
-
-/** One page of a listing; `next` is DynamoDB's LastEvaluatedKey (the API wraps it in a cursor). */
-export interface Page<T> {
-  items: T[];
-  next?: Record<string, unknown>;
-}
-
-function pendingFromItem(item: Record<string, unknown>): StoredPending {
-  return {
-    key: { pk: item.pk as string, sk: item.sk as string },
-    workspaceId: item.workspace_id as string,
-    source: item.source as string,
-    messageId: item.message_id as string,
-    time: item.time as string,
-    heldAt: item.held_at as string,
-    receivedAt: item.received_at as string,
-    ...(item.route === "tracking" || item.route === "webhook" ? { route: item.route } : {}),
-    call: JSON.parse(item.call as string),
-    missing: ((item.missing as { source: string; kind: ProfileKind; external_id: string }[]) ?? []).map((m) => ({
-      source: m.source,
-      kind: m.kind,
-      externalId: m.external_id,
-    })),
-  };
-}
+export type { StoredPending } from "./pending";
+export type { Page } from "./table-ops";
 
 /**
  * Entity maps and pending calls in DynamoDB (spec 3.5). The model store keeps rejects and looks
@@ -61,7 +35,7 @@ export class DynamoIdentityStore {
 
   /** Writes the created and changed entries of a plan (with their back-references). */
   async applyPlan(workspaceId: string, plan: EntityMapPlan, updatedAt: string): Promise<void> {
-    const requests: Record<string, unknown>[] = [];
+    const requests: WriteRequest[] = [];
     const partitions = new Set<string>();
     const write = (entry: EntityMapEntry) => {
       partitions.add(`${entry.source}\u0000${entry.kind}`);
@@ -104,22 +78,18 @@ export class DynamoIdentityStore {
       const [source, kind] = partition.split("\u0000") as [string, string];
       requests.push({ PutRequest: { Item: { ...keys.entityMapIndex(workspaceId, source, kind), source, kind } } });
     }
-    await this.model.writeBatches(this.tables.entitiesTable, requests);
+    await batchWrite(this.db, this.tables.entitiesTable, requests);
   }
 
   /** The (source, kind) pairs that have maps. */
   async mapPartitions(workspaceId: string): Promise<{ source: string; kind: ProfileKind }[]> {
     const index = keys.entityMapIndex(workspaceId, "", "");
-    const out = await storageCall("query", () =>
-      this.db.send(
-        new QueryCommand({
-          TableName: this.tables.entitiesTable,
-          KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
-          ExpressionAttributeValues: { ":pk": index.pk, ":prefix": "MAPS#" },
-        }),
-      ),
-    );
-    return (out.Items ?? []).map((i) => ({ source: i.source as string, kind: i.kind as ProfileKind }));
+    const out = await queryPage(this.db, {
+      TableName: this.tables.entitiesTable,
+      KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
+      ExpressionAttributeValues: { ":pk": index.pk, ":prefix": "MAPS#" },
+    });
+    return out.items.map((i) => ({ source: i.source as string, kind: i.kind as ProfileKind }));
   }
 
   /** One page of the maps of one source and kind, by external id. */
@@ -130,26 +100,22 @@ export class DynamoIdentityStore {
     limit: number,
     start?: Record<string, unknown>,
   ): Promise<Page<EntityMapEntry & { updated_at: string }>> {
-    const out = await storageCall("query", () =>
-      this.db.send(
-        new QueryCommand({
-          TableName: this.tables.entitiesTable,
-          KeyConditionExpression: "pk = :pk",
-          ExpressionAttributeValues: { ":pk": keys.entityMapPartition(workspaceId, source, kind).pk },
-          Limit: limit,
-          ExclusiveStartKey: start,
-        }),
-      ),
-    );
+    const out = await queryPage(this.db, {
+      TableName: this.tables.entitiesTable,
+      KeyConditionExpression: "pk = :pk",
+      ExpressionAttributeValues: { ":pk": keys.entityMapPartition(workspaceId, source, kind).pk },
+      Limit: limit,
+      ExclusiveStartKey: start,
+    });
     return {
-      items: (out.Items ?? []).map((i) => ({
+      items: out.items.map((i) => ({
         source: i.source as string,
         kind: i.kind as ProfileKind,
         external_id: i.external_id as string,
         canonical_id: i.canonical_id as string,
         updated_at: i.updated_at as string,
       })),
-      next: out.LastEvaluatedKey,
+      next: out.next,
     };
   }
 
@@ -180,30 +146,25 @@ export class DynamoIdentityStore {
 
   /** One page of pending calls, oldest event first. */
   async listPending(workspaceId: string, limit: number, start?: Record<string, unknown>): Promise<Page<StoredPending>> {
-    const out = await storageCall("query", () =>
-      this.db.send(
-        new QueryCommand({
-          TableName: this.tables.entitiesTable,
-          KeyConditionExpression: "pk = :pk",
-          ExpressionAttributeValues: { ":pk": keys.pendingPartition(workspaceId).pk },
-          Limit: limit,
-          ExclusiveStartKey: start,
-        }),
-      ),
-    );
-    return { items: (out.Items ?? []).map(pendingFromItem), next: out.LastEvaluatedKey };
+    const out = await queryPage(this.db, {
+      TableName: this.tables.entitiesTable,
+      KeyConditionExpression: "pk = :pk",
+      ExpressionAttributeValues: { ":pk": keys.pendingPartition(workspaceId).pk },
+      Limit: limit,
+      ExclusiveStartKey: start,
+    });
+    return { items: out.items.map(pendingFromItem), next: out.next };
   }
 
   /** Every pending call of a workspace, oldest event first. */
   async allPending(workspaceId: string): Promise<StoredPending[]> {
-    const all: StoredPending[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.listPending(workspaceId, 500, start);
-      all.push(...page.items);
-      start = page.next;
-    } while (start);
-    return all;
+    const items = await queryAll(this.db, {
+      TableName: this.tables.entitiesTable,
+      KeyConditionExpression: "pk = :pk",
+      ExpressionAttributeValues: { ":pk": keys.pendingPartition(workspaceId).pk },
+      Limit: 500,
+    });
+    return items.map(pendingFromItem);
   }
 
   /** Pending calls whose missing ids all have map entries now, oldest event first. */
@@ -217,7 +178,8 @@ export class DynamoIdentityStore {
 
   /** Removes pending calls (after they were queued again, or expired). */
   async removePending(keysToRemove: { pk: string; sk: string }[]): Promise<void> {
-    await this.model.writeBatches(
+    await batchWrite(
+      this.db,
       this.tables.entitiesTable,
       keysToRemove.map((Key) => ({ DeleteRequest: { Key } })),
     );

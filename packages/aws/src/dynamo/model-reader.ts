@@ -1,14 +1,15 @@
-import { BatchGetCommand, type DynamoDBDocumentClient, GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
-import { DependencyError } from "../../../core/src/errors";
+import type { DynamoDBDocumentClient, QueryCommandInput } from "@aws-sdk/lib-dynamodb";
 import { type Account, materializeAccount, materializeUser, type User } from "../../../core/src/normalize/materialize";
 import type { VersionedFields } from "../../../core/src/normalize/merge";
 import type { ProfileKind } from "../../../core/src/normalize/profile-fields";
 import type { StoredEvent } from "../../../core/src/pipeline/model-store";
-import type { Page } from "./identity-store";
+import { eventFromItem } from "./events";
 import { type Key, keys } from "./keys";
-import { eventFromItem, type TableNames } from "./model-store";
-import { queryAll } from "./query-pages";
-import { storageCall } from "./storage-error";
+import type { TableNames } from "./profiles";
+import { rejectFromItem, type StoredReject } from "./rejects";
+import { batchGetByKey, getItem, itemKeyOf, type Page, queryAll, queryPage } from "./table-ops";
+
+export type { StoredReject } from "./rejects";
 
 /** Activity facts kept beside a profile's fields. */
 export interface Activity {
@@ -27,43 +28,8 @@ export interface EventRange {
   to?: string;
 }
 
-/** Attempts for the keys DynamoDB leaves unprocessed in a BatchGetItem. */
-const MAX_BATCH_ATTEMPTS = 6;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 function activityOf(item: Record<string, unknown> | undefined): Activity {
   return { last_seen_at: (item?.last_seen_at as string | undefined) ?? null };
-}
-
-function rejectFromItem(i: Record<string, unknown>): StoredReject {
-  return {
-    workspace_id: i.workspace_id as string,
-    source: i.source as string,
-    message_id: i.message_id as string,
-    code: i.code as string,
-    field: i.field as string,
-    message: i.message as string,
-    value: JSON.parse(i.value_truncated ? "null" : ((i.value as string) ?? "null")),
-    value_truncated: Boolean(i.value_truncated),
-    first_seen: i.first_seen as string,
-    last_seen: i.last_seen as string,
-    seen_count: Number(i.seen_count ?? 0),
-  };
-}
-
-/** A stored reject as the API shows it. */
-export interface StoredReject {
-  workspace_id: string;
-  source: string;
-  message_id: string;
-  code: string;
-  field: string;
-  message: string;
-  value: unknown;
-  value_truncated: boolean;
-  first_seen: string;
-  last_seen: string;
-  seen_count: number;
 }
 
 /**
@@ -92,8 +58,8 @@ export class DynamoModelReader {
     // A normalizer that checked the tombstone before a concurrent deletion may still write the
     // profile for a moment (it undoes that itself): a deleted user is never served meanwhile.
     const found = await this.batchGet([keys.user(workspaceId, userId), keys.tombstone(workspaceId, userId)]);
-    const item = found.get(JSON.stringify(keys.user(workspaceId, userId)));
-    if (!item || found.has(JSON.stringify(keys.tombstone(workspaceId, userId)))) return undefined;
+    const item = found.get(itemKeyOf(keys.user(workspaceId, userId)));
+    if (!item || found.has(itemKeyOf(keys.tombstone(workspaceId, userId)))) return undefined;
     const accountIds = (await this.userAccountIds(workspaceId, userId)).sort();
     return {
       ...materializeUser(workspaceId, userId, (item.f as VersionedFields) ?? {}),
@@ -255,7 +221,7 @@ export class DynamoModelReader {
     const items = await this.batchGet(accountIds.map((id) => keys.account(workspaceId, id)));
     return new Map(
       accountIds.map((id) => {
-        const item = items.get(JSON.stringify(keys.account(workspaceId, id)));
+        const item = items.get(itemKeyOf(keys.account(workspaceId, id)));
         return [
           id,
           { ...materializeAccount(workspaceId, id, (item?.f as VersionedFields) ?? {}), ...activityOf(item) },
@@ -267,7 +233,7 @@ export class DynamoModelReader {
   /** Which of these users were deleted (have a tombstone). */
   async deletedUsers(workspaceId: string, userIds: string[]): Promise<Set<string>> {
     const items = await this.batchGet(userIds.map((id) => keys.tombstone(workspaceId, id)));
-    return new Set(userIds.filter((id) => items.has(JSON.stringify(keys.tombstone(workspaceId, id)))));
+    return new Set(userIds.filter((id) => items.has(itemKeyOf(keys.tombstone(workspaceId, id)))));
   }
 
   /** Users by id, materialized with their activity (as `getAccounts`); deleted users are left out. */
@@ -277,9 +243,9 @@ export class DynamoModelReader {
     );
     return new Map(
       userIds
-        .filter((id) => !items.has(JSON.stringify(keys.tombstone(workspaceId, id))))
+        .filter((id) => !items.has(itemKeyOf(keys.tombstone(workspaceId, id))))
         .map((id) => {
-          const item = items.get(JSON.stringify(keys.user(workspaceId, id)));
+          const item = items.get(itemKeyOf(keys.user(workspaceId, id)));
           return [id, { ...materializeUser(workspaceId, id, (item?.f as VersionedFields) ?? {}), ...activityOf(item) }];
         }),
     );
@@ -340,48 +306,24 @@ export class DynamoModelReader {
 
   /** Throws unless the Entities table can be read (for the health check). */
   async checkReachable(): Promise<void> {
-    await storageCall("health check", () =>
-      this.db.send(
-        new QueryCommand({
-          TableName: this.tables.entitiesTable,
-          KeyConditionExpression: "pk = :pk",
-          ExpressionAttributeValues: { ":pk": keys.workspaceIndexPartition().pk },
-          Limit: 1,
-        }),
-      ),
-    );
+    await queryPage(this.db, {
+      TableName: this.tables.entitiesTable,
+      KeyConditionExpression: "pk = :pk",
+      ExpressionAttributeValues: { ":pk": keys.workspaceIndexPartition().pk },
+      Limit: 1,
+    });
   }
 
-  private async get(table: string, key: { pk: string; sk: string }): Promise<Record<string, unknown> | undefined> {
-    const out = await storageCall("read", () => this.db.send(new GetCommand({ TableName: table, Key: key })));
-    return out.Item;
+  private async get(table: string, key: Key): Promise<Record<string, unknown> | undefined> {
+    return getItem(this.db, table, key);
   }
 
-  private async queryPage(
-    input: ConstructorParameters<typeof QueryCommand>[0],
-  ): Promise<Page<Record<string, unknown>>> {
-    const page = await storageCall("query", () => this.db.send(new QueryCommand(input)));
-    return { items: page.Items ?? [], next: page.LastEvaluatedKey };
+  private async queryPage(input: QueryCommandInput): Promise<Page<Record<string, unknown>>> {
+    return queryPage(this.db, input);
   }
 
-  /** Items by key (100 a request, unprocessed keys retried), keyed by `JSON.stringify({ pk, sk })`. */
+  /** Items by key, keyed by `itemKeyOf`. */
   private async batchGet(itemKeys: Key[]): Promise<Map<string, Record<string, unknown>>> {
-    const table = this.tables.entitiesTable;
-    const found = new Map<string, Record<string, unknown>>();
-    const unique = [...new Map(itemKeys.map((k) => [JSON.stringify({ pk: k.pk, sk: k.sk }), k])).values()];
-    for (let i = 0; i < unique.length; i += 100) {
-      let pending: Record<string, unknown>[] = unique.slice(i, i + 100).map((k) => ({ pk: k.pk, sk: k.sk }));
-      for (let attempt = 0; pending.length > 0; attempt++) {
-        if (attempt >= MAX_BATCH_ATTEMPTS)
-          throw new DependencyError("storage.unavailable", "DynamoDB left reads unprocessed");
-        if (attempt > 0) await sleep(25 * 2 ** attempt);
-        const out = await storageCall("batch read", () =>
-          this.db.send(new BatchGetCommand({ RequestItems: { [table]: { Keys: pending } } })),
-        );
-        for (const item of out.Responses?.[table] ?? []) found.set(JSON.stringify({ pk: item.pk, sk: item.sk }), item);
-        pending = (out.UnprocessedKeys?.[table]?.Keys as Record<string, unknown>[] | undefined) ?? [];
-      }
-    }
-    return found;
+    return batchGetByKey(this.db, this.tables.entitiesTable, itemKeys);
   }
 }

@@ -1,24 +1,36 @@
-import { TransactionCanceledException } from "@aws-sdk/client-dynamodb";
-import {
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  TransactWriteCommand,
-} from "@aws-sdk/lib-dynamodb";
-import { DependencyError, IngestError, NotFoundError, ValidationError } from "../../../core/src/errors";
+import { type DynamoDBDocumentClient, TransactWriteCommand } from "@aws-sdk/lib-dynamodb";
+import { NotFoundError, ValidationError } from "../../../core/src/errors";
 import type { CredentialLookup } from "../../../core/src/ingest/receive";
 import { generateCredential, hashCredential } from "../../../core/src/workspace/credentials";
 import {
   primarySourceName,
-  type SharedSecret,
   type Source,
   type SourceRef,
   type Workspace,
   withRetiredSecret,
   withRotatedSecret,
 } from "../../../core/src/workspace/workspace";
-import { isWorkspaceId, keys, sourceNamePattern } from "./keys";
+import { CredentialCache } from "./credential-cache";
+import { isWorkspaceId, keys } from "./keys";
+import { SourceWriter } from "./source-writer";
+import { storageCall } from "./storage-error";
+import { conditionFailed, getItem, queryAll } from "./table-ops";
+import {
+  type CreatedSource,
+  type CreatedWorkspace,
+  checkGivenCredentials,
+  type GivenCredentials,
+  isSourceName,
+  sourceCacheKey,
+  sourceItemOf,
+  sourceOf,
+  type WorkspaceStoreOptions,
+  workspaceOf,
+  writeKeyCacheKey,
+  writeKeyItemOf,
+} from "./workspace-items";
+
+export type { CreatedSource, CreatedWorkspace, GivenCredentials, WorkspaceStoreOptions } from "./workspace-items";
 
 /**
  * Workspaces, their sources and the sources' credentials in the Entities table.
@@ -35,104 +47,6 @@ import { isWorkspaceId, keys, sourceNamePattern } from "./keys";
  * table. Write keys and bearer tokens are stored only as SHA-256.
  */
 
-/** A newly created workspace with its primary source and the credentials, shown once. */
-export interface CreatedWorkspace {
-  workspace: Workspace;
-  source: Source;
-  sharedSecret: string;
-  writeKey: string;
-}
-
-/**
- * Credentials to use instead of generated ones (the local stack's `dev` workspace takes them from
- * `DEV_SHARED_SECRET` / `DEV_WRITE_KEY`). A write key must fit HTTP Basic auth, so it has no `:`.
- */
-export interface GivenCredentials {
-  sharedSecret?: string;
-  writeKey?: string;
-}
-
-/** A newly created source with its credentials, shown once. */
-export interface CreatedSource {
-  source: Source;
-  sharedSecret: string;
-  writeKey: string;
-}
-
-export interface WorkspaceStoreOptions {
-  /** How long `findSource`/`findSourceByWriteKeyHash` reuse a result; 0 disables the cache. */
-  cacheSeconds?: number;
-  /** Clock, for tests of the cache and of timestamps. */
-  now?: () => Date;
-}
-
-interface SourceItem {
-  pk: string;
-  sk: string;
-  type: "source";
-  workspaceId: string;
-  name: string;
-  secrets: SharedSecret[];
-  writeKeyHash: string;
-  bearerTokenHash?: string;
-  createdAt: string;
-  version: number;
-}
-
-interface CacheEntry<T> {
-  value: T | undefined;
-  expiresAt: number;
-}
-
-/** A source looked up once stays in a Lambda for `cacheSeconds`; a miss for at most this long. */
-const missCacheSeconds = 5;
-const maxCacheEntries = 1000;
-
-function sourceOf(item: Record<string, unknown>): Source {
-  const i = item as unknown as SourceItem;
-  return {
-    workspaceId: i.workspaceId,
-    name: i.name,
-    secrets: i.secrets,
-    writeKeyHash: i.writeKeyHash,
-    ...(i.bearerTokenHash ? { bearerTokenHash: i.bearerTokenHash } : {}),
-    createdAt: i.createdAt,
-  };
-}
-
-function workspaceOf(item: Record<string, unknown>): Workspace {
-  return { id: String(item.id), name: String(item.name), createdAt: String(item.createdAt) };
-}
-
-function isSourceName(name: string): boolean {
-  return sourceNamePattern.test(name);
-}
-
-/** The look-up item that leads the tracking API from a write key's hash to its source. */
-function writeKeyItemOf(workspaceId: string, source: string, writeKeyHash: string, createdAt: string) {
-  return { ...keys.writeKey(writeKeyHash), type: "writeKey", workspaceId, source, createdAt };
-}
-
-function checkGivenCredentials(given: GivenCredentials): void {
-  if (given.sharedSecret !== undefined && given.sharedSecret.length === 0) {
-    throw new ValidationError("credential.invalid", "A shared secret cannot be empty");
-  }
-  if (given.writeKey !== undefined && (given.writeKey.length === 0 || given.writeKey.includes(":"))) {
-    throw new ValidationError(
-      "credential.invalid",
-      "A write key is not empty and has no `:` (it is sent as HTTP Basic user)",
-    );
-  }
-}
-
-function conditionFailed(error: unknown, index?: number): boolean {
-  if (!(error instanceof TransactionCanceledException)) return false;
-  const reasons = error.CancellationReasons ?? [];
-  return index === undefined
-    ? reasons.some((r) => r.Code === "ConditionalCheckFailed")
-    : reasons[index]?.Code === "ConditionalCheckFailed";
-}
-
 /**
  * The workspace and credential store: administration (create, rotate, retire, list) and the cached
  * look-ups ingest needs (`CredentialLookup`).
@@ -143,17 +57,27 @@ function conditionFailed(error: unknown, index?: number): boolean {
  * const { sharedSecret, writeKey } = await store.createWorkspace({ id: "acme", name: "Acme" });
  */
 export class WorkspaceStore implements CredentialLookup {
-  private readonly cacheMs: number;
   private readonly now: () => Date;
-  private readonly cache = new Map<string, CacheEntry<Source | SourceRef>>();
+  private readonly cache: CredentialCache<Source | SourceRef>;
+  private readonly writer: SourceWriter;
 
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
     options: WorkspaceStoreOptions = {},
   ) {
-    this.cacheMs = (options.cacheSeconds ?? 0) * 1000;
     this.now = options.now ?? (() => new Date());
+    this.cache = new CredentialCache({
+      cacheSeconds: options.cacheSeconds ?? 0,
+      now: () => this.now().getTime(),
+      unavailable: {
+        code: "credentials.unavailable",
+        message: "Credentials could not be looked up: retry the request",
+      },
+    });
+    this.writer = new SourceWriter(db, tableName, this.now, (cacheKeys) => {
+      for (const key of cacheKeys) this.cache.forget(key);
+    });
   }
 
   /**
@@ -179,26 +103,30 @@ export class WorkspaceStore implements CredentialLookup {
       input.credentials,
     );
     try {
-      await this.db.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Put: {
-                TableName: this.tableName,
-                Item: { ...keys.workspace(workspace.id), type: "workspace", ...workspace },
-                ConditionExpression: "attribute_not_exists(pk)",
+      await this.send(
+        "workspace write",
+        () =>
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                Put: {
+                  TableName: this.tableName,
+                  Item: { ...keys.workspace(workspace.id), type: "workspace", ...workspace },
+                  ConditionExpression: "attribute_not_exists(pk)",
+                },
               },
-            },
-            {
-              Put: {
-                TableName: this.tableName,
-                Item: { ...keys.workspaceIndex(workspace.id), type: "workspaceIndex", ...workspace },
+              {
+                Put: {
+                  TableName: this.tableName,
+                  Item: { ...keys.workspaceIndex(workspace.id), type: "workspaceIndex", ...workspace },
+                },
               },
-            },
-            { Put: { TableName: this.tableName, Item: item } },
-            { Put: { TableName: this.tableName, Item: writeKeyItem, ConditionExpression: "attribute_not_exists(pk)" } },
-          ],
-        }),
+              { Put: { TableName: this.tableName, Item: item } },
+              {
+                Put: { TableName: this.tableName, Item: writeKeyItem, ConditionExpression: "attribute_not_exists(pk)" },
+              },
+            ],
+          }),
       );
     } catch (error) {
       if (conditionFailed(error, 0)) {
@@ -221,13 +149,17 @@ export class WorkspaceStore implements CredentialLookup {
     if (!(await this.getWorkspace(workspaceId))) throw this.workspaceNotFound(workspaceId);
     const { source, item, writeKeyItem, sharedSecret, writeKey } = this.newSource(workspaceId, sourceName);
     try {
-      await this.db.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            { Put: { TableName: this.tableName, Item: item, ConditionExpression: "attribute_not_exists(pk)" } },
-            { Put: { TableName: this.tableName, Item: writeKeyItem, ConditionExpression: "attribute_not_exists(pk)" } },
-          ],
-        }),
+      await this.send(
+        "source write",
+        () =>
+          new TransactWriteCommand({
+            TransactItems: [
+              { Put: { TableName: this.tableName, Item: item, ConditionExpression: "attribute_not_exists(pk)" } },
+              {
+                Put: { TableName: this.tableName, Item: writeKeyItem, ConditionExpression: "attribute_not_exists(pk)" },
+              },
+            ],
+          }),
       );
     } catch (error) {
       if (conditionFailed(error, 0)) {
@@ -243,55 +175,38 @@ export class WorkspaceStore implements CredentialLookup {
 
   async getWorkspace(workspaceId: string): Promise<Workspace | undefined> {
     if (!isWorkspaceId(workspaceId)) return undefined;
-    const got = await this.db.send(
-      new GetCommand({ TableName: this.tableName, Key: keys.workspace(workspaceId), ConsistentRead: true }),
-    );
-    return got.Item ? workspaceOf(got.Item) : undefined;
+    const item = await getItem(this.db, this.tableName, keys.workspace(workspaceId), {
+      consistent: true,
+      operation: "workspace read",
+    });
+    return item ? workspaceOf(item) : undefined;
   }
 
   /** Every workspace, ordered by id. */
   async listWorkspaces(): Promise<Workspace[]> {
-    const workspaces: Workspace[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.db.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: "pk = :pk",
-          ExpressionAttributeValues: { ":pk": keys.workspaceIndexPartition().pk },
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of page.Items ?? []) workspaces.push(workspaceOf(item));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return workspaces;
+    const items = await queryAll(this.db, {
+      TableName: this.tableName,
+      KeyConditionExpression: "pk = :pk",
+      ExpressionAttributeValues: { ":pk": keys.workspaceIndexPartition().pk },
+    });
+    return items.map(workspaceOf);
   }
 
   /** The sources of a workspace, ordered by name. */
   async listSources(workspaceId: string): Promise<Source[]> {
     if (!isWorkspaceId(workspaceId)) return [];
     const prefix = keys.sourcePrefix(workspaceId);
-    const sources: Source[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.db.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: "pk = :pk AND begins_with(sk, :sk)",
-          ExpressionAttributeValues: { ":pk": prefix.pk, ":sk": prefix.skPrefix },
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of page.Items ?? []) sources.push(sourceOf(item));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return sources;
+    const items = await queryAll(this.db, {
+      TableName: this.tableName,
+      KeyConditionExpression: "pk = :pk AND begins_with(sk, :sk)",
+      ExpressionAttributeValues: { ":pk": prefix.pk, ":sk": prefix.skPrefix },
+    });
+    return items.map(sourceOf);
   }
 
   /** The source as stored now (no cache). */
   async getSource(workspaceId: string, sourceName: string): Promise<Source | undefined> {
-    return (await this.getSourceItem(workspaceId, sourceName))?.source;
+    return (await this.writer.getSourceItem(workspaceId, sourceName))?.source;
   }
 
   /**
@@ -338,83 +253,24 @@ export class WorkspaceStore implements CredentialLookup {
    * await store.replaceCredentials("dev", "product", { sharedSecret: process.env.DEV_SHARED_SECRET });
    */
   async replaceCredentials(workspaceId: string, sourceName: string, given: GivenCredentials): Promise<Source> {
-    checkGivenCredentials(given);
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const current = await this.getSourceItem(workspaceId, sourceName);
-      if (!current) {
-        throw new NotFoundError("source.not_found", `No source ${sourceName} in workspace ${workspaceId}`);
-      }
-      const now = this.now().toISOString();
-      const next: Source = { ...current.source };
-      if (given.sharedSecret !== undefined) next.secrets = [{ value: given.sharedSecret, createdAt: now }];
-      if (given.writeKey !== undefined) next.writeKeyHash = hashCredential(given.writeKey);
-      const keyMoved = next.writeKeyHash !== current.source.writeKeyHash;
-      const item: SourceItem = {
-        ...keys.source(workspaceId, sourceName),
-        type: "source",
-        ...next,
-        version: current.version + 1,
-      };
-      try {
-        await this.db.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              {
-                Put: {
-                  TableName: this.tableName,
-                  Item: item,
-                  ConditionExpression: "version = :version",
-                  ExpressionAttributeValues: { ":version": current.version },
-                },
-              },
-              ...(keyMoved
-                ? [
-                    {
-                      Put: {
-                        TableName: this.tableName,
-                        Item: writeKeyItemOf(workspaceId, sourceName, next.writeKeyHash, now),
-                        ConditionExpression: "attribute_not_exists(pk)",
-                      },
-                    },
-                    { Delete: { TableName: this.tableName, Key: keys.writeKey(current.source.writeKeyHash) } },
-                  ]
-                : []),
-            ],
-          }),
-        );
-        this.forget(workspaceId, sourceName);
-        this.cache.delete(`K#${current.source.writeKeyHash}`);
-        this.cache.delete(`K#${next.writeKeyHash}`);
-        return next;
-      } catch (error) {
-        if (conditionFailed(error, 1)) {
-          throw new ValidationError("credential.write_key_taken", "That write key belongs to another source", {
-            cause: error,
-          });
-        }
-        if (!conditionFailed(error, 0)) throw error;
-      }
-    }
-    throw new IngestError("source.update_conflict", `Source ${sourceName} changed while updating; try again`, {
-      retryable: true,
-    });
+    return this.writer.replaceCredentials(workspaceId, sourceName, given);
   }
 
   /** `CredentialLookup`: the source, cached for `cacheSeconds`. */
   async findSource(workspaceId: string, sourceName: string): Promise<Source | undefined> {
     if (!isWorkspaceId(workspaceId) || !isSourceName(sourceName)) return undefined;
-    return this.cached(`S#${workspaceId}#${sourceName}`, () => this.getSource(workspaceId, sourceName)) as Promise<
-      Source | undefined
-    >;
+    return this.cache.get(sourceCacheKey(workspaceId, sourceName), () =>
+      this.getSource(workspaceId, sourceName),
+    ) as Promise<Source | undefined>;
   }
 
   /** `CredentialLookup`: the workspace and source of a write key, by its SHA-256, cached. */
   async findSourceByWriteKeyHash(writeKeyHash: string): Promise<SourceRef | undefined> {
     if (!/^[0-9a-f]{64}$/.test(writeKeyHash)) return undefined;
-    return this.cached(`K#${writeKeyHash}`, async () => {
-      const got = await this.db.send(new GetCommand({ TableName: this.tableName, Key: keys.writeKey(writeKeyHash) }));
-      if (!got.Item) return undefined;
-      return { workspaceId: String(got.Item.workspaceId), source: String(got.Item.source) };
+    return this.cache.get(writeKeyCacheKey(writeKeyHash), async () => {
+      const item = await getItem(this.db, this.tableName, keys.writeKey(writeKeyHash), { operation: "write key read" });
+      if (!item) return undefined;
+      return { workspaceId: String(item.workspaceId), source: String(item.source) };
     }) as Promise<SourceRef | undefined>;
   }
 
@@ -430,55 +286,18 @@ export class WorkspaceStore implements CredentialLookup {
       writeKeyHash: hashCredential(writeKey),
       createdAt,
     };
-    const item: SourceItem = { ...keys.source(workspaceId, name), type: "source", ...source, version: 1 };
+    const item = sourceItemOf(source, 1);
     const writeKeyItem = writeKeyItemOf(workspaceId, name, source.writeKeyHash, createdAt);
     return { source, item, writeKeyItem, sharedSecret, writeKey };
   }
 
-  private async getSourceItem(
-    workspaceId: string,
-    sourceName: string,
-  ): Promise<{ source: Source; version: number } | undefined> {
-    if (!isWorkspaceId(workspaceId) || !isSourceName(sourceName)) return undefined;
-    const got = await this.db.send(
-      new GetCommand({ TableName: this.tableName, Key: keys.source(workspaceId, sourceName), ConsistentRead: true }),
-    );
-    if (!got.Item) return undefined;
-    return { source: sourceOf(got.Item), version: Number(got.Item.version ?? 0) };
+  private updateSource(workspaceId: string, sourceName: string, change: (s: Source) => Source): Promise<Source> {
+    return this.writer.update(workspaceId, sourceName, change);
   }
 
-  /** Read, change, write back if nobody wrote in between (else try again, a few times). */
-  private async updateSource(workspaceId: string, sourceName: string, change: (s: Source) => Source): Promise<Source> {
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const current = await this.getSourceItem(workspaceId, sourceName);
-      if (!current) {
-        throw new NotFoundError("source.not_found", `No source ${sourceName} in workspace ${workspaceId}`);
-      }
-      const next = change(current.source);
-      const item: SourceItem = {
-        ...keys.source(workspaceId, sourceName),
-        type: "source",
-        ...next,
-        version: current.version + 1,
-      };
-      try {
-        await this.db.send(
-          new PutCommand({
-            TableName: this.tableName,
-            Item: item,
-            ConditionExpression: "version = :version",
-            ExpressionAttributeValues: { ":version": current.version },
-          }),
-        );
-        this.forget(workspaceId, sourceName);
-        return next;
-      } catch (error) {
-        if ((error as { name?: string }).name !== "ConditionalCheckFailedException") throw error;
-      }
-    }
-    throw new IngestError("source.update_conflict", `Source ${sourceName} changed while updating; try again`, {
-      retryable: true,
-    });
+  /** One request, its failure classified (`storageCall`). */
+  private send(operation: string, command: () => TransactWriteCommand): Promise<unknown> {
+    return storageCall(operation, () => this.db.send(command()));
   }
 
   private workspaceNotFound(workspaceId: string) {
@@ -486,30 +305,6 @@ export class WorkspaceStore implements CredentialLookup {
   }
 
   private forget(workspaceId: string, sourceName: string) {
-    this.cache.delete(`S#${workspaceId}#${sourceName}`);
-  }
-
-  /** A look-up for ingest: cached, and a DynamoDB failure is a `DependencyError` (answered 503). */
-  private async cached<T extends Source | SourceRef>(key: string, load: () => Promise<T | undefined>) {
-    const now = this.now().getTime();
-    const hit = this.cacheMs > 0 ? this.cache.get(key) : undefined;
-    if (hit && hit.expiresAt > now) return hit.value;
-    let value: T | undefined;
-    try {
-      value = await load();
-    } catch (error) {
-      throw new DependencyError("credentials.unavailable", "Credentials could not be looked up: retry the request", {
-        cause: error,
-      });
-    }
-    if (this.cacheMs <= 0) return value;
-    const ttl = value === undefined ? Math.min(this.cacheMs, missCacheSeconds * 1000) : this.cacheMs;
-    this.cache.delete(key);
-    if (this.cache.size >= maxCacheEntries) {
-      const oldest = this.cache.keys().next().value;
-      if (oldest !== undefined) this.cache.delete(oldest);
-    }
-    this.cache.set(key, { value, expiresAt: now + ttl });
-    return value;
+    this.cache.forget(sourceCacheKey(workspaceId, sourceName));
   }
 }

@@ -8,6 +8,7 @@ import { DependencyError, IngestError } from "../../../core/src/errors";
 import type { RawQueueSender } from "../../../core/src/ingest/receive";
 import type { RawMessageMeta } from "../../../core/src/ingest/split-batch";
 import { RawMessageAttribute } from "../../../core/src/queue-message";
+import { retry } from "../../../core/src/retry";
 
 /** SendMessageBatch takes at most 10 entries… */
 const maxEntriesPerCall = 10;
@@ -17,8 +18,10 @@ const maxBytesPerCall = 256 * 1024;
 export interface RawQueueSenderOptions {
   /** Tries per entry, the first included. */
   attempts?: number;
-  /** First pause between tries; doubles each time, with jitter. */
+  /** First pause between tries; doubles each time, with jitter (core/src/retry.ts). */
   baseDelayMs?: number;
+  /** Longest pause between tries. Default 8 × `baseDelayMs`. */
+  maxDelayMs?: number;
 }
 
 function attributesOf(meta: RawMessageMeta): Record<string, MessageAttributeValue> {
@@ -69,7 +72,8 @@ function isTransient(error: unknown): boolean {
   return status >= 500 || status === 429 || /Throttl|RequestThrottled|OverLimit/.test(e.name ?? "");
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Entries SQS answered as Failed through no fault of ours: sent again. */
+class FailedEntries extends Error {}
 
 /**
  * The raw queue behind `RawQueueSender`: sends bodies with SendMessageBatch (10 entries and at most
@@ -89,15 +93,20 @@ export function createRawQueueSender(
   queueUrl: string,
   options: RawQueueSenderOptions = {},
 ): RawQueueSender {
-  const attempts = Math.max(1, options.attempts ?? 3);
   const baseDelayMs = options.baseDelayMs ?? 50;
+  const policy = {
+    attempts: Math.max(1, options.attempts ?? 3),
+    baseDelayMs,
+    maxDelayMs: options.maxDelayMs ?? baseDelayMs * 8,
+    // A refusal on the message's merits (`queue.message_rejected`) is never sent again.
+    retryable: (error: unknown) =>
+      error instanceof FailedEntries || (!(error instanceof IngestError) && isTransient(error)),
+  };
 
   async function sendCall(entries: SendMessageBatchRequestEntry[]): Promise<void> {
     let pending = entries;
-    let lastError: unknown;
-    for (let attempt = 1; attempt <= attempts; attempt++) {
-      if (attempt > 1) await sleep(baseDelayMs * 2 ** (attempt - 2) * (0.5 + Math.random()));
-      try {
+    try {
+      await retry(async () => {
         const answer = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: pending }));
         const failed = answer.Failed ?? [];
         if (failed.length === 0) return;
@@ -110,18 +119,16 @@ export function createRawQueueSender(
         }
         const failedIds = new Set(failed.map((f) => f.Id));
         pending = pending.filter((entry) => failedIds.has(entry.Id));
-        lastError = new Error(`SendMessageBatch failed entries: ${failed.map((f) => f.Code).join(", ")}`);
-      } catch (error) {
-        if (error instanceof IngestError) throw error;
-        lastError = error;
-        if (!isTransient(error)) break;
-      }
+        throw new FailedEntries(`SendMessageBatch failed entries: ${failed.map((f) => f.Code).join(", ")}`);
+      }, policy);
+    } catch (error) {
+      if (error instanceof IngestError) throw error;
+      throw new DependencyError(
+        "queue.unavailable",
+        "The queue is unavailable: retry the request (calls received twice are stored once)",
+        { cause: error, details: { unsent: pending.length } },
+      );
     }
-    throw new DependencyError(
-      "queue.unavailable",
-      "The queue is unavailable: retry the request (calls received twice are stored once)",
-      { cause: lastError, details: { unsent: pending.length } },
-    );
   }
 
   return {

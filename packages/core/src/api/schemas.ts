@@ -5,68 +5,14 @@
  */
 import { z } from "zod";
 
-/** A stored time: ISO-8601 UTC with milliseconds. */
-const Time = z.iso.datetime({ offset: false });
-const NullableTime = Time.nullable();
+import { Account } from "../model/account";
+import { Time, Value } from "../model/field";
+import { User } from "../model/user";
 
-/** A custom trait or property value (spec 3.4). */
-export const Value = z.union([z.string(), z.number(), z.boolean(), z.array(z.string()), z.array(z.number())]);
-export type Value = z.infer<typeof Value>;
-
-export const Bucket = z.enum(["trial", "subscribed", "churned"]);
-export type Bucket = z.infer<typeof Bucket>;
-
-export const Account = z
-  .object({
-    workspace_id: z.string(),
-    account_id: z.string(),
-    name: z.string().nullable(),
-    company_bio: z.string().nullable(),
-    website: z.string().nullable(),
-    industry: z.string().nullable(),
-    avatar_url: z.string().describe("Sent, else derived from the website's domain, else a generated initials image"),
-    avatar_url_derived: z.boolean(),
-    mrr: z.number().nullable(),
-    created_at: NullableTime.describe("The account's signup date"),
-    trial_start_date: NullableTime,
-    trial_expiry_date: NullableTime,
-    is_trial: z.boolean().nullable(),
-    is_churned: z.boolean().nullable(),
-    next_renewal_date: NullableTime,
-    plan_name: z.string().nullable(),
-    bucket: Bucket.describe("`churned` if is_churned, else `trial` if is_trial, else `subscribed`"),
-    traits: z.record(z.string(), Value).describe("Custom traits"),
-    missing_required: z.array(z.string()),
-    missing_recommended: z.array(z.string()),
-    last_seen_at: NullableTime.describe("Time of the account's newest event"),
-  })
-  .describe("An account (from `group` calls)");
-export type Account = z.infer<typeof Account>;
-
-export const User = z
-  .object({
-    workspace_id: z.string(),
-    user_id: z.string(),
-    first_name: z.string().nullable(),
-    last_name: z.string().nullable(),
-    email: z.string().nullable(),
-    created_at: NullableTime.describe("The user's signup date"),
-    name: z.string().nullable(),
-    avatar: z.string().nullable(),
-    title: z.string().nullable(),
-    username: z.string().nullable(),
-    description: z.string().nullable(),
-    key_user: z.boolean().nullable(),
-    linkedin_url: z.string().nullable(),
-    is_active: z.boolean().nullable(),
-    status: z.enum(["active", "inactive"]),
-    traits: z.record(z.string(), Value).describe("Custom traits"),
-    missing_required: z.array(z.string()),
-    missing_recommended: z.array(z.string()),
-    last_seen_at: NullableTime.describe("Time of the user's newest event"),
-  })
-  .describe("A user (from `identify` calls)");
-export type User = z.infer<typeof User>;
+// The account and user shapes live with their field tables (model/); they are answers here too.
+export { Account, Bucket } from "../model/account";
+export { Value } from "../model/field";
+export { User } from "../model/user";
 
 /** A user with the accounts they belong to: `GET /v1/users/{userId}`. */
 export const UserWithAccounts = User.extend({ account_ids: z.array(z.string()) });

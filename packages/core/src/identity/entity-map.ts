@@ -2,6 +2,7 @@
  * Entity maps (spec 3.5): "this id in source X is this canonical user/account". Parsing uploads
  * (JSON or CSV) and planning what an upload changes are pure; the adapter reads and writes.
  */
+import { CsvError, type Info, parse as parseCsv } from "csv-parse/sync";
 import * as z from "zod/mini";
 import { ValidationError } from "../errors";
 import { readIdValue } from "../ids";
@@ -54,30 +55,34 @@ export function entityMapKey(entry: Pick<EntityMapEntry, "source" | "kind" | "ex
   return `${entry.source}\u0000${entry.kind}\u0000${entry.external_id}`;
 }
 
-/** Parses one CSV line (RFC 4180 quoting: `"a,b"`, `""` for a quote). */
-function csvFields(line: string): string[] {
-  const fields: string[] = [];
-  let field = "";
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i];
-    if (quoted) {
-      if (ch === '"' && line[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (ch === '"') quoted = false;
-      else field += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ",") {
-      fields.push(field);
-      field = "";
-    } else field += ch;
-  }
-  fields.push(field);
-  return fields;
-}
-
 const CSV_HEADER = ["source", "kind", "external_id", "canonical_id"] as const;
+
+/**
+ * The records of a CSV body (RFC 4180, by csv-parse): a quoted field may hold commas, `""` quotes
+ * and line breaks, and keeps its spaces; spaces around an unquoted field are trimmed. Blank lines
+ * are skipped. Each record comes with the line it starts on.
+ */
+function csvRecords(body: string): { fields: string[]; line: number }[] {
+  let parsed: { record: string[]; info: Info }[];
+  try {
+    parsed = parseCsv(body, {
+      bom: true,
+      trim: true,
+      record_delimiter: ["\r\n", "\n"],
+      relax_column_count: true,
+      skip_empty_lines: true,
+      skip_records_with_empty_values: true,
+      info: true,
+      // The declared overloads do not model `info: true`, which wraps each record with its info.
+    }) as unknown as typeof parsed;
+  } catch (error) {
+    if (!(error instanceof CsvError)) throw error;
+    throw new ValidationError("entity_map.invalid", `the CSV is malformed: ${error.message}`, { cause: error });
+  }
+  // csv-parse counts lines up to a record's end; a record's own line breaks sit inside quoted fields.
+  const breaks = (fields: string[]) => fields.reduce((n, f) => n + (f.match(/\r?\n/g)?.length ?? 0), 0);
+  return parsed.map(({ record, info }) => ({ fields: record, line: info.lines - breaks(record) }));
+}
 
 /**
  * Reads an upload body: a JSON array of entries or CSV with the header
@@ -89,18 +94,21 @@ const CSV_HEADER = ["source", "kind", "external_id", "canonical_id"] as const;
  */
 export function parseEntityMapUpload(body: string, contentType: string | undefined): EntityMapEntry[] {
   let rows: unknown[];
-  let firstRow = 0;
+  let rowLabels: string[] | undefined;
   if ((contentType ?? "").toLowerCase().includes("csv")) {
-    const lines = body.split(/\r?\n/).filter((l) => l.trim() !== "");
-    const header = csvFields(lines[0] ?? "").map((h) => h.trim());
+    const records = csvRecords(body);
+    const header = records[0]?.fields ?? [];
     if (CSV_HEADER.some((name, i) => header[i] !== name)) {
       throw new ValidationError("entity_map.invalid", `CSV header must be ${CSV_HEADER.join(",")}`);
     }
-    rows = lines.slice(1).map((line) => {
-      const [source, kind, external_id, canonical_id] = csvFields(line).map((f) => f.trim());
-      return { source, kind, external_id, canonical_id };
-    });
-    firstRow = 2;
+    const data = records.slice(1);
+    rows = data.map(({ fields: [source, kind, external_id, canonical_id] }) => ({
+      source,
+      kind,
+      external_id,
+      canonical_id,
+    }));
+    rowLabels = data.map((record) => `line ${record.line}`);
   } else {
     try {
       rows = JSON.parse(body);
@@ -122,7 +130,7 @@ export function parseEntityMapUpload(body: string, contentType: string | undefin
     const parsed = EntityMapEntry.safeParse(row);
     if (parsed.success) entries.push(parsed.data);
     else {
-      const label = firstRow ? `line ${i + firstRow}` : `entry ${i}`;
+      const label = rowLabels?.[i] ?? `entry ${i}`;
       problems.push(
         `${label}: ${parsed.error.issues.map((x) => `${x.path.join(".") || "entry"} ${x.message}`).join(", ")}`,
       );

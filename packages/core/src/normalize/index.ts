@@ -1,5 +1,8 @@
 /** Normalize: the pure rules that map Segment calls into accounts, users, memberships and events. */
 
+export { ACCOUNT_FIELDS, type AccountFieldName } from "../model/account";
+export type { KnownField, KnownFieldType } from "../model/field";
+export { USER_FIELDS, type UserFieldName } from "../model/user";
 export { faviconUrl, initialsAvatar } from "./avatar";
 export { type AliasLink, type CallMeta, type Deletion, type NormalizedCall, normalizeCall } from "./call";
 export {
@@ -23,15 +26,7 @@ export {
 } from "./merge";
 export { callContentHash, callMessageId, canonicalJson } from "./message-id";
 export type { Problem, ProblemCode, ValueOrigin } from "./problem";
-export {
-  ACCOUNT_FIELDS,
-  type AccountFieldName,
-  type KnownField,
-  type KnownFieldType,
-  type ProfileKind,
-  USER_FIELDS,
-  type UserFieldName,
-} from "./profile-fields";
+export type { ProfileKind } from "./profile-fields";
 export { type ProfileWrite, profileWrite } from "./profile-write";
 export { readTime, type TimeReading, toUtcTime } from "./time";
 export {

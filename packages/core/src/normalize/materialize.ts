@@ -1,62 +1,17 @@
 /**
- * Stored, versioned profile fields turned into the API's account and user (spec 3 tables), with the
- * derived fields. Pure and deterministic: no clock, keys in a fixed order.
+ * Stored, versioned profile fields turned into the account and user shapes (model/account.ts,
+ * model/user.ts), with the derived fields. Pure and deterministic: no clock, keys in a fixed order.
  */
+import { ACCOUNT_FIELDS, type AccountProfile, accountBucket } from "../model/account";
+import { type KnownField, type KnownFieldType, storedValue } from "../model/field";
+import { USER_FIELDS, type UserProfile } from "../model/user";
 import { faviconUrl, initialsAvatar } from "./avatar";
 import type { VersionedFields } from "./merge";
 import { CUSTOM_TRAIT_PREFIX } from "./profile-fields";
-import type { FieldValue, Value } from "./value";
+import type { Value } from "./value";
 
-/** The account's commercial state: `churned` if is_churned, else `trial` if is_trial, else `subscribed`. */
-export type Bucket = "churned" | "trial" | "subscribed";
-
-/** An account as the API shows it. Times are ISO UTC strings. */
-export interface Account {
-  workspace_id: string;
-  account_id: string;
-  name: string | null;
-  company_bio: string | null;
-  website: string | null;
-  industry: string | null;
-  /** Sent, else derived from the website's favicon, else a generated initials image. */
-  avatar_url: string;
-  avatar_url_derived: boolean;
-  mrr: number | null;
-  created_at: string | null;
-  trial_start_date: string | null;
-  trial_expiry_date: string | null;
-  is_trial: boolean | null;
-  is_churned: boolean | null;
-  next_renewal_date: string | null;
-  plan_name: string | null;
-  bucket: Bucket;
-  traits: Record<string, Value>;
-  missing_required: string[];
-  missing_recommended: string[];
-}
-
-/** A user as the API shows it. */
-export interface User {
-  workspace_id: string;
-  user_id: string;
-  first_name: string | null;
-  last_name: string | null;
-  email: string | null;
-  created_at: string | null;
-  /** `name` as sent, else first and last name joined. */
-  name: string | null;
-  avatar: string | null;
-  title: string | null;
-  username: string | null;
-  description: string | null;
-  key_user: boolean | null;
-  linkedin_url: string | null;
-  is_active: boolean | null;
-  status: "active" | "inactive";
-  traits: Record<string, Value>;
-  missing_required: string[];
-  missing_recommended: string[];
-}
+export type { Account, Bucket } from "../model/account";
+export type { User } from "../model/user";
 
 /**
  * The API account from its stored fields.
@@ -66,32 +21,30 @@ export interface User {
  * // { account_id: "acc_1", name: "Acme", bucket: "subscribed", avatar_url: "data:image/svg+xml,…",
  * //   avatar_url_derived: true, missing_required: [], … }
  */
-export function materializeAccount(workspaceId: string, accountId: string, fields: VersionedFields): Account {
-  const read = reader(fields);
-  const name = read.string("name");
-  const website = read.string("website");
+export function materializeAccount(workspaceId: string, accountId: string, fields: VersionedFields): AccountProfile {
+  const read = accountReader(fields);
+  const name = read("name");
+  const website = read("website");
   // A blank avatar_url is no avatar: derive one rather than show an empty image.
-  const sentAvatar = nonBlank(read.string("avatar_url"));
-  const isTrial = read.boolean("is_trial");
-  const isChurned = read.boolean("is_churned");
-  const bucket: Bucket = isChurned === true ? "churned" : isTrial === true ? "trial" : "subscribed";
-  const account: Omit<Account, "missing_required" | "missing_recommended"> = {
+  const sentAvatar = nonBlank(read("avatar_url"));
+  const bucket = accountBucket(fields);
+  const account: Omit<AccountProfile, "missing_required" | "missing_recommended"> = {
     workspace_id: workspaceId,
     account_id: accountId,
     name,
-    company_bio: read.string("company_bio"),
+    company_bio: read("company_bio"),
     website,
-    industry: read.string("industry"),
+    industry: read("industry"),
     avatar_url: sentAvatar ?? derivedAvatar(name, website, accountId),
     avatar_url_derived: sentAvatar === null,
-    mrr: read.number("mrr"),
-    created_at: read.string("created_at"),
-    trial_start_date: read.string("trial_start_date"),
-    trial_expiry_date: read.string("trial_expiry_date"),
-    is_trial: isTrial,
-    is_churned: isChurned,
-    next_renewal_date: read.string("next_renewal_date"),
-    plan_name: read.string("plan_name"),
+    mrr: read("mrr"),
+    created_at: read("created_at"),
+    trial_start_date: read("trial_start_date"),
+    trial_expiry_date: read("trial_expiry_date"),
+    is_trial: read("is_trial"),
+    is_churned: read("is_churned"),
+    next_renewal_date: read("next_renewal_date"),
+    plan_name: read("plan_name"),
     bucket,
     traits: customTraits(fields),
   };
@@ -111,25 +64,25 @@ export function materializeAccount(workspaceId: string, accountId: string, field
  * // { user_id: "u1", first_name: "Ada", name: "Ada", status: "active",
  * //   missing_required: ["last_name", "created_at"], missing_recommended: ["email"], … }
  */
-export function materializeUser(workspaceId: string, userId: string, fields: VersionedFields): User {
-  const read = reader(fields);
-  const firstName = read.string("first_name");
-  const lastName = read.string("last_name");
-  const isActive = read.boolean("is_active");
-  const user: Omit<User, "missing_required" | "missing_recommended"> = {
+export function materializeUser(workspaceId: string, userId: string, fields: VersionedFields): UserProfile {
+  const read = userReader(fields);
+  const firstName = read("first_name");
+  const lastName = read("last_name");
+  const isActive = read("is_active");
+  const user: Omit<UserProfile, "missing_required" | "missing_recommended"> = {
     workspace_id: workspaceId,
     user_id: userId,
     first_name: firstName,
     last_name: lastName,
-    email: read.string("email"),
-    created_at: read.string("created_at"),
-    name: read.string("name") ?? joinName(firstName, lastName),
-    avatar: read.string("avatar"),
-    title: read.string("title"),
-    username: read.string("username"),
-    description: read.string("description"),
-    key_user: read.boolean("key_user"),
-    linkedin_url: read.string("linkedin_url"),
+    email: read("email"),
+    created_at: read("created_at"),
+    name: read("name") ?? joinName(firstName, lastName),
+    avatar: read("avatar"),
+    title: read("title"),
+    username: read("username"),
+    description: read("description"),
+    key_user: read("key_user"),
+    linkedin_url: read("linkedin_url"),
     is_active: isActive,
     status: isActive === false ? "inactive" : "active",
     traits: customTraits(fields),
@@ -141,25 +94,16 @@ export function materializeUser(workspaceId: string, userId: string, fields: Ver
   };
 }
 
-// Stored values were typed on write; a value of the wrong type (an older rule, a hand edit) reads as
-// absent rather than breaking the API's types.
-function reader(fields: VersionedFields) {
-  const value = (name: string): FieldValue => (Object.hasOwn(fields, name) ? (fields[name]?.v ?? null) : null);
-  return {
-    string: (name: string) => {
-      const v = value(name);
-      return typeof v === "string" ? v : null;
-    },
-    number: (name: string) => {
-      const v = value(name);
-      return typeof v === "number" ? v : null;
-    },
-    boolean: (name: string) => {
-      const v = value(name);
-      return typeof v === "boolean" ? v : null;
-    },
-  };
+/** A reader of a table's known fields from stored fields, each typed as its table entry says. */
+function fieldReader<const F extends KnownField>(table: readonly F[]) {
+  const types = new Map<string, KnownFieldType>(table.map((field) => [field.name, field.type]));
+  return (fields: VersionedFields) =>
+    <N extends F["name"]>(name: N) =>
+      storedValue(fields, name, types.get(name) as Extract<F, { name: N }>["type"]);
 }
+
+const accountReader = fieldReader(ACCOUNT_FIELDS);
+const userReader = fieldReader(USER_FIELDS);
 
 function customTraits(fields: VersionedFields): Record<string, Value> {
   const entries: [string, Value][] = [];

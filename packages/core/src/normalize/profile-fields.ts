@@ -1,8 +1,12 @@
 /**
- * The known profile fields of the model (spec 3, account and user tables): their canonical names,
- * the Segment trait names they are read from, and their types.
+ * Reading a call's traits into the known profile fields. Which fields there are, and the trait
+ * names each is read from, are tables beside their shapes: ACCOUNT_FIELDS (model/account.ts) and
+ * USER_FIELDS (model/user.ts).
  */
 
+import { ACCOUNT_FIELDS } from "../model/account";
+import type { KnownField, KnownFieldType } from "../model/field";
+import { USER_FIELDS } from "../model/user";
 import { OLDEST_PLAUSIBLE_TIME } from "./event-time";
 import type { Problem } from "./problem";
 import { readTime } from "./time";
@@ -10,60 +14,6 @@ import { type FieldValue, isTooLarge, MAX_STRING_BYTES } from "./value";
 
 /** The two kinds of profile. */
 export type ProfileKind = "account" | "user";
-
-/** The type a known field must have. `time` is a zoned ISO-8601 string, stored in UTC. */
-export type KnownFieldType = "string" | "number" | "boolean" | "time";
-
-/** One known field: `from[0]` is the canonical trait name, the rest are aliases in priority order. */
-export interface KnownField {
-  readonly name: string;
-  readonly type: KnownFieldType;
-  readonly from: readonly string[];
-}
-
-// Aliases are the spec's, plus the camelCase form of each canonical name where the spec lists none
-// (avatarUrl, companyBio, trialExpiryDate, planName…): Segment's own spec writes traits in camelCase.
-/** Account fields, from `group` traits. */
-export const ACCOUNT_FIELDS = [
-  { name: "name", type: "string", from: ["name"] },
-  { name: "company_bio", type: "string", from: ["company_bio", "description", "companyBio"] },
-  { name: "website", type: "string", from: ["website"] },
-  { name: "industry", type: "string", from: ["industry"] },
-  { name: "avatar_url", type: "string", from: ["avatar_url", "avatar", "logo", "avatarUrl"] },
-  { name: "mrr", type: "number", from: ["mrr"] },
-  { name: "created_at", type: "time", from: ["created_at", "createdAt"] },
-  { name: "trial_start_date", type: "time", from: ["trial_start_date", "trial_start", "trialStartDate"] },
-  {
-    name: "trial_expiry_date",
-    type: "time",
-    from: ["trial_expiry_date", "trial_end", "trialEndDate", "trialExpiryDate"],
-  },
-  { name: "is_trial", type: "boolean", from: ["is_trial", "isTrial"] },
-  { name: "is_churned", type: "boolean", from: ["is_churned", "isChurned"] },
-  { name: "next_renewal_date", type: "time", from: ["next_renewal_date", "nextRenewalDate"] },
-  { name: "plan_name", type: "string", from: ["plan_name", "plan", "planName"] },
-] as const satisfies readonly KnownField[];
-
-/** User fields, from `identify` traits. */
-export const USER_FIELDS = [
-  { name: "first_name", type: "string", from: ["first_name", "firstName"] },
-  { name: "last_name", type: "string", from: ["last_name", "lastName"] },
-  { name: "email", type: "string", from: ["email"] },
-  { name: "created_at", type: "time", from: ["created_at", "createdAt"] },
-  { name: "name", type: "string", from: ["name"] },
-  { name: "avatar", type: "string", from: ["avatar"] },
-  { name: "title", type: "string", from: ["title"] },
-  { name: "username", type: "string", from: ["username"] },
-  { name: "description", type: "string", from: ["description"] },
-  { name: "key_user", type: "boolean", from: ["key_user", "keyUser"] },
-  { name: "linkedin_url", type: "string", from: ["linkedin_url", "linkedinUrl", "linkedin"] },
-  { name: "is_active", type: "boolean", from: ["is_active", "isActive"] },
-] as const satisfies readonly KnownField[];
-
-/** Canonical account field names. */
-export type AccountFieldName = (typeof ACCOUNT_FIELDS)[number]["name"];
-/** Canonical user field names. */
-export type UserFieldName = (typeof USER_FIELDS)[number]["name"];
 
 /** The known fields of a profile kind. */
 export function knownFields(kind: ProfileKind): readonly KnownField[] {

@@ -70,9 +70,9 @@ export async function rerunAlone(
   return failed;
 }
 
-/** A reject and the SQS records that must go back if it cannot be written. */
+/** A reject and the SQS record that must go back if it cannot be written. */
 export interface PendingReject {
-  recordIds: string[];
+  recordId: string;
   reject: RejectRecord;
 }
 
@@ -91,7 +91,7 @@ export async function saveRejectsIsolated(
   seenAt: string,
 ): Promise<Set<string>> {
   const failed = new Set<string>();
-  const all = () => new Set(rejects.flatMap((r) => r.recordIds));
+  const all = () => new Set(rejects.map((r) => r.recordId));
   try {
     await store.saveRejects(
       rejects.map((r) => r.reject),
@@ -107,14 +107,14 @@ export async function saveRejectsIsolated(
       continue;
     } catch (error) {
       if (isRetryable(error)) {
-        for (const id of pending.recordIds) failed.add(id);
+        failed.add(pending.recordId);
         continue;
       }
     }
     try {
       await store.saveRejects([reducedReject(pending.reject)], seenAt);
     } catch {
-      for (const id of pending.recordIds) failed.add(id);
+      failed.add(pending.recordId);
     }
   }
   return failed;

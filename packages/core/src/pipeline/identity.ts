@@ -98,3 +98,23 @@ export function userIdsOf(call: NormalizedCall): string[] {
   for (const a of call.aliases) ids.add(a.to);
   return [...ids];
 }
+
+/**
+ * The users a call is about, for refusing it when one is deleted: its user profile, its event's
+ * user, the users its aliases link to, and an identify's memberships (its company traits).
+ */
+export function coreUserIdsOf(call: NormalizedCall): string[] {
+  const ids = new Set<string>();
+  for (const p of call.profiles) if (p.kind === "user") ids.add(p.id);
+  if (call.event?.user_id) ids.add(call.event.user_id);
+  for (const a of call.aliases) ids.add(a.to);
+  if (call.type === "identify") for (const m of call.memberships) ids.add(m.userId);
+  return [...ids];
+}
+
+/** The anonymous ids a call carries: its event's when it has no userId, and the ids its aliases link. */
+export function anonymousIdsOf(call: NormalizedCall): string[] {
+  const ids = new Set(call.aliases.map((a) => a.from));
+  if (call.event && call.event.user_id === null && call.event.anonymous_id !== null) ids.add(call.event.anonymous_id);
+  return [...ids];
+}

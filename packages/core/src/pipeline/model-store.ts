@@ -194,14 +194,25 @@ export interface ModelStore {
   ): Promise<Map<string, { receivedAt: string; time: string }>>;
 }
 
+/**
+ * The one in-memory map key of anything scoped to a workspace: the workspace and the parts,
+ * NUL-separated (profile, membership and per-user keys of the pipeline and its store).
+ *
+ * @example
+ * scopedKey("w1", "u1"); // "w1\u0000u1"
+ */
+export function scopedKey(workspaceId: string, ...parts: string[]): string {
+  return [workspaceId, ...parts].join("\u0000");
+}
+
 /** The stable map key of a membership edge. */
 export function membershipKey(edge: Pick<MembershipEdge, "workspaceId" | "accountId" | "userId">): string {
-  return `${edge.workspaceId}\u0000${edge.accountId}\u0000${edge.userId}`;
+  return scopedKey(edge.workspaceId, edge.accountId, edge.userId);
 }
 
 /** The stable map key of a profile reference. */
 export function profileKey(ref: ProfileRef): string {
-  return `${ref.workspaceId}\u0000${ref.kind}\u0000${ref.id}`;
+  return scopedKey(ref.workspaceId, ref.kind, ref.id);
 }
 
 /** A problem of a call as a reject record. */

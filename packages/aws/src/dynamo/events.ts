@@ -1,0 +1,221 @@
+import { type DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
+import type { EventVersion, StoredEvent } from "../../../core/src/pipeline/model-store";
+import { type Key, keys, monthOf } from "./keys";
+import type { ProfileStore, TableNames } from "./profiles";
+import { batchGet, getItem, ifCondition, queryAll } from "./table-ops";
+
+/** Conditional event puts run this many at a time (BatchWriteItem has no conditions). */
+const PUT_CONCURRENCY = 8;
+
+/** The stored form of an event: its fields plus the keys of the table and its two indexes. */
+export function eventItem(event: StoredEvent): Record<string, unknown> {
+  const ws = event.workspace_id;
+  const order = keys.eventOrder(event.timestamp, event.event_id);
+  const month = monthOf(event.timestamp);
+  return {
+    ...keys.event(ws, event.event_id),
+    ...event,
+    ...(event.account_id !== null ? { ...keys.accountEvents(ws, event.account_id, month), ask: order } : {}),
+    ...(event.user_id !== null
+      ? { ...keys.userEvents(ws, event.user_id, month), usk: order }
+      : event.anonymous_id !== null
+        ? { ...keys.anonymousEvents(ws, event.anonymous_id), usk: order }
+        : {}),
+  };
+}
+
+/** Strips the key attributes from a stored event item. */
+export function eventFromItem(item: Record<string, unknown>): StoredEvent {
+  const { pk: _pk, sk: _sk, apk: _apk, ask: _ask, upk: _upk, usk: _usk, ...event } = item;
+  return event as unknown as StoredEvent;
+}
+
+/**
+ * Events in the Events table: keyed by workspace and event id (a duplicate finds itself), indexed
+ * by account and by user (or anonymous id) per month.
+ */
+export class EventStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tables: TableNames,
+    private readonly profiles: ProfileStore,
+  ) {}
+
+  async existingEvents(workspaceId: string, eventIds: string[]): Promise<Map<string, EventVersion>> {
+    const items = await batchGet(
+      this.db,
+      this.tables.eventsTable,
+      eventIds.map((id) => keys.event(workspaceId, id)),
+      {
+        consistent: true,
+        projection: "event_id, #type, event_name, #ts, user_id, account_id, #src, content_hash",
+        names: { "#type": "type", "#ts": "timestamp", "#src": "source" },
+      },
+    );
+    return new Map(
+      items.map((item) => [
+        item.event_id as string,
+        {
+          event_id: item.event_id as string,
+          type: item.type as EventVersion["type"],
+          event_name: item.event_name as string,
+          timestamp: item.timestamp as string,
+          user_id: (item.user_id as string | null | undefined) ?? null,
+          account_id: (item.account_id as string | null | undefined) ?? null,
+          source: item.source as string,
+          ...(typeof item.content_hash === "string" ? { content_hash: item.content_hash } : {}),
+        },
+      ]),
+    );
+  }
+
+  async rewriteEvents(events: StoredEvent[]): Promise<void> {
+    await this.conditionalPuts(
+      events,
+      "attribute_exists(pk) AND (attribute_not_exists(content_hash) OR content_hash = :h)",
+    );
+  }
+
+  async insertEvents(events: StoredEvent[]): Promise<Set<string>> {
+    return this.conditionalPuts(
+      events,
+      "attribute_not_exists(pk) OR attribute_not_exists(content_hash) OR content_hash = :h",
+    );
+  }
+
+  async replaceEvent(event: StoredEvent, expectedHash: string): Promise<boolean> {
+    return this.putEventIf(event, "content_hash = :h", expectedHash);
+  }
+
+  /** One conditional put per event, a few at a time; returns the ids whose condition failed. */
+  private async conditionalPuts(events: StoredEvent[], condition: string): Promise<Set<string>> {
+    // One conditional put each (BatchWriteItem has no conditions): the same write units, more requests.
+    const taken = new Set<string>();
+    let next = 0;
+    const worker = async () => {
+      while (next < events.length) {
+        const event = events[next++] as StoredEvent;
+        if (!(await this.putEventIf(event, condition, event.content_hash ?? null))) taken.add(event.event_id);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(PUT_CONCURRENCY, events.length) }, worker));
+    return taken;
+  }
+
+  /** Writes an event if `condition` (over `:h`) holds; false when it does not. */
+  private async putEventIf(event: StoredEvent, condition: string, hash: string | null): Promise<boolean> {
+    return ifCondition("event write", () =>
+      this.db.send(
+        new PutCommand({
+          TableName: this.tables.eventsTable,
+          Item: eventItem(event),
+          ConditionExpression: condition,
+          ExpressionAttributeValues: { ":h": hash },
+        }),
+      ),
+    );
+  }
+
+  async userEventsResolvedFromMemberships(
+    workspaceId: string,
+    userId: string,
+    fromTime: string,
+  ): Promise<StoredEvent[]> {
+    const user = await getItem(this.db, this.tables.entitiesTable, keys.user(workspaceId, userId), {
+      consistent: true,
+      operation: "user read",
+    });
+    const months = [...((user?.event_months as Set<string> | undefined) ?? [])].filter((m) => m >= monthOf(fromTime));
+    return this.userEventsIn(workspaceId, userId, months.sort(), {
+      from: fromTime,
+      filter: "account_from_user = :yes",
+      values: { ":yes": true },
+    });
+  }
+
+  async eventsAttributedByAlias(
+    workspaceId: string,
+    anonymousId: string,
+    userId: string | null,
+  ): Promise<StoredEvent[]> {
+    if (userId === null) return (await this.anonymousEventItems(workspaceId, anonymousId)).map(eventFromItem);
+    return this.userEventsIn(workspaceId, userId, await this.profiles.eventMonths(keys.user(workspaceId, userId)), {
+      filter: "anonymous_id = :a AND user_from_alias = :yes",
+      values: { ":a": anonymousId, ":yes": true },
+    });
+  }
+
+  /** Every event item indexed under an anonymous id (events without a user of their own). */
+  async anonymousEventItems(workspaceId: string, anonymousId: string): Promise<Record<string, unknown>[]> {
+    return queryAll(this.db, {
+      TableName: this.tables.eventsTable,
+      IndexName: "byUser",
+      KeyConditionExpression: "upk = :pk",
+      ExpressionAttributeValues: { ":pk": keys.anonymousEvents(workspaceId, anonymousId).upk },
+    });
+  }
+
+  /** Every event item of a user in one month (byUser index). */
+  async userEventItems(workspaceId: string, userId: string, month: string): Promise<Record<string, unknown>[]> {
+    return queryAll(this.db, {
+      TableName: this.tables.eventsTable,
+      IndexName: "byUser",
+      KeyConditionExpression: "upk = :pk",
+      ExpressionAttributeValues: { ":pk": keys.userEvents(workspaceId, userId, month).upk },
+    });
+  }
+
+  /** Stored events among these ids that `belongs` accepts (with their keys and account). */
+  async knownEvents(
+    workspaceId: string,
+    eventIds: string[],
+    belongs: (event: Record<string, unknown>) => boolean,
+  ): Promise<Record<string, unknown>[]> {
+    if (eventIds.length === 0) return [];
+    const items = await batchGet(
+      this.db,
+      this.tables.eventsTable,
+      eventIds.map((id) => keys.event(workspaceId, id)),
+      { consistent: true, projection: "user_id, anonymous_id, user_from_alias, account_id" },
+    );
+    return items.filter(belongs);
+  }
+
+  /** A user's events in the given months (byUser index, one partition a month), filtered. */
+  private async userEventsIn(
+    workspaceId: string,
+    userId: string,
+    months: string[],
+    query: { from?: string; filter: string; values: Record<string, unknown> },
+  ): Promise<StoredEvent[]> {
+    const events: StoredEvent[] = [];
+    for (const month of months) {
+      const items = await queryAll(this.db, {
+        TableName: this.tables.eventsTable,
+        IndexName: "byUser",
+        KeyConditionExpression: query.from === undefined ? "upk = :pk" : "upk = :pk AND usk >= :from",
+        FilterExpression: query.filter,
+        ExpressionAttributeValues: {
+          ":pk": keys.userEvents(workspaceId, userId, month).upk,
+          ...(query.from === undefined ? {} : { ":from": query.from }),
+          ...query.values,
+        },
+      });
+      events.push(...items.map(eventFromItem));
+    }
+    return events;
+  }
+}
+
+/** Gathers the keys of events to delete and the accounts they belonged to. */
+export function eventCollector() {
+  const accounts = new Set<string>();
+  const eventKeys: Key[] = [];
+  const collect = (items: Record<string, unknown>[]) => {
+    for (const item of items) {
+      eventKeys.push({ pk: item.pk as string, sk: item.sk as string });
+      if (typeof item.account_id === "string") accounts.add(item.account_id);
+    }
+  };
+  return { accounts, eventKeys, collect };
+}

@@ -1,0 +1,210 @@
+import { ConditionalCheckFailedException, TransactionCanceledException } from "@aws-sdk/client-dynamodb";
+import {
+  BatchGetCommand,
+  BatchWriteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  type QueryCommandInput,
+} from "@aws-sdk/lib-dynamodb";
+import { DependencyError } from "../../../core/src/errors";
+import { type RetryPolicy, retry } from "../../../core/src/retry";
+import type { Key } from "./keys";
+import { storageCall } from "./storage-error";
+
+/**
+ * The few DynamoDB patterns every store here uses, written once: batch reads and writes of any
+ * size (chunked to DynamoDB's limits, unprocessed items tried again), queries followed page by
+ * page, and one test for a failed condition. Every request goes through `storageCall`, so each
+ * failure reaches the caller classified as retryable (`DependencyError`) or permanent.
+ */
+
+/** One page of a listing; `next` is DynamoDB's LastEvaluatedKey (the API wraps it in a cursor). */
+export interface Page<T> {
+  items: T[];
+  next?: Record<string, unknown>;
+}
+
+/** A BatchWriteItem request: `{ PutRequest: { Item } }` or `{ DeleteRequest: { Key } }`. */
+export type WriteRequest = { PutRequest: { Item: Record<string, unknown> } } | { DeleteRequest: { Key: Key } };
+
+/** BatchGetItem reads at most 100 keys a request, BatchWriteItem writes at most 25 items. */
+export const BATCH_GET_LIMIT = 100;
+export const BATCH_WRITE_LIMIT = 25;
+
+/**
+ * How often what DynamoDB leaves unprocessed in a batch (throughput exceeded on some partitions)
+ * is sent again. The SDK's own retries do not cover it: the request as a whole succeeded.
+ */
+export const unprocessedRetry: RetryPolicy = {
+  attempts: 6,
+  baseDelayMs: 50,
+  maxDelayMs: 1000,
+  retryable: (error) => error instanceof UnprocessedError,
+};
+
+/** What is still unprocessed after the last try of a batch. */
+class UnprocessedError extends DependencyError {}
+
+/**
+ * Whether a request failed only because its condition did not hold: a `ConditionExpression` of a
+ * put, update or delete, or (with `index`, that item; without, any item) of a transaction. It
+ * looks through `storageCall`'s classification to the SDK error it keeps as `cause`.
+ *
+ * @example
+ * if (conditionFailed(error)) return false; // another writer got there first
+ */
+export function conditionFailed(error: unknown, index?: number): boolean {
+  const sdk = (error as { cause?: unknown } | undefined)?.cause ?? error;
+  if (sdk instanceof ConditionalCheckFailedException) return index === undefined;
+  if (!(sdk instanceof TransactionCanceledException)) return false;
+  const reasons = sdk.CancellationReasons ?? [];
+  return index === undefined
+    ? reasons.some((r) => r.Code === "ConditionalCheckFailed")
+    : reasons[index]?.Code === "ConditionalCheckFailed";
+}
+
+/**
+ * Runs a conditional request: true when it was applied, false when its condition failed; every
+ * other failure is thrown, classified.
+ *
+ * @example
+ * const won = await ifCondition("profile write", () => db.send(new UpdateCommand({ …, ConditionExpression })));
+ */
+export async function ifCondition(operation: string, send: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await storageCall(operation, send);
+    return true;
+  } catch (error) {
+    if (conditionFailed(error)) return false;
+    throw error;
+  }
+}
+
+const keyId = (k: { pk?: unknown; sk?: unknown }) => JSON.stringify([k.pk, k.sk]);
+
+/**
+ * The items stored under these keys (absent ones are left out), in no particular order: 100 keys
+ * a BatchGetItem, a key named twice read once, unprocessed keys read again with backoff.
+ *
+ * @example
+ * const items = await batchGet(db, table, [keys.user(ws, "u1")], { consistent: true, projection: "f" });
+ */
+export async function batchGet(
+  db: DynamoDBDocumentClient,
+  table: string,
+  itemKeys: Key[],
+  options: { consistent?: boolean; projection?: string; names?: Record<string, string> } = {},
+): Promise<Record<string, unknown>[]> {
+  // BatchGetItem refuses a request that names the same key twice.
+  const unique = [...new Map(itemKeys.map((k) => [keyId(k), { pk: k.pk, sk: k.sk }])).values()];
+  const items: Record<string, unknown>[] = [];
+  for (let i = 0; i < unique.length; i += BATCH_GET_LIMIT) {
+    let pending: Record<string, unknown>[] = unique.slice(i, i + BATCH_GET_LIMIT);
+    await retry(async () => {
+      const request = {
+        Keys: pending,
+        ...(options.consistent ? { ConsistentRead: true } : {}),
+        ...(options.projection ? { ProjectionExpression: `pk, sk, ${options.projection}` } : {}),
+        ...(options.names ? { ExpressionAttributeNames: options.names } : {}),
+      };
+      const out = await storageCall("batch read", () =>
+        db.send(new BatchGetCommand({ RequestItems: { [table]: request } })),
+      );
+      items.push(...(out.Responses?.[table] ?? []));
+      pending = (out.UnprocessedKeys?.[table]?.Keys as Record<string, unknown>[] | undefined) ?? [];
+      if (pending.length > 0)
+        throw new UnprocessedError("storage.unavailable", `DynamoDB left ${pending.length} read(s) unprocessed`);
+    }, unprocessedRetry);
+  }
+  return items;
+}
+
+/** `batchGet`, keyed by `itemKeyOf` of each found item. */
+export async function batchGetByKey(
+  db: DynamoDBDocumentClient,
+  table: string,
+  itemKeys: Key[],
+  options: { consistent?: boolean } = {},
+): Promise<Map<string, Record<string, unknown>>> {
+  const items = await batchGet(db, table, itemKeys, options);
+  return new Map(items.map((item) => [keyId(item), item]));
+}
+
+/** The map key `batchGetByKey` files an item under. */
+export function itemKeyOf(key: Key): string {
+  return keyId(key);
+}
+
+/**
+ * Writes any number of put and delete requests: 25 a BatchWriteItem, unprocessed items written
+ * again with backoff. Deletes of the same key twice are sent once (BatchWriteItem refuses them).
+ *
+ * @example
+ * await batchWrite(db, table, eventKeys.map((Key) => ({ DeleteRequest: { Key } })));
+ */
+export async function batchWrite(db: DynamoDBDocumentClient, table: string, requests: WriteRequest[]): Promise<void> {
+  const seen = new Set<string>();
+  const unique = requests.filter((r) => {
+    if (!("DeleteRequest" in r)) return true;
+    const id = keyId(r.DeleteRequest.Key);
+    if (seen.has(id)) return false;
+    seen.add(id);
+    return true;
+  });
+  for (let i = 0; i < unique.length; i += BATCH_WRITE_LIMIT) {
+    let pending: WriteRequest[] = unique.slice(i, i + BATCH_WRITE_LIMIT);
+    await retry(async () => {
+      const out = await storageCall("batch write", () =>
+        db.send(new BatchWriteCommand({ RequestItems: { [table]: pending } })),
+      );
+      pending = (out.UnprocessedItems?.[table] as WriteRequest[] | undefined) ?? [];
+      if (pending.length > 0)
+        throw new UnprocessedError("storage.unavailable", `DynamoDB left ${pending.length} write(s) unprocessed`);
+    }, unprocessedRetry);
+  }
+}
+
+/** One item by key, or undefined. */
+export async function getItem(
+  db: DynamoDBDocumentClient,
+  table: string,
+  key: Key,
+  options: { consistent?: boolean; operation?: string } = {},
+): Promise<Record<string, unknown> | undefined> {
+  const out = await storageCall(options.operation ?? "read", () =>
+    db.send(new GetCommand({ TableName: table, Key: key, ...(options.consistent ? { ConsistentRead: true } : {}) })),
+  );
+  return out.Item;
+}
+
+/** One page of a query; `next` is where the following page starts. */
+export async function queryPage(
+  db: DynamoDBDocumentClient,
+  input: QueryCommandInput,
+): Promise<Page<Record<string, unknown>>> {
+  const page = await storageCall("query", () => db.send(new QueryCommand(input)));
+  return { items: page.Items ?? [], next: page.LastEvaluatedKey };
+}
+
+/**
+ * Every item a query matches, following `LastEvaluatedKey` page by page. Only for partitions that
+ * stay small (a user's memberships, a month of a user's events, a workspace's sources); listings
+ * the API serves page by page with a cursor use `queryPage`.
+ *
+ * @example
+ * const memberships = await queryAll(db, { TableName, IndexName: "byUser", KeyConditionExpression: "gsi1pk = :pk", … });
+ */
+export async function queryAll(
+  db: DynamoDBDocumentClient,
+  input: QueryCommandInput,
+): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  let start = input.ExclusiveStartKey;
+  do {
+    const page = await queryPage(db, { ...input, ExclusiveStartKey: start });
+    items.push(...page.items);
+    start = page.next;
+  } while (start);
+  return items;
+}

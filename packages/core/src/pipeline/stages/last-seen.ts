@@ -1,0 +1,67 @@
+import { type BatchContext, type CallUnit, CONCURRENCY, eachLimited } from "../batch-context";
+import { type ModelStore, type ProfileRef, profileKey } from "../model-store";
+
+/** Profiles seen by a batch's events: the latest time, the months, and the calls that saw them. */
+export type SeenMap = Map<string, { ref: ProfileRef; time: string; months: Set<string>; units: CallUnit[] }>;
+
+/**
+ * Notes that a profile was seen at `time`, by the calls in `units` (whose records fail if the write does).
+ *
+ * @example
+ * noteSeen(seen, { workspaceId: "w1", kind: "user", id: "u1" }, event.timestamp, [unit]);
+ */
+export function noteSeen(seen: SeenMap, ref: ProfileRef, time: string, units: CallUnit[]): void {
+  const key = profileKey(ref);
+  const entry = seen.get(key) ?? { ref, time, months: new Set<string>(), units: [] };
+  if (time > entry.time) entry.time = time;
+  entry.months.add(time.slice(0, 7));
+  entry.units.push(...units);
+  seen.set(key, entry);
+}
+
+/**
+ * Keeps `last_seen_at` and `event_months` of every profile seen, one read for all of them and a
+ * write only where `seen` moves them (late events usually do not). Returns the profile keys whose
+ * touch failed (their records are sent back, or their calls set aside).
+ *
+ * @example
+ * const unrecorded = await touchSeenProfiles(ctx, seen);
+ */
+export async function touchSeenProfiles(ctx: BatchContext, seen: SeenMap): Promise<Set<string>> {
+  const entries = [...seen.values()];
+  const failed = new Set<string>();
+  if (entries.length === 0) return failed;
+  const stored = await ctx.read(
+    entries.flatMap((e) => e.units),
+    "last_seen_read",
+    () => ctx.store.loadProfiles(entries.map((e) => e.ref)),
+  );
+  if (!stored) return new Set(seen.keys());
+  const stale = entries.filter((entry) => {
+    const current = stored.get(profileKey(entry.ref));
+    if (!current?.lastSeenAt || current.lastSeenAt < entry.time) return true;
+    return [...entry.months].some((m) => !current.eventMonths.includes(m));
+  });
+  await eachLimited(stale, CONCURRENCY, async (entry) => {
+    const touched = await ctx.run(entry.units, "last_seen_at", () =>
+      ctx.store.touchLastSeen(entry.ref, entry.time, [...entry.months]),
+    );
+    if (!touched) failed.add(profileKey(entry.ref));
+  });
+  return failed;
+}
+
+/**
+ * Recomputes the last seen of profiles that lost events, which the monotonic touch cannot express.
+ *
+ * @example
+ * await recomputeLastSeen(store, "w1", "account", losers);
+ */
+export async function recomputeLastSeen(
+  store: Pick<ModelStore, "recomputeLastSeen">,
+  workspaceId: string,
+  kind: "user" | "account",
+  ids: Iterable<string>,
+): Promise<void> {
+  for (const id of ids) await store.recomputeLastSeen({ workspaceId, kind, id });
+}

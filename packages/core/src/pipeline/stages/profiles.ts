@@ -1,0 +1,94 @@
+import { IngestError } from "../../errors";
+import { accountBucket } from "../../model/account";
+import { mergeFields, type Stamp } from "../../normalize/merge";
+import { canonicalJson } from "../../normalize/message-id";
+import type { FieldValue } from "../../normalize/value";
+import { retryDelay } from "../../retry";
+import { type BatchContext, type CallUnit, CONCURRENCY, eachLimited } from "../batch-context";
+import { type ProfileRef, problemReject, profileKey, type StoredProfile } from "../model-store";
+
+/** Largest serialised profile we write: far under DynamoDB's 400 KB item limit. */
+export const MAX_PROFILE_BYTES = 300 * 1024;
+/** Optimistic-lock attempts before a profile (or a messageId conflict) is handed back to SQS. */
+export const MAX_PROFILE_ATTEMPTS = 12;
+
+/** Jittered backoff after a lost race, so a crowd of writers does not collide in lockstep. */
+export function lostRaceBackoff(attempt: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, retryDelay(attempt, lostRacePause)));
+}
+
+/** Pauses between re-reads after a lost optimistic-lock race: 10-20 ms, doubling, at most 320 ms. */
+const lostRacePause = { baseDelayMs: 20, maxDelayMs: 320 };
+
+interface ProfileWrites {
+  ref: ProfileRef;
+  writes: { fields: Record<string, FieldValue>; stamp: Stamp; unit: CallUnit }[];
+}
+
+/**
+ * Merges every profile write of the batch (spec 3.1), one read-merge-write per profile, with
+ * optimistic locking: one read for every profile of the batch; a profile re-reads alone only
+ * after losing a race. A call whose traits would make the profile too large is a reject.
+ *
+ * @example
+ * await writeProfiles(ctx, units);
+ */
+export async function writeProfiles(ctx: BatchContext, units: CallUnit[]): Promise<void> {
+  const groups = new Map<string, ProfileWrites>();
+  for (const unit of units) {
+    for (const write of unit.call.profiles) {
+      const ref = { workspaceId: unit.call.workspaceId, kind: write.kind, id: write.id };
+      const key = profileKey(ref);
+      const group = groups.get(key) ?? { ref, writes: [] };
+      group.writes.push({ fields: write.fields, stamp: unit.call.stamp, unit });
+      groups.set(key, group);
+    }
+  }
+  const list = [...groups.values()];
+  const unitsOf = (g: ProfileWrites) => g.writes.map((w) => w.unit);
+  const preloaded =
+    (await ctx.read(list.flatMap(unitsOf), "profile_read", () => ctx.store.loadProfiles(list.map((g) => g.ref)))) ??
+    new Map<string, StoredProfile>();
+  await eachLimited(list, CONCURRENCY, (group) =>
+    ctx.run(unitsOf(group), "profile", () => writeProfile(ctx, group, preloaded.get(profileKey(group.ref)))),
+  );
+}
+
+/** One profile's read-merge-write loop; `preloaded` is its state from the batch's read. */
+async function writeProfile(ctx: BatchContext, group: ProfileWrites, preloaded?: StoredProfile): Promise<void> {
+  const { ref } = group;
+  for (let attempt = 0; attempt < MAX_PROFILE_ATTEMPTS; attempt++) {
+    if (attempt > 0) await lostRaceBackoff(attempt);
+    const stored = attempt === 0 ? preloaded : (await ctx.store.loadProfiles([ref])).get(profileKey(ref));
+    let fields = stored?.fields ?? {};
+    let changed = false;
+    for (const write of group.writes) {
+      const merged = mergeFields(fields, write.fields, write.stamp);
+      if (!merged.changed) continue;
+      if (Buffer.byteLength(canonicalJson(merged.fields)) > MAX_PROFILE_BYTES) {
+        ctx.reject(
+          write.unit,
+          problemReject(write.unit.call, {
+            code: "trait.too_large",
+            field: "traits",
+            message: `the ${ref.kind} profile would exceed ${MAX_PROFILE_BYTES} bytes; this call's traits were not stored`,
+            value: Object.keys(write.fields),
+          }),
+        );
+        continue;
+      }
+      fields = merged.fields;
+      changed = true;
+    }
+    // A profile seen for the first time is written even with no fields: it exists now.
+    if (!changed && stored) return;
+    const bucket = ref.kind === "account" ? accountBucket(fields) : undefined;
+    if (await ctx.store.saveProfile(ref, fields, stored?.version ?? 0, bucket)) {
+      ctx.stats.profilesWritten++;
+      return;
+    }
+  }
+  throw new IngestError("profile.contention", `profile ${ref.kind} kept changing under concurrent writers`, {
+    retryable: true,
+  });
+}

@@ -1,0 +1,164 @@
+import { IngestError } from "../../errors";
+import { type NormalizedEvent, resolveEventAccount } from "../../normalize/event";
+import { type BatchContext, type CallUnit, CONCURRENCY, eachLimited } from "../batch-context";
+import { type StoredEvent, scopedKey } from "../model-store";
+import type { BatchEvent } from "./event-conflicts";
+import { noteSeen, recomputeLastSeen, type SeenMap, touchSeenProfiles } from "./last-seen";
+import type { MembershipChanges } from "./memberships";
+
+/** A user's memberships, each with the time it began. */
+export type UserMemberships = { accountId: string; since: string }[];
+
+/** Accounts a user belonged to at a time: memberships whose `since` is not after it. */
+export function accountsAt(memberships: UserMemberships, time: string): string[] {
+  return memberships.filter((m) => m.since <= time).map((m) => m.accountId);
+}
+
+/** An event resolved again against the user's memberships, and whether its account changed. */
+export function reresolve(event: NormalizedEvent, memberships: UserMemberships) {
+  const next = resolveEventAccount(event, accountsAt(memberships, event.timestamp));
+  const moved = next.account_id !== event.account_id || next.account_resolution !== event.account_resolution;
+  return { next, moved };
+}
+
+/** Events re-resolved in one workspace: what to rewrite, and the profiles that lost events. */
+export interface Reattribution {
+  updates: StoredEvent[];
+  /** Accounts that lost events (their last seen may have been in one). */
+  leftAccounts: Set<string>;
+  /** Users that lost events. */
+  leftUsers?: string[];
+  /**
+   * Profiles the moved events are recorded on (months, last seen) before they are rewritten, as
+   * for any event write (see events.ts), with the error to throw when that fails.
+   */
+  recordFirst?: { seen: SeenMap; code: string; message: string };
+}
+
+/**
+ * Re-resolve's tail, shared by every pass that moves stored events: months first (when asked),
+ * the rewrite, `afterRewrite`, then the last seen of the profiles the events left.
+ *
+ * @example
+ * await rewriteReattributed(ctx, ws, { updates, leftAccounts });
+ */
+export async function rewriteReattributed(
+  ctx: BatchContext,
+  ws: string,
+  r: Reattribution,
+  afterRewrite?: () => Promise<void>,
+): Promise<void> {
+  if (r.recordFirst && (await touchSeenProfiles(ctx, r.recordFirst.seen)).size > 0) {
+    throw new IngestError(r.recordFirst.code, r.recordFirst.message, { retryable: true });
+  }
+  await ctx.store.rewriteEvents(r.updates);
+  await afterRewrite?.();
+  await recomputeLastSeen(ctx.store, ws, "account", r.leftAccounts);
+  await recomputeLastSeen(ctx.store, ws, "user", r.leftUsers ?? []);
+  ctx.stats.eventsReattributed += r.updates.length;
+}
+
+/**
+ * Another normalizer may have stored a membership of the user between this batch's membership
+ * read and its event write, and looked for the user's events before they existed. Reading the
+ * memberships again after the write closes that gap: whichever of the two runs second sees the
+ * other's write. Events whose account changes are recorded (months, last seen) and rewritten.
+ *
+ * @example
+ * await recheckUserAccounts(ctx, "w1", written, membershipsReadBefore);
+ */
+export async function recheckUserAccounts(
+  ctx: BatchContext,
+  ws: string,
+  written: BatchEvent[],
+  before: Map<string, UserMemberships>,
+): Promise<void> {
+  const byUser = new Map<string, BatchEvent[]>();
+  for (const e of written) {
+    if (!e.event.account_from_user || e.event.user_id === null) continue;
+    byUser.set(e.event.user_id, [...(byUser.get(e.event.user_id) ?? []), e]);
+  }
+  const same = (a: UserMemberships, b: UserMemberships) =>
+    a.length === b.length && a.every((m) => b.some((n) => n.accountId === m.accountId && n.since === m.since));
+  await eachLimited([...byUser.entries()], CONCURRENCY, ([userId, events]) =>
+    ctx.run(
+      events.flatMap((e) => e.units),
+      "membership_recheck",
+      async () => {
+        const now = await ctx.store.userMemberships(ws, userId);
+        if (same(now, before.get(scopedKey(ws, userId)) ?? [])) return;
+        const seen: SeenMap = new Map();
+        const leftAccounts = new Set<string>();
+        const updates: StoredEvent[] = [];
+        for (const { event, units } of events) {
+          const { next, moved } = reresolve(event, now);
+          if (!moved) continue;
+          if (next.account_id !== null) {
+            noteSeen(seen, { workspaceId: ws, kind: "account", id: next.account_id }, next.timestamp, units);
+          }
+          if (event.account_id !== null && event.account_id !== next.account_id) leftAccounts.add(event.account_id);
+          updates.push({ ...next, workspace_id: ws });
+        }
+        if (updates.length === 0) return;
+        const recordFirst = {
+          seen,
+          code: "event.recheck_incomplete",
+          message: "could not record the re-resolved events' accounts",
+        };
+        await rewriteReattributed(ctx, ws, { updates, leftAccounts, recordFirst });
+      },
+    ),
+  );
+}
+
+/**
+ * A new membership (or an earlier `since`) can change which account earlier-stored events of the
+ * user belong to: recompute those events so the stored state does not depend on arrival order.
+ * The accounts they now count for are noted in `seen` (touched with the batch's own).
+ *
+ * @example
+ * await reattributeEvents(ctx, await writeMemberships(ctx, units), units, seen);
+ */
+export async function reattributeEvents(
+  ctx: BatchContext,
+  { changed, repeated }: MembershipChanges,
+  units: CallUnit[],
+  seen: SeenMap,
+): Promise<void> {
+  const byUser = new Map<string, { ws: string; userId: string; from: string; redo: boolean }>();
+  const add = (edge: MembershipChanges["changed"][number], redo: boolean) => {
+    const key = scopedKey(edge.workspaceId, edge.userId);
+    const entry = byUser.get(key);
+    if (!entry || edge.since < entry.from) {
+      byUser.set(key, { ws: edge.workspaceId, userId: edge.userId, from: edge.since, redo: redo || !!entry?.redo });
+    } else if (redo) entry.redo = true;
+  };
+  for (const edge of changed) add(edge, false);
+  for (const edge of repeated) add(edge, true);
+  const involved = (ws: string, userId: string) =>
+    units.filter((u) => u.call.workspaceId === ws && u.call.memberships.some((m) => m.userId === userId));
+  await eachLimited([...byUser.values()], CONCURRENCY, (entry) => {
+    const involvedUnits = involved(entry.ws, entry.userId);
+    return ctx.run(involvedUnits, "reattribute", async () => {
+      const memberships = await ctx.store.userMemberships(entry.ws, entry.userId);
+      const events = await ctx.store.userEventsResolvedFromMemberships(entry.ws, entry.userId, entry.from);
+      const updates: StoredEvent[] = [];
+      const leftAccounts = new Set<string>();
+      for (const event of events) {
+        const { next, moved } = reresolve(event, memberships);
+        // Noted even when unchanged: a redo must still bump what an interrupted first run did not.
+        if (next.account_id !== null && (entry.redo || next.account_id !== event.account_id)) {
+          const ref = { workspaceId: entry.ws, kind: "account" as const, id: next.account_id };
+          noteSeen(seen, ref, next.timestamp, involvedUnits);
+        }
+        if (!moved) continue;
+        updates.push({ ...next, workspace_id: entry.ws });
+        if (event.account_id !== null && event.account_id !== next.account_id) leftAccounts.add(event.account_id);
+      }
+      // An interrupted first run may have moved events without recomputing the accounts they left,
+      // which can only be accounts of the user's memberships.
+      if (entry.redo) for (const m of memberships) leftAccounts.add(m.accountId);
+      await rewriteReattributed(ctx, entry.ws, { updates, leftAccounts });
+    });
+  });
+}
