@@ -3,13 +3,16 @@ import { existsSync, readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
-import { parse } from "@readme/openapi-parser";
+import { parse, validate } from "@readme/openapi-parser";
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import addFormatsModule from "ajv-formats";
+import { deriveSegmentOpenApi } from "./segment-sdk-openapi";
 
 /**
  * A stand-in for Segment's Public API on 127.0.0.1 that holds every request to Segment's published
- * OpenAPI document (where it is read from: `openApiDocumentPath` below): the operation
+ * OpenAPI document when it is there (`openApiDocumentPath` below), else to the document derived
+ * from the official SDK's generated sources (segment-sdk-openapi.ts; `document` says which, and
+ * it is logged): the operation
  * must exist (method and path), carry `Authorization: Bearer <token>`, its path and query
  * parameters (deepObject pagination) and its body must match the document's schemas, and its
  * Content-Type must be one the operation lists. Anything else is recorded in `violations` (tests
@@ -26,8 +29,8 @@ import addFormatsModule from "ajv-formats";
  * 216af31c81a51e2d64a6c189701d1928e1897c91, the last before the SDK repositories stopped carrying
  * it; sha256 fb0b28f6d214c30ba70dda4fc6e3dd882745953a5b5549950ca4121c54560056). The npm SDK ships
  * none. It is a data file from outside the project, so it is not committed here: it lives in the
- * steering repo's shared/seed/ beside the checkout (CI gets a copy of shared/ beside its clone),
- * or wherever `SEGMENT_PUBLIC_API_OPENAPI` points.
+ * steering repo's shared/seed/ beside the checkout, or wherever `SEGMENT_PUBLIC_API_OPENAPI` points
+ * (then it must be there). Where it is absent (CI), the SDK-derived document is used.
  */
 export const openApiDocumentPath =
   process.env.SEGMENT_PUBLIC_API_OPENAPI ??
@@ -74,20 +77,50 @@ function pointer(...parts: string[]): string {
 }
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
-let loaded: Promise<{ ajv: Ajv; coercing: Ajv; operations: Operation[] }> | undefined;
+let loaded: Promise<{ ajv: Ajv; coercing: Ajv; operations: Operation[]; used: DocumentUsed }> | undefined;
 
-function load() {
-  loaded ??= (async () => {
-    if (!existsSync(openApiDocumentPath)) {
-      throw new Error(
-        `Segment's Public API OpenAPI document is not at ${openApiDocumentPath} (see openApiDocumentPath in this file for its source)`,
-      );
-    }
+/** Which document the stand-in holds requests to. */
+export interface DocumentUsed {
+  /** `published`: Segment's own document (shared/seed); `sdk`: derived from the official SDK's sources. */
+  source: "published" | "sdk";
+  /** The OpenAPI document's `info.version`. */
+  version: string;
+  /** Where it came from. */
+  from: string;
+}
+
+/**
+ * Segment's published document when it is there (sha-checked), else the one derived from the
+ * official SDK's generated sources (test/support/segment-sdk-openapi.ts), which CI always has.
+ */
+async function chooseDocument(): Promise<{ document: unknown; used: DocumentUsed }> {
+  if (existsSync(openApiDocumentPath)) {
     const text = readFileSync(openApiDocumentPath);
     const sha256 = createHash("sha256").update(text).digest("hex");
     if (sha256 !== documentSha256)
       throw new Error(`${openApiDocumentPath} is not the expected document (sha256 ${sha256})`);
-    const document = (await parse(openApiDocumentPath)) as unknown as { paths: Record<string, Record<string, Json>> };
+    const document = (await parse(openApiDocumentPath)) as unknown as { info: { version: string } };
+    return { document, used: { source: "published", version: document.info.version, from: openApiDocumentPath } };
+  }
+  if (process.env.SEGMENT_PUBLIC_API_OPENAPI) {
+    throw new Error(`SEGMENT_PUBLIC_API_OPENAPI points at ${openApiDocumentPath}, which does not exist`);
+  }
+  const derived = deriveSegmentOpenApi();
+  const checked = await validate(structuredClone(derived.document));
+  if (!checked.valid) {
+    throw new Error(`the SDK-derived document is not valid OpenAPI: ${JSON.stringify(checked.errors)}`);
+  }
+  const from = `@segment/public-api-sdk-typescript ${derived.sdkVersion} (its generated sources)`;
+  return { document: derived.document, used: { source: "sdk", version: derived.openApiVersion, from } };
+}
+
+function load() {
+  loaded ??= (async () => {
+    const { document: chosen, used } = await chooseDocument();
+    console.info(
+      `Segment Public API stand-in: validating against the ${used.source} document ${used.version}, from ${used.from}`,
+    );
+    const document = chosen as { paths: Record<string, Record<string, Json>> };
     const make = (coerceTypes: boolean) => {
       const ajv = new Ajv({ strict: false, allErrors: true, coerceTypes });
       addFormats(ajv);
@@ -103,7 +136,7 @@ function load() {
         operations.push({ method: method.toUpperCase(), template, pattern, pathParams, operation });
       }
     }
-    return { ajv: make(false), coercing: make(true), operations };
+    return { ajv: make(false), coercing: make(true), operations, used };
   })();
   return loaded;
 }
@@ -145,13 +178,15 @@ export interface SegmentPublicApiServer {
   requests: RecordedRequest[];
   /** Every way a request broke the document (empty when all were allowed). */
   violations: string[];
+  /** The document requests are held to (published, or derived from the SDK). */
+  document: DocumentUsed;
   /** The next `times` calls of an operation are answered 429 with `Retry-After: seconds`. */
   rateLimit(operationId: string, times: number, retryAfterSeconds: number): void;
   close(): Promise<void>;
 }
 
 export async function startSegmentPublicApiServer(options: { sources: Json[] }): Promise<SegmentPublicApiServer> {
-  const { ajv, coercing, operations } = await load();
+  const { ajv, coercing, operations, used } = await load();
   const token = `sgp_${randomBytes(12).toString("hex")}`;
   const state: PublicApiState = {
     catalog: catalogEntries(),
@@ -233,23 +268,17 @@ export async function startSegmentPublicApiServer(options: { sources: Json[] }):
 
   function respond(op: Operation, answer: Answer, response: ServerResponse): void {
     const id = op.operation.operationId as string;
-    const documented = (op.operation.responses as Record<string, { content?: Json }>)[String(answer.status)];
+    const responses = op.operation.responses as Record<string, { content?: Json }>;
+    // An error status the operation does not list falls to its `default` response, if it has one.
+    const status = String(answer.status) in responses || answer.status < 400 ? String(answer.status) : "default";
+    const documented = responses[status];
     const content = documented?.content ?? {};
     const contentType = Object.keys(content)[0] ?? "application/json";
     if (!documented) violations.push(`${id}: the stand-in answered ${answer.status}, which the document does not list`);
     else {
       const validate = validator(
         ajv,
-        pointer(
-          "paths",
-          op.template,
-          op.method.toLowerCase(),
-          "responses",
-          String(answer.status),
-          "content",
-          contentType,
-          "schema",
-        ),
+        pointer("paths", op.template, op.method.toLowerCase(), "responses", status, "content", contentType, "schema"),
         "response",
       );
       if (!validate(answer.body)) violations.push(`${id}: the stand-in's answer: ${describeErrors(validate.errors)}`);
@@ -293,6 +322,7 @@ export async function startSegmentPublicApiServer(options: { sources: Json[] }):
     state,
     requests,
     violations,
+    document: used,
     rateLimit: (operationId, times, seconds) => limited.set(operationId, { times, seconds }),
     close: () => new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve()))),
   };
@@ -392,7 +422,7 @@ function answer(state: PublicApiState, id: string, params: Json, body: Json): An
     }
     case "getSource": {
       const source = state.sources.get(params.sourceId as string);
-      return source ? ok({ source }) : notFound();
+      return source ? ok({ source, trackingPlanId: null }) : notFound();
     }
     case "listConnectedDestinationsFromSource": {
       if (!state.sources.has(params.sourceId as string)) return notFound();
