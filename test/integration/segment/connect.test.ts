@@ -1,8 +1,10 @@
+import { existsSync } from "node:fs";
 import webhookDestination from "@segment/action-destinations/dist/destinations/webhook/index.js";
 import { createTestEvent, createTestIntegration, type JSONObject } from "@segment/actions-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../../packages/cli/src/main";
 import {
+  openApiDocumentPath,
   type SegmentPublicApiServer,
   segmentSource,
   sendActionId,
@@ -13,7 +15,8 @@ import { callsOf, drainQueue, type IngestStack, startIngestStack } from "../inge
 
 /**
  * `segment connect` against a stand-in for Segment's Public API that holds every request to
- * Segment's published OpenAPI document (test/support/segment-public-api-server.ts), with the
+ * Segment's published OpenAPI document when shared/seed carries it, else to the document derived
+ * from the official SDK's generated sources (test/support/segment-public-api-server.ts), with the
  * workspace in DynamoDB Local; the destination it creates is then driven with Segment's own
  * Webhooks (Actions) code, whose signed deliveries must be accepted by the real ingest handler.
  */
@@ -217,5 +220,23 @@ describe("the Public API stand-in itself", () => {
     expect(found[1]).toContain("Content-Type text/plain is not one of");
     expect(found[2]).toContain("no valid Authorization: Bearer token");
     expect(found[3]).toContain("is not an operation of the document");
+  });
+
+  it("says which document it holds requests to, and refuses a wrong method or a wrongly typed body", async () => {
+    expect(segment.document).toEqual(
+      existsSync(openApiDocumentPath)
+        ? { source: "published", version: "32.0.5", from: openApiDocumentPath }
+        : { source: "sdk", version: "47.0.0", from: expect.stringContaining("@segment/public-api-sdk-typescript") },
+    );
+    const headers = { authorization: `Bearer ${segment.token}`, "content-type": "application/vnd.segment.v1+json" };
+    const valid = { sourceId: "srcWeb0001", metadataId: webhookMetadataId, settings: {} };
+    await fetch(`${segment.url}/destinations`, { method: "PUT", body: JSON.stringify(valid), headers });
+    const typed = { ...valid, settings: "sharedSecret=x" };
+    const answer = await fetch(`${segment.url}/destinations`, { method: "POST", body: JSON.stringify(typed), headers });
+    expect(answer.status).toBe(400);
+    const found = segment.violations.splice(0);
+    expect(found).toHaveLength(2);
+    expect(found[0]).toContain("PUT /destinations is not an operation of the document");
+    expect(found[1]).toContain("/settings must be object");
   });
 });
