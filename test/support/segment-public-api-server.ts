@@ -106,7 +106,7 @@ async function chooseDocument(): Promise<{ document: unknown; used: DocumentUsed
     throw new Error(`SEGMENT_PUBLIC_API_OPENAPI points at ${openApiDocumentPath}, which does not exist`);
   }
   const derived = deriveSegmentOpenApi();
-  const checked = await validate(structuredClone(derived.document));
+  const checked = await validate(structuredClone(derived.document) as unknown as Parameters<typeof validate>[0]);
   if (!checked.valid) {
     throw new Error(`the SDK-derived document is not valid OpenAPI: ${JSON.stringify(checked.errors)}`);
   }
