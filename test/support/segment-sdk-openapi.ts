@@ -21,10 +21,12 @@ import { dirname, join } from "node:path";
  *   class's namespace, or another model (followed recursively through the file's imports).
  *
  * Two things the generated client does not carry are filled in, and said here: the request media
- * types are taken to be the operation's `produces` list (Segment versions requests and responses
- * by the same media types, e.g. `application/vnd.segment.v1+json`), and every operation's `default`
- * (error) response is the SDK's `RequestErrorEnvelope` model, the `{ errors: [...] }` body its
- * `HttpError` carries. Anything the reader does not recognise throws rather than being skipped.
+ * types are taken to be the versioned ones of the operation's `produces` list (Segment versions
+ * requests and responses by the same `application/vnd.segment.<version>+json` types; its published
+ * document lists request bodies under those only, not under plain `application/json`), and every
+ * operation's `default` (error) response is the SDK's `RequestErrorEnvelope` model, the
+ * `{ errors: [...] }` body its `HttpError` carries (the published document lists 404, 422 and 429
+ * with it). Anything the reader does not recognise throws rather than being skipped.
  */
 
 type Json = Record<string, unknown>;
@@ -125,7 +127,9 @@ function readOperation(source: string, id: string, bearer: boolean, schemas: Mod
   for (const param of params) {
     if (bodyArg && param.name === bodyArg[1]) {
       const schema = { $ref: schemas.add(need(bodyArg[2], id, "body model")) };
-      const content = Object.fromEntries(produces.map((type) => [type, { schema }]));
+      const versioned = produces.filter((type) => type.startsWith("application/vnd.segment."));
+      if (versioned.length === 0) throw new Error(`${id}: no versioned media type for its body`);
+      const content = Object.fromEntries(versioned.map((type) => [type, { schema }]));
       requestBody = { required: param.required, content };
     } else if (inPath.includes(param.name)) {
       parameters.push({ name: param.name, in: "path", required: true, schema: schemas.type(param.type) });

@@ -47,6 +47,11 @@ describe("the SDK-derived Public API document", () => {
     const create = operation("/destinations", "post");
     expect(create.operationId).toBe("createDestination");
     expect(create.requestBody.required).toBe(true);
+    expect(Object.keys(create.requestBody.content)).toEqual([
+      "application/vnd.segment.v1+json",
+      "application/vnd.segment.v1beta+json",
+      "application/vnd.segment.v1alpha+json",
+    ]);
     expect(create.requestBody.content["application/vnd.segment.v1+json"].schema).toEqual({
       $ref: "#/components/schemas/CreateDestinationV1Input",
     });
@@ -71,7 +76,8 @@ describe("the SDK-derived Public API document", () => {
       { name: "destinationId", in: "path", required: true, schema: { type: "string" } },
       { name: "id", in: "path", required: true, schema: { type: "string" } },
     ]);
-    expect(Object.keys(update.requestBody.content)).toEqual([
+    expect(Object.keys(update.requestBody.content)).toEqual(["application/vnd.segment.v1alpha+json"]);
+    expect(Object.keys(update.responses["200"].content)).toEqual([
       "application/vnd.segment.v1alpha+json",
       "application/json",
     ]);
