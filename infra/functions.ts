@@ -44,7 +44,8 @@ export const ingest = new sst.aws.Function("Ingest", {
   memory: `${functionSettings.ingest.memoryMb} MB`,
   environment,
   permissions: [
-    { actions: ["dynamodb:GetItem"], resources: tableArns(entities) },
+    // UpdateItem: the per-source delivery counters (packages/aws/src/dynamo/delivery-status.ts).
+    { actions: ["dynamodb:GetItem", "dynamodb:UpdateItem"], resources: tableArns(entities) },
     { actions: ["sqs:SendMessage"], resources: [rawQueue.arn] },
   ],
 });

@@ -139,10 +139,10 @@ describe("infrastructure settings", () => {
     expect(seconds(byName("Ingest").args.timeout)).toBe(functionSettings.ingest.timeoutSeconds);
   });
 
-  it("gives ingest only what it uses: credential reads and sending to the raw queue", () => {
+  it("gives ingest only what it uses: credential reads, delivery counters and sending to the raw queue", () => {
     const permissions = byName("Ingest").args.permissions as { actions: string[] }[];
     const actions = permissions.flatMap((p) => p.actions).sort();
-    expect(actions).toEqual(["dynamodb:GetItem", "sqs:SendMessage"]);
+    expect(actions).toEqual(["dynamodb:GetItem", "dynamodb:UpdateItem", "sqs:SendMessage"]);
   });
 
   it("throttles the stage and alarms on the DLQ, normalize errors, ingest 5xx and queue age", () => {

@@ -17,6 +17,8 @@ export interface CliContext {
   workspaces(): Promise<WorkspaceStore>;
   apiKeys(): Promise<ApiKeyStore>;
   env: Readonly<Record<string, string | undefined>>;
+  /** Prints a line while a command runs (a long-running command's progress); set by main.ts. */
+  progress?(text: string): void;
 }
 
 export interface CommandResult {

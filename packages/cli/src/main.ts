@@ -16,6 +16,7 @@ import { stripeCommands } from "./commands/stripe";
 import { userCommands } from "./commands/users";
 import { workspaceCommands } from "./commands/workspaces";
 import { commandList, parseCommandLine } from "./program";
+import { segmentConnectCommand } from "./segment/command";
 
 /**
  * The admin CLI: `npm run cli -- <command words> [options] [--json]`. Each command lives in its
@@ -30,6 +31,7 @@ export const commands: readonly CliCommand[] = [
   ...dataQualityCommands,
   ...entityMapCommands,
   ...stripeCommands,
+  segmentConnectCommand,
 ];
 
 /** Where the CLI writes, and what it talks to (tests pass their own). */
@@ -120,7 +122,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
 
   const { command, values, positionals } = parsed.selection;
   const owned = io.context ? undefined : environmentContext();
-  const context = io.context ?? (owned as CliContext);
+  const context: CliContext = { ...(io.context ?? (owned as CliContext)), progress: json ? io.stderr : io.stdout };
   try {
     checkPositionals(command, positionals);
     const result = await command.run(values, context, positionals);

@@ -14,6 +14,7 @@ import type {
   Reject,
   UserWithAccounts,
 } from "../../core/src/api/schemas";
+import type { SourceStatus } from "../../core/src/api/source-schemas";
 
 export type {
   Account,
@@ -25,6 +26,7 @@ export type {
   MemberAccount,
   PendingCall,
   Reject,
+  SourceStatus,
   UserWithAccounts,
 };
 

@@ -11,6 +11,7 @@ import { FeedView } from "./views/feed";
 import { PendingView } from "./views/pending";
 import { RejectsView } from "./views/rejects";
 import { SignIn } from "./views/sign-in";
+import { SourcesView } from "./views/sources";
 import { UserView } from "./views/user";
 
 const pages = [
@@ -19,6 +20,7 @@ const pages = [
   { href: "/rejects", label: "Rejects", is: (r: Route) => r.page === "rejects" },
   { href: "/pending", label: "Pending calls", is: (r: Route) => r.page === "pending" },
   { href: "/entity-maps", label: "Entity maps", is: (r: Route) => r.page === "entity-maps" },
+  { href: "/sources", label: "Sources", is: (r: Route) => r.page === "sources" },
 ] as const;
 
 function titleOf(route: Route): string {
@@ -159,6 +161,8 @@ function Page({ route }: { route: Route }) {
       return <PendingView />;
     case "entity-maps":
       return <EntityMapsView />;
+    case "sources":
+      return <SourcesView />;
     case "not-found":
       return (
         <>

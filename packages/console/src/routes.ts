@@ -11,6 +11,7 @@ export type Route =
   | { page: "rejects" }
   | { page: "pending" }
   | { page: "entity-maps" }
+  | { page: "sources" }
   | { page: "not-found"; path: string };
 
 /** The route of a path. */
@@ -31,6 +32,7 @@ export function routeOf(path: string): Route {
     if (first === "rejects") return { page: "rejects" };
     if (first === "pending") return { page: "pending" };
     if (first === "entity-maps") return { page: "entity-maps" };
+    if (first === "sources") return { page: "sources" };
     return { page: "not-found", path };
   }
   const id = decoded(second);

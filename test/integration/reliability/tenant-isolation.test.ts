@@ -137,6 +137,21 @@ async function request(
   return { status: response.status, text, json };
 }
 
+/**
+ * A source's delivery counters count the requests refused at its URL (signature failures, refused
+ * requests by code): anyone can send those, and the source's owner wants to see them. What A's
+ * requests must never change there is what B accepted, so those counts are compared, not the
+ * refusal ones.
+ */
+function acceptedCountsOnly(item: Record<string, unknown>): Record<string, unknown> | undefined {
+  if (!String(item.sk).startsWith("DELIVERY#")) return item;
+  const accepted = Object.entries(item).filter(
+    ([name]) =>
+      /^m\d+$/.test(name) || ["accepted", "rejected_calls", "last_delivery_at", "last_signed_at"].includes(name),
+  );
+  return accepted.length === 0 ? undefined : { pk: item.pk, sk: item.sk, ...Object.fromEntries(accepted) };
+}
+
 /** Every item of a workspace in both tables, including its workspace, source, key and look-up items. */
 async function itemsOf(ws: string): Promise<string> {
   const db = createDocumentClient(config);
@@ -148,8 +163,10 @@ async function itemsOf(ws: string): Promise<string> {
         const page = await db.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start }));
         for (const item of page.Items ?? []) {
           const pk = String(item.pk);
-          if (pk === `WS#${ws}` || pk.startsWith(`WS#${ws}#`) || item.workspaceId === ws || item.workspace_id === ws)
-            all.push(item);
+          if (pk === `WS#${ws}` || pk.startsWith(`WS#${ws}#`) || item.workspaceId === ws || item.workspace_id === ws) {
+            const compared = acceptedCountsOnly(item);
+            if (compared) all.push(compared);
+          }
         }
         start = page.LastEvaluatedKey;
       } while (start);
@@ -514,6 +531,8 @@ function attacks(): Record<string, (route: RouteDefinition) => Promise<Attempt[]
     ),
     "GET /v1/rejects": read("/v1/rejects", undefined, true),
     "GET /v1/pending": read("/v1/pending", undefined, true),
+    "GET /v1/sources": read("/v1/sources"),
+    "GET /v1/sources/{name}": read("/v1/sources/product"),
   };
 }
 

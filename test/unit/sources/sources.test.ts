@@ -33,6 +33,8 @@ const deployedRoutes = [
   "DELETE /v1/entity-maps/{source}/{kind}/{externalId} -> api",
   "GET /v1/rejects -> api",
   "GET /v1/pending -> api",
+  "GET /v1/sources -> api",
+  "GET /v1/sources/{name} -> api",
 ];
 
 const message = (extra: Record<string, unknown>, calls: unknown[]) =>

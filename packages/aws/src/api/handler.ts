@@ -8,15 +8,18 @@ import type { RawQueueSender } from "../../../core/src/ingest/receive";
 import { createDocumentClient, createSqsClient } from "../clients";
 import type { Config } from "../config";
 import { type ApiKeyAuthenticator, ApiKeyStore } from "../dynamo/api-keys";
+import { DeliveryStatusStore } from "../dynamo/delivery-status";
 import { DynamoIdentityStore } from "../dynamo/identity-store";
 import { DynamoModelReader } from "../dynamo/model-reader";
 import { DynamoModelStore } from "../dynamo/model-store";
+import { WorkspaceStore } from "../dynamo/workspaces";
 import { onFirstUse } from "../handlers/first-use";
 import { errorResult, errorSummary, type HttpApiHandler, httpRequestOf, jsonResult } from "../http/api-gateway";
 import type { RequestLog } from "../ingest/handler";
 import { logger } from "../logger";
 import { createRawQueueSender } from "../sqs/raw-queue";
 import { createApiOperations } from "./operations";
+import { createSourceOperations, type SourceStores } from "./source-operations";
 
 /** What the read and admin API needs: API keys, the model, entity maps and pending calls, the raw queue. */
 export interface ApiDependencies {
@@ -24,6 +27,8 @@ export interface ApiDependencies {
   reader: DynamoModelReader;
   identity: DynamoIdentityStore;
   queue: RawQueueSender;
+  /** Sources and their delivery counters (`GET /v1/sources`). */
+  sources: Omit<SourceStores, "now">;
   /** Shown by `/health` and in the OpenAPI document. */
   version: string;
   now?: () => Date;
@@ -45,6 +50,10 @@ export function createApiDependencies(config: Config): ApiDependencies {
     reader: new DynamoModelReader(db, config),
     identity: new DynamoIdentityStore(db, config, model),
     queue: createRawQueueSender(createSqsClient(config, "api"), config.rawQueueUrl),
+    sources: {
+      workspaces: new WorkspaceStore(db, config.entitiesTable),
+      deliveries: new DeliveryStatusStore(db, config.entitiesTable),
+    },
     version: config.version,
   };
 }
@@ -73,12 +82,15 @@ export function createApiHandler(dependencies: ApiDependencies | (() => Promise<
     const deps = await dependenciesOnce();
     return {
       deps,
-      operations: createApiOperations({
-        reader: deps.reader,
-        identity: deps.identity,
-        queue: deps.queue,
-        now: deps.now ?? (() => new Date()),
-      }),
+      operations: {
+        ...createApiOperations({
+          reader: deps.reader,
+          identity: deps.identity,
+          queue: deps.queue,
+          now: deps.now ?? (() => new Date()),
+        }),
+        ...createSourceOperations({ ...deps.sources, now: deps.now ?? (() => new Date()) }),
+      },
       document: openApiDocument(deps.version),
     };
   });

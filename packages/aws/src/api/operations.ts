@@ -28,6 +28,7 @@ import { keys } from "../dynamo/keys";
 import type { DynamoModelReader, EventRange } from "../dynamo/model-reader";
 import { eventOf, pendingOf } from "./answers";
 import { cursorOf, membershipPage, monthsInRange, singlePartition, walkPartitions } from "./pages";
+import type { SourceOperation } from "./source-operations";
 
 /** What the operations read, write and send through. */
 export interface ApiStores {
@@ -63,7 +64,7 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
  * const operations = createApiOperations({ reader, identity, queue, now: () => new Date() });
  * await operations.getAccount({ workspaceId: "acme", params: { accountId: "a1" }, query: {}, … });
  */
-export function createApiOperations(stores: ApiStores): ApiOperations {
+export function createApiOperations(stores: ApiStores): Omit<ApiOperations, SourceOperation> {
   const { reader, identity, queue } = stores;
   const newId = stores.newId ?? randomUUID;
   const maxMessageBytes = stores.maxMessageBytes ?? maxRawMessageBodyBytes;

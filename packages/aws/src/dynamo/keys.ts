@@ -45,6 +45,12 @@ export const keys = {
   apiKeyRecord: (ws: string, keyId: string): Key => ({ pk: workspacePrefix(ws), sk: `APIKEY#${keyId}` }),
   /** Every API key record of a workspace, for listing. */
   apiKeyRecords: (ws: string) => ({ pk: workspacePrefix(ws), skPrefix: "APIKEY#" }),
+  /** A source's delivery counters of one UTC day (`2026-12-01`); source names never hold `#`. */
+  deliveryDay: (ws: string, source: string, day: string): Key => ({
+    pk: workspacePrefix(ws),
+    sk: `DELIVERY#${source}#${day}`,
+  }),
+  deliveryDays: (ws: string, source: string) => ({ pk: workspacePrefix(ws), skPrefix: `DELIVERY#${source}#` }),
 
   account: (ws: string, accountId: string): Key => ({ pk: `${workspacePrefix(ws)}#A#${accountId}`, sk: "PROFILE" }),
   user: (ws: string, userId: string): Key => ({ pk: `${workspacePrefix(ws)}#U#${userId}`, sk: "PROFILE" }),

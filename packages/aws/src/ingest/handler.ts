@@ -1,9 +1,11 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { IngestError } from "../../../core/src/errors";
 import { httpStatusOf, partialSuccessBody, successBody } from "../../../core/src/http/status";
-import { type IngestPorts, receiveIngestRequest } from "../../../core/src/ingest/receive";
+import { type IngestPorts, type IngestResult, receiveIngestRequest } from "../../../core/src/ingest/receive";
+import { deliveryOf } from "../../../core/src/sources/delivery-status";
 import { createDocumentClient, createSqsClient } from "../clients";
 import type { Config } from "../config";
+import { DeliveryStatusStore } from "../dynamo/delivery-status";
 import { WorkspaceStore } from "../dynamo/workspaces";
 import { onFirstUse } from "../handlers/first-use";
 import { errorResult, errorSummary, type HttpApiHandler, httpRequestOf, jsonResult } from "../http/api-gateway";
@@ -19,6 +21,8 @@ export interface RequestLog {
 /** What the ingest handler needs: where credentials and the queue are, and where to log. */
 export interface IngestDependencies extends IngestPorts {
   log?: RequestLog;
+  /** Per-source delivery counters (one UpdateItem per request that reached a known source). */
+  deliveries?: Pick<DeliveryStatusStore, "record">;
 }
 
 /**
@@ -29,11 +33,11 @@ export interface IngestDependencies extends IngestPorts {
  * const deps = createIngestDependencies(await loadConfig());
  */
 export function createIngestDependencies(config: Config): IngestDependencies {
+  const db = createDocumentClient(config, "ingest");
   return {
-    credentials: new WorkspaceStore(createDocumentClient(config, "ingest"), config.entitiesTable, {
-      cacheSeconds: config.credentialCacheSeconds,
-    }),
+    credentials: new WorkspaceStore(db, config.entitiesTable, { cacheSeconds: config.credentialCacheSeconds }),
     queue: createRawQueueSender(createSqsClient(config, "ingest"), config.rawQueueUrl),
+    deliveries: new DeliveryStatusStore(db, config.entitiesTable),
   };
 }
 
@@ -62,6 +66,7 @@ export function createIngestHandler(
       log = deps.log ?? logger;
       const outcome = await receiveIngestRequest(request, deps);
       Object.assign(line, outcome.facts);
+      await countDelivery(deps, outcome, line);
       if (outcome.ok) {
         result = jsonResult(
           200,
@@ -80,8 +85,22 @@ export function createIngestHandler(
     }
     line.status = result.statusCode;
     line.durationMs = Math.round(performance.now() - started);
-    if ((result.statusCode ?? 500) >= 500) log.error("ingest", line);
+    if ((result.statusCode ?? 500) >= 500 || line.countersError !== undefined) log.error("ingest", line);
     else log.info("ingest", line);
     return result;
   };
+}
+
+/**
+ * Adds the request to its source's delivery counters. The answer to Segment does not depend on
+ * them (the calls are queued already), so a failed write is logged as an error, not answered.
+ */
+async function countDelivery(deps: IngestDependencies, outcome: IngestResult, line: Record<string, unknown>) {
+  const delivery = deps.deliveries && deliveryOf(outcome, new Date());
+  if (!delivery) return;
+  try {
+    await deps.deliveries?.record(delivery);
+  } catch (error) {
+    line.countersError = errorSummary(error);
+  }
 }

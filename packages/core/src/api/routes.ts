@@ -36,6 +36,7 @@ import {
   UserDeletionQueued,
   UserWithAccounts,
 } from "./schemas";
+import { sourceRoutes } from "./source-routes";
 
 export type ApiMethod = "GET" | "PUT" | "DELETE";
 
@@ -251,6 +252,7 @@ export const apiRoutes = [
     query: PageQuery,
     responses: { 200: { description: "A page of pending calls", body: PendingCallPage }, 400: badQuery },
   },
+  ...sourceRoutes,
 ] as const satisfies readonly ApiRoute[];
 
 /** The operations of the API: the keys the handler must implement. */

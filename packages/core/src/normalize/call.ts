@@ -1,5 +1,6 @@
 /** One Segment call mapped into the product model (spec 3): the entry point of the normalize rules. */
 import { type SegmentCall, type SegmentCallType, segmentId } from "../segment/envelope";
+import type { SourceKind } from "../sources/kinds";
 import { type EventType, type NormalizedEvent, normalizeEvent } from "./event";
 import { eventTime, queueTime } from "./event-time";
 import { identifyMemberships, isMembershipTrait, type Membership } from "./membership";
@@ -21,7 +22,7 @@ export interface CallMeta {
    */
   fixedTime?: string;
   /** The ingest route (see `RawQueueMessage.route`): on the tracking API the call's times are ingest's. */
-  route?: "webhook" | "tracking" | "stripe";
+  route?: SourceKind;
 }
 
 /** "`from` is this user": an anonymous or previous id linked to a userId (spec 3.5). */

@@ -2,6 +2,7 @@ import type { NormalizedEvent } from "../normalize/event";
 import type { VersionedFields } from "../normalize/merge";
 import type { Problem } from "../normalize/problem";
 import type { ProfileKind } from "../normalize/profile-fields";
+import type { SourceKind } from "../sources/kinds";
 import type { EntityRef } from "./identity";
 
 /** A stored profile's versioned fields and its optimistic-lock version (0: never written). */
@@ -54,7 +55,7 @@ export interface PendingCall {
   heldAt: string;
   receivedAt: string;
   /** The ingest route it came by (`RawQueueMessage.route`), kept for its replay. */
-  route?: "webhook" | "tracking" | "stripe";
+  route?: SourceKind;
   /** The call as received, replayed through the raw queue when its maps arrive. */
   call: Record<string, unknown>;
   missing: EntityRef[];
