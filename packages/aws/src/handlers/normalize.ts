@@ -19,7 +19,8 @@ export interface NormalizeDependencies {
  * redrive policy's receive count); permanent problems were stored as rejects and are acknowledged.
  *
  * The batch is processed as a whole rather than record by record (which Powertools' batch utility
- * does) so that events are written 25 to a request and `last_seen_at` once per profile per batch.
+ * does, so it is not used) so that reads and writes are shared across the batch: each profile is
+ * read and merged once, each identity looked up once, `last_seen_at` touched once per profile.
  *
  * @example
  * export const handler = createNormalizeHandler();
