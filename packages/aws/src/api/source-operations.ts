@@ -2,7 +2,7 @@ import type { ApiOperations } from "../../../core/src/api/routes";
 import type { SourceStatus } from "../../../core/src/api/source-schemas";
 import { NotFoundError } from "../../../core/src/errors";
 import { deliveryStatus } from "../../../core/src/sources/delivery-status";
-import { webhookPath } from "../../../core/src/sources/webhook-path";
+import { sourceWebhookPath } from "../../../core/src/sources/webhook-path";
 import type { Source } from "../../../core/src/workspace/workspace";
 import type { DeliveryStatusStore } from "../dynamo/delivery-status";
 import type { WorkspaceStore } from "../dynamo/workspaces";
@@ -29,7 +29,7 @@ export function createSourceOperations(stores: SourceStores): Pick<ApiOperations
     const days = await stores.deliveries.recentDays(source.workspaceId, source.name);
     return {
       name: source.name,
-      webhook_path: webhookPath(source.workspaceId, source.name),
+      webhook_path: sourceWebhookPath(source),
       active_secrets: source.secrets.length,
       bearer_token_required: source.bearerTokenHash !== undefined,
       created_at: source.createdAt,

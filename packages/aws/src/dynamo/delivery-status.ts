@@ -4,6 +4,7 @@ import {
   type Delivery,
   dayOf,
   deliveryRetentionDays,
+  signedKinds,
   slotOf,
 } from "../../../core/src/sources/delivery-status";
 import { keys } from "./keys";
@@ -42,7 +43,7 @@ export class DeliveryStatusStore {
     if (delivery.refusedCode === undefined) {
       values[":at"] = at;
       set.push("last_delivery_at = :at");
-      if (delivery.route === "webhook") set.push("last_signed_at = :at");
+      if (signedKinds.has(delivery.route)) set.push("last_signed_at = :at");
       values[":n"] = delivery.accepted;
       names["#slot"] = `m${slotOf(delivery.at)}`;
       add.push("accepted :n", "#slot :n");

@@ -221,7 +221,10 @@ export class WorkspaceStore implements CredentialLookup {
   ): Promise<{ secret: string; source: Source }> {
     const secret = given ?? generateCredential();
     const source = await this.updateSource(workspaceId, sourceName, (current) =>
-      withRotatedSecret(current, { value: secret, createdAt: this.now().toISOString() }),
+      withRotatedSecret(given === undefined ? requireSegmentSource(current) : current, {
+        value: secret,
+        createdAt: this.now().toISOString(),
+      }),
     );
     return { secret, source };
   }
@@ -238,7 +241,7 @@ export class WorkspaceStore implements CredentialLookup {
   ): Promise<{ token: string; source: Source }> {
     const token = generateCredential();
     const source = await this.updateSource(workspaceId, sourceName, (current) => ({
-      ...current,
+      ...requireSegmentSource(current),
       bearerTokenHash: hashCredential(token),
     }));
     return { token, source };
@@ -246,7 +249,10 @@ export class WorkspaceStore implements CredentialLookup {
 
   /** Stops requiring a bearer token on the webhook. */
   async clearBearerToken(workspaceId: string, sourceName = primarySourceName): Promise<Source> {
-    return this.updateSource(workspaceId, sourceName, ({ bearerTokenHash: _cleared, ...rest }) => rest);
+    return this.updateSource(workspaceId, sourceName, (current) => {
+      const { bearerTokenHash: _cleared, ...rest } = requireSegmentSource(current);
+      return rest;
+    });
   }
 
   /**
@@ -312,4 +318,19 @@ export class WorkspaceStore implements CredentialLookup {
   private forget(workspaceId: string, sourceName: string) {
     this.cache.forget(sourceCacheKey(workspaceId, sourceName));
   }
+}
+
+/**
+ * The source, when it is a Segment one: a generated shared secret or a bearer token means nothing
+ * to a Stripe source (Stripe signs with its own whsec_ secret, `stripe rotate-secret`), and a
+ * generated secret would push out the one Stripe signs with.
+ */
+export function requireSegmentSource(source: Source): Source {
+  if (source.kind === "stripe") {
+    throw new ValidationError(
+      "source.kind_mismatch",
+      `Source ${source.name} is a Stripe source: its signing secret is Stripe's (stripe rotate-secret), and it takes no Segment secret or bearer token`,
+    );
+  }
+  return source;
 }

@@ -1,5 +1,6 @@
 import type { DestinationSubscription, DestinationV1 } from "@segment/public-api-sdk-typescript";
 import type { WorkspaceStore } from "../../../aws/src/dynamo/workspaces";
+import { requireSegmentSource } from "../../../aws/src/dynamo/workspaces";
 import { NotFoundError } from "../../../core/src/errors";
 import { primarySourceName } from "../../../core/src/workspace/workspace";
 import { freshSecret } from "./fresh-secret";
@@ -96,6 +97,8 @@ export async function connectSegment(
       `Workspace ${options.workspaceId} has no source ${options.sourceName}: create it first (workspaces create / add-source)`,
     );
   }
+  // Segment cannot deliver to a Stripe source (its route refuses Segment), and its secret is Stripe's.
+  requireSegmentSource(ours);
 
   const metadata = await api.findCatalogDestination(webhookCatalogSlug);
   if (!metadata) {

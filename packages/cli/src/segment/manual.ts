@@ -1,4 +1,5 @@
 import type { WorkspaceStore } from "../../../aws/src/dynamo/workspaces";
+import { requireSegmentSource } from "../../../aws/src/dynamo/workspaces";
 import type { DeliveryStatus, SourceStatus } from "../../../core/src/api/source-schemas";
 import { DependencyError, NotFoundError } from "../../../core/src/errors";
 import { type ApiTarget, callApi } from "../api-client";
@@ -94,12 +95,15 @@ export async function connectManually(
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   },
 ) {
-  if (!(await workspaces.getSource(options.workspaceId, options.sourceName))) {
+  const ours = await workspaces.getSource(options.workspaceId, options.sourceName);
+  if (!ours) {
     throw new NotFoundError(
       "source.not_found",
       `Workspace ${options.workspaceId} has no source ${options.sourceName}: create it first (workspaces create / add-source)`,
     );
   }
+  // Segment cannot deliver to a Stripe source (its route refuses Segment), and its secret is Stripe's.
+  requireSegmentSource(ours);
   // Read once before changing anything: the API must be reachable to watch for the delivery.
   let last = await statusOf(options);
   const signedBefore = last.last_signed_delivery_at;

@@ -38,8 +38,9 @@ function SourceCard({ source, url }: { source: SourceStatus; url: string }) {
       <WebhookUrl url={url} />
       {waiting ? (
         <p class="notice" role="status">
-          Waiting for the first event. Point a Segment Webhooks (Actions) destination at this URL with the source's
-          shared secret; deliveries show here as they arrive.
+          {source.webhook_path.startsWith("/v1/webhooks/stripe/")
+            ? "Waiting for the first event. Add this URL as a webhook endpoint in Stripe's dashboard and give the source its signing secret; deliveries show here as they arrive."
+            : "Waiting for the first event. Point a Segment Webhooks (Actions) destination at this URL with the source's shared secret; deliveries show here as they arrive."}
         </p>
       ) : (
         <dl class="fields">

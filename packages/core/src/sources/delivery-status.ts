@@ -23,7 +23,7 @@ export interface Delivery {
   rejectedCalls: number;
   /** The error code of a refused request. */
   refusedCode?: string;
-  /** A webhook refused for a missing or wrong X-Signature. */
+  /** A webhook refused for a missing or wrong signature (Segment's X-Signature, Stripe's Stripe-Signature). */
   signatureFailure: boolean;
 }
 
@@ -34,7 +34,16 @@ const slotsPerHour = 60 / slotMinutes;
 /** How long a day's counters are kept (DynamoDB TTL). */
 export const deliveryRetentionDays = 35;
 
-const signatureCodes = new Set(["segment.signature_invalid", "segment.signature_missing"]);
+const signatureCodes = new Set([
+  "segment.signature_invalid",
+  "segment.signature_missing",
+  "stripe.signature_invalid",
+  "stripe.signature_missing",
+  "stripe.signature_expired",
+]);
+
+/** The kinds whose accepted requests were signed (webhooks); the tracking API's carry a write key. */
+export const signedKinds: ReadonlySet<SourceKind> = new Set<SourceKind>(["webhook", "stripe"]);
 
 /**
  * The delivery an ingest outcome records, or undefined when it reached no known source (an

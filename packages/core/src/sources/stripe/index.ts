@@ -10,6 +10,7 @@ import type { HttpRequest } from "../../http/request";
 import type { RequestLimits } from "../../ingest/limits";
 import type { Source } from "../../workspace/workspace";
 import { decodePathSegment, type ReceivePorts, type SourceAdapter, type SourceRouteDoc } from "../source";
+import { defaultStripeSourceName } from "../webhook-path";
 import { isHandledEventType, type QueuedStripeEvent } from "./events";
 
 /** A Stripe webhook delivery's route: the workspace and the source its URL names. */
@@ -19,8 +20,8 @@ export interface StripeRoute {
   source: string;
 }
 
-/** The source name a URL without one means. */
-export const defaultStripeSourceName = "stripe";
+/** The source name a URL without one means (defined beside the webhook paths, which the API reads without the SDK). */
+export { defaultStripeSourceName };
 
 /** How old a signature's timestamp may be (Stripe's libraries' default: five minutes). */
 export const signatureToleranceSeconds = 300;
