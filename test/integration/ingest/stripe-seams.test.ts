@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../../packages/cli/src/main";
 import { SourceStatus } from "../../../packages/core/src/api/source-schemas";
-import { customer, stripeEvent } from "../../support/stripe-fixtures";
+import { customer, price, stripeEvent, subscription } from "../../support/stripe-fixtures";
 import { call } from "../api/api-stack";
 import { type StripeStack, startStripeStack } from "./stripe-stack";
 
@@ -88,5 +88,44 @@ describe("Segment commands on a Stripe source", () => {
     expect(source?.bearerTokenHash).toBeUndefined();
     expect((await stripe.send(ws, event, { secret })).status).toBe(200);
     await stripe.settle();
+  });
+});
+
+describe("the bucket index after Stripe events", () => {
+  const day = 86400;
+  const pro = price({ id: "price_pro", unitAmount: 4900, nickname: "Pro" });
+  const sub = (status: string, periodEnd: number) =>
+    subscription({
+      id: "sub_b",
+      customer: "cus_b",
+      status,
+      items: [{ price: pro }],
+      created: t0,
+      trialStart: t0,
+      trialEnd: t0 + 14 * day,
+      periodEnd,
+      metadata: { account_id: "bucketed" },
+    });
+  const listed = async (key: string, bucket: string) =>
+    ((await call(stripe.api, `/v1/accounts?bucket=${bucket}`, { key })).body.items as { account_id: string }[]).map(
+      (a) => a.account_id,
+    );
+
+  it("lists the account in the bucket its Stripe billing gives it: trial, then subscribed, then churned", async () => {
+    const { ws, key } = await stripe.workspace(secret);
+    const deliver = async (event: unknown) => {
+      expect((await stripe.send(ws, event, { secret })).status).toBe(200);
+      await stripe.settle();
+    };
+    await deliver(stripeEvent("evt_b1", "customer.subscription.created", t0, sub("trialing", t0 + 14 * day)));
+    expect(await listed(key, "trial")).toEqual(["bucketed"]);
+    await deliver(stripeEvent("evt_b2", "customer.subscription.updated", t0 + 14 * day, sub("active", t0 + 44 * day)));
+    expect(await listed(key, "trial")).toEqual([]);
+    expect(await listed(key, "subscribed")).toEqual(["bucketed"]);
+    await deliver(
+      stripeEvent("evt_b3", "customer.subscription.deleted", t0 + 20 * day, sub("canceled", t0 + 44 * day)),
+    );
+    expect(await listed(key, "subscribed")).toEqual([]);
+    expect(await listed(key, "churned")).toEqual(["bucketed"]);
   });
 });
