@@ -36,6 +36,18 @@ describe("deliveryOf: what a request adds to its source's counters", () => {
     expect(deliveryOf({ ok: false, error: bearer, facts }, at)).toMatchObject({ signatureFailure: false });
   });
 
+  it("a Stripe source's missing, wrong or stale Stripe-Signature is a signature failure too", () => {
+    const stripeFacts = { ...facts, route: "stripe" as const, source: "stripe" };
+    for (const code of ["stripe.signature_missing", "stripe.signature_invalid", "stripe.signature_expired"]) {
+      const error = new AuthError(code, "no");
+      expect(deliveryOf({ ok: false, error, facts: stripeFacts }, at)).toMatchObject({
+        route: "stripe",
+        refusedCode: code,
+        signatureFailure: true,
+      });
+    }
+  });
+
   it("nothing is counted for an unknown source, or before the source is known", () => {
     const unknown = new NotFoundError("workspace.not_found", "no");
     expect(deliveryOf({ ok: false, error: unknown, facts }, at)).toBeUndefined();

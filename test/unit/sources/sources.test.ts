@@ -149,6 +149,32 @@ describe("decodeQueuedMessage", () => {
     });
   });
 
+  it("never decodes one kind's calls as another's: Segment calls on `stripe`, a Stripe event on `webhook`", () => {
+    const stripeEvent = {
+      messageId: "evt_1",
+      accountIdMetadataKey: "account_id",
+      event: {
+        id: "evt_1",
+        object: "event",
+        type: "customer.created",
+        created: 1714521600,
+        data: { object: { id: "cus_1", object: "customer", metadata: { account_id: "acme" } } },
+      },
+    };
+    const segmentOnStripe = decodeQueuedMessage({ id: "q1", body: message({ route: "stripe" }, [track("m1")]) });
+    expect(segmentOnStripe.units).toEqual([]);
+    expect(segmentOnStripe.rejects.map((r) => [r.index, r.reject.code])).toEqual([[0, "stripe.event_invalid"]]);
+    for (const route of ["webhook", "tracking"]) {
+      const stripeOnSegment = decodeQueuedMessage({ id: "q2", body: message({ route }, [stripeEvent]) });
+      expect(stripeOnSegment.units).toEqual([]);
+      expect(stripeOnSegment.rejects.map((r) => [r.index, r.reject.messageId, r.reject.code])).toEqual([
+        [0, "evt_1", "envelope.invalid"],
+      ]);
+    }
+    const onStripe = decodeQueuedMessage({ id: "q3", body: message({ route: "stripe" }, [stripeEvent]) });
+    expect(onStripe.units.map((u) => u.call.profiles[0]?.id)).toEqual(["acme"]);
+  });
+
   it("rejects a call that is not a Segment call, or breaks the id rules, alone", () => {
     const calls = [
       track("m1"),
