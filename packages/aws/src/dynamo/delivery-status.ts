@@ -26,12 +26,13 @@ export class DeliveryStatusStore {
   ) {}
 
   /**
-   * Adds one request to its source's counters of the day.
+   * Adds one request to its source's counters of the day; `abortSignal` gives the write up (the
+   * SDK's retries included) when the caller cannot wait longer.
    *
    * @example
    * await store.record(deliveryOf(outcome, new Date()));
    */
-  async record(delivery: Delivery): Promise<void> {
+  async record(delivery: Delivery, options: { abortSignal?: AbortSignal } = {}): Promise<void> {
     const at = delivery.at.toISOString();
     const day = dayOf(delivery.at);
     const names: Record<string, string> = {};
@@ -68,6 +69,7 @@ export class DeliveryStatusStore {
           ExpressionAttributeNames: Object.keys(names).length > 0 ? names : undefined,
           ExpressionAttributeValues: values,
         }),
+        { abortSignal: options.abortSignal },
       ),
     );
   }

@@ -23,7 +23,12 @@ export interface IngestDependencies extends IngestPorts {
   log?: RequestLog;
   /** Per-source delivery counters (one UpdateItem per request that reached a known source). */
   deliveries?: Pick<DeliveryStatusStore, "record">;
+  /** How long the counter write may hold up the answer before it is given up (default 2 s). */
+  countersTimeoutMs?: number;
 }
+
+/** The counter write's deadline: the calls are queued already, so a slow counter store must not hold the answer. */
+const defaultCountersTimeoutMs = 2000;
 
 /**
  * The ingest dependencies of a configuration: the workspace store (its look-ups cached for
@@ -93,13 +98,16 @@ export function createIngestHandler(
 
 /**
  * Adds the request to its source's delivery counters. The answer to Segment does not depend on
- * them (the calls are queued already), so a failed write is logged as an error, not answered.
+ * them (the calls are queued already), so a failed write, or one still unanswered at its deadline
+ * (`countersTimeoutMs`), is logged as an error, not answered.
  */
 async function countDelivery(deps: IngestDependencies, outcome: IngestResult, line: Record<string, unknown>) {
   const delivery = deps.deliveries && deliveryOf(outcome, new Date());
   if (!delivery) return;
   try {
-    await deps.deliveries?.record(delivery);
+    await deps.deliveries?.record(delivery, {
+      abortSignal: AbortSignal.timeout(deps.countersTimeoutMs ?? defaultCountersTimeoutMs),
+    });
   } catch (error) {
     line.countersError = errorSummary(error);
   }
