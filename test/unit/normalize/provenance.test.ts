@@ -1,0 +1,31 @@
+import { describe, expect, it } from "vitest";
+import { accountProvenance, userProvenance } from "../../../packages/core/src/normalize/materialize";
+import { mergeFields } from "../../../packages/core/src/normalize/merge";
+
+const T1 = "2024-05-01T00:00:00.000Z";
+const T2 = "2024-05-02T00:00:00.000Z";
+
+describe("field provenance", () => {
+  it("is stored with each field a write wins, and takes no part in which write wins", () => {
+    const newer = mergeFields({}, { name: "Acme" }, { t: T2, m: "m2" }, { s: "product", k: "webhook" });
+    const older = mergeFields(newer.fields, { name: "Old", industry: "Retail" }, { t: T1, m: "m1" }, { s: "crm" });
+    expect(older.changedFields).toEqual(["industry"]);
+    expect(older.fields.name).toEqual({ v: "Acme", t: T2, m: "m2", s: "product", k: "webhook" });
+    expect(older.fields.industry).toEqual({ v: "Retail", t: T1, m: "m1", s: "crm" });
+    // A replay of the same call from another origin changes nothing: the stamp and value decide.
+    expect(mergeFields(older.fields, { name: "Acme" }, { t: T2, m: "m2" }, { s: "other" }).changed).toBe(false);
+  });
+
+  it("reads a field stored before provenance was recorded as source unknown", () => {
+    const fields = { name: { v: "Acme", t: T1, m: "m1" }, "traits.tier": { v: "gold", t: T1, m: "m1", s: "product" } };
+    expect(accountProvenance(fields)).toEqual({
+      name: { source: "unknown", source_kind: null, message_id: "m1", time: T1, derived_from: null },
+      "traits.tier": { source: "product", source_kind: null, message_id: "m1", time: T1, derived_from: null },
+    });
+  });
+
+  it("leaves out cleared custom traits (not in the answer) and keeps cleared known fields", () => {
+    const fields = { email: { v: null, t: T2, m: "m2", s: "product" }, "traits.x": { v: null, t: T2, m: "m2" } };
+    expect(Object.keys(userProvenance(fields))).toEqual(["email"]);
+  });
+});
