@@ -79,6 +79,7 @@ const badIdQuery: ApiResponse = {
 const badId: ApiResponse = { description: "The id in the path breaks the id rules (`id.too_long`, `path.invalid`)" };
 const unknownAccount: ApiResponse = { description: "No such account (`account.not_found`)" };
 const unknownUser: ApiResponse = { description: "No such user (`user.not_found`) or a deleted one (`user.deleted`)" };
+const withProvenance = "With `provenance=true`, also which source and call set each field.";
 
 export const apiRoutes = [
   {
@@ -117,11 +118,11 @@ export const apiRoutes = [
     method: "GET",
     path: "/v1/accounts/{accountId}",
     summary: "One account",
-    description: "With `provenance=true`, also which source and call set each field.",
+    description: withProvenance,
     auth: true,
     query: ProfileQuery,
     responses: {
-      200: { description: "The account (with `provenance` when asked)", body: [Account, AccountWithProvenance] },
+      200: { description: "The account", body: [Account, AccountWithProvenance] },
       400: badIdQuery,
       404: unknownAccount,
     },
@@ -154,11 +155,11 @@ export const apiRoutes = [
     method: "GET",
     path: "/v1/users/{userId}",
     summary: "One user, with the accounts they belong to",
-    description: "With `provenance=true`, also which source and call set each field.",
+    description: withProvenance,
     auth: true,
     query: ProfileQuery,
     responses: {
-      200: { description: "The user (with `provenance` when asked)", body: [UserWithAccounts, UserWithProvenance] },
+      200: { description: "The user", body: [UserWithAccounts, UserWithProvenance] },
       400: badIdQuery,
       404: { ...unknownUser, body: [ErrorBody, UserDeletedError] },
     },
