@@ -161,6 +161,20 @@ describe("console", () => {
     expect(await seriousViolations()).toEqual([]);
   });
 
+  it("shows on the account page which source and call set each field", async () => {
+    screenshotOnFailure("account-provenance");
+    type Provenance = Record<string, { source: string; message_id: string; derived_from: string | null }>;
+    const { provenance } = await api<{ provenance: Provenance }>("/v1/accounts/acc_northwind?provenance=true");
+    expect(provenance.name).toMatchObject({ source: "product", derived_from: null });
+    const name = page
+      .getByLabel("Account profile")
+      .locator("div", { has: page.locator("dt code", { hasText: /^name$/ }) });
+    await expect.poll(() => name.textContent()).toContain(`from product · ${provenance.name?.message_id} ·`);
+    // A custom trait shows its source too.
+    const trait = page.getByRole("row", { name: /employees/ });
+    await expect.poll(() => trait.textContent()).toContain(`from ${provenance["traits.employees"]?.source} ·`);
+  });
+
   it("opens a user", async () => {
     screenshotOnFailure("user");
     await page.getByRole("link", { name: "Ada Lovelace" }).click();

@@ -1,5 +1,21 @@
 /** A profile (account or user) as a list of fields, its missing fields and its custom traits. */
-import { formatValue } from "./format";
+import type { FieldProvenance } from "./api";
+import { formatTime, formatValue } from "./format";
+
+/** By field name (custom traits as `traits.<key>`): the write that set it, as the API's `provenance`. */
+export type Provenance = Readonly<Record<string, FieldProvenance>>;
+
+/** "from stripe · evt_… · time" (and the snapshot a derived field comes from): which call set the field. */
+export function FieldSource({ provenance }: { provenance: FieldProvenance | undefined }) {
+  if (!provenance) return null;
+  const derived = provenance.derived_from === null ? "" : ` (derived from ${provenance.derived_from})`;
+  return (
+    <small class="field-source">
+      from {provenance.source} · <code>{provenance.message_id}</code> · {formatTime(provenance.time)}
+      {derived}
+    </small>
+  );
+}
 
 export interface ProfileField {
   label: string;
@@ -8,7 +24,15 @@ export interface ProfileField {
   name: string;
 }
 
-export function FieldList({ fields, label }: { fields: readonly ProfileField[]; label: string }) {
+export function FieldList({
+  fields,
+  label,
+  provenance = {},
+}: {
+  fields: readonly ProfileField[];
+  label: string;
+  provenance?: Provenance;
+}) {
   return (
     <dl class="fields" aria-label={label}>
       {fields.map((field) => (
@@ -16,7 +40,10 @@ export function FieldList({ fields, label }: { fields: readonly ProfileField[]; 
           <dt>
             {field.label} <code class="field-name">{field.name}</code>
           </dt>
-          <dd>{formatValue(field.value)}</dd>
+          <dd>
+            {formatValue(field.value)}
+            <FieldSource provenance={provenance[field.name]} />
+          </dd>
         </div>
       ))}
     </dl>
@@ -56,7 +83,13 @@ export function MissingFields({
   );
 }
 
-export function Traits({ traits }: { traits: Readonly<Record<string, unknown>> }) {
+export function Traits({
+  traits,
+  provenance = {},
+}: {
+  traits: Readonly<Record<string, unknown>>;
+  provenance?: Provenance;
+}) {
   const entries = Object.entries(traits).sort(([a], [b]) => a.localeCompare(b));
   if (entries.length === 0) return <p class="muted">No custom traits.</p>;
   return (
@@ -74,7 +107,10 @@ export function Traits({ traits }: { traits: Readonly<Record<string, unknown>> }
             <th scope="row">
               <code>{name}</code>
             </th>
-            <td>{formatValue(value)}</td>
+            <td>
+              {formatValue(value)}
+              <FieldSource provenance={provenance[`traits.${name}`]} />
+            </td>
           </tr>
         ))}
       </tbody>

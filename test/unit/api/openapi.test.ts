@@ -51,8 +51,24 @@ describe("OpenAPI document", () => {
     );
     expect(doc.paths["/v1/accounts/{accountId}"]?.get).toMatchObject({
       security: [{ apiKey: [] }],
-      responses: { 200: { content: { "application/json": { schema: { $ref: "#/components/schemas/Account" } } } } },
+      // The account, or with `provenance=true` the account with its fields' provenance.
+      responses: {
+        200: {
+          content: {
+            "application/json": {
+              schema: {
+                oneOf: [
+                  { $ref: "#/components/schemas/Account" },
+                  { $ref: "#/components/schemas/AccountWithProvenance" },
+                ],
+              },
+            },
+          },
+        },
+      },
+      parameters: [expect.anything(), expect.objectContaining({ name: "provenance", in: "query", required: false })],
     });
+    expect(Object.keys(schemas.AccountWithProvenance?.properties ?? {})).toContain("provenance");
     expect(doc.paths["/health"]?.get?.security).toEqual([]);
     expect(doc.paths["/v1/entity-maps"]?.put?.requestBody).toMatchObject({
       content: { "application/json": {}, "text/csv": {} },

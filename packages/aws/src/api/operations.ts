@@ -132,13 +132,14 @@ export function createApiOperations(stores: ApiStores): Omit<ApiOperations, Sour
       return { status: 200, body: page, facts: { items: page.items.length } };
     },
 
-    async getAccount({ workspaceId, params }) {
+    async getAccount({ workspaceId, params, query }) {
       const accountId = params.accountId as string;
-      const account = await reader.getAccount(workspaceId, accountId);
+      const account = await reader.getAccount(workspaceId, accountId, query);
       if (account) return { status: 200, body: account };
       // Known only from memberships (an identify's context.groupId): an account without fields yet.
       if (await reader.hasMemberships(workspaceId, "account", accountId)) {
-        return { status: 200, body: { ...materializeAccount(workspaceId, accountId, {}), last_seen_at: null } };
+        const empty = { ...materializeAccount(workspaceId, accountId, {}), last_seen_at: null };
+        return { status: 200, body: query.provenance ? { ...empty, provenance: {} } : empty };
       }
       throw accountNotFound(accountId);
     },
@@ -172,17 +173,15 @@ export function createApiOperations(stores: ApiStores): Omit<ApiOperations, Sour
       return listEvents(workspaceId, "account", params.accountId as string, query);
     },
 
-    async getUser({ workspaceId, params }) {
+    async getUser({ workspaceId, params, query }) {
       const userId = params.userId as string;
-      const user = await reader.getUser(workspaceId, userId);
+      const user = await reader.getUser(workspaceId, userId, query);
       if (user) return { status: 200, body: user };
       if ((await reader.deletedUsers(workspaceId, [userId])).size > 0) throw await userNotFound(workspaceId, userId);
       if (await reader.hasMemberships(workspaceId, "user", userId)) {
         const accountIds = (await reader.userAccountIds(workspaceId, userId)).sort();
-        return {
-          status: 200,
-          body: { ...materializeUser(workspaceId, userId, {}), account_ids: accountIds, last_seen_at: null },
-        };
+        const empty = { ...materializeUser(workspaceId, userId, {}), account_ids: accountIds, last_seen_at: null };
+        return { status: 200, body: query.provenance ? { ...empty, provenance: {} } : empty };
       }
       throw await userNotFound(workspaceId, userId);
     },

@@ -1,5 +1,13 @@
 import type { DynamoDBDocumentClient, QueryCommandInput } from "@aws-sdk/lib-dynamodb";
-import { type Account, materializeAccount, materializeUser, type User } from "../../../core/src/normalize/materialize";
+import {
+  type Account,
+  accountProvenance,
+  type FieldProvenance,
+  materializeAccount,
+  materializeUser,
+  type User,
+  userProvenance,
+} from "../../../core/src/normalize/materialize";
 import type { VersionedFields } from "../../../core/src/normalize/merge";
 import type { ProfileKind } from "../../../core/src/normalize/profile-fields";
 import type { StoredEvent } from "../../../core/src/pipeline/model-store";
@@ -28,6 +36,11 @@ export interface EventRange {
   to?: string;
 }
 
+/** Present only when asked for (`?provenance=true`): the answer is otherwise as it was. */
+interface WithProvenance {
+  provenance?: Record<string, FieldProvenance>;
+}
+
 function activityOf(item: Record<string, unknown> | undefined): Activity {
   return { last_seen_at: (item?.last_seen_at as string | undefined) ?? null };
 }
@@ -42,29 +55,40 @@ export class DynamoModelReader {
     private readonly tables: TableNames,
   ) {}
 
-  async getAccount(workspaceId: string, accountId: string): Promise<(Account & Activity) | undefined> {
+  /** One account; with `provenance`, also which source and call set each field. */
+  async getAccount(
+    workspaceId: string,
+    accountId: string,
+    options: { provenance?: boolean } = {},
+  ): Promise<(Account & Activity & WithProvenance) | undefined> {
     const item = await this.get(this.tables.entitiesTable, keys.account(workspaceId, accountId));
     if (!item) return undefined;
+    const fields = (item.f as VersionedFields) ?? {};
     return {
-      ...materializeAccount(workspaceId, accountId, (item.f as VersionedFields) ?? {}),
+      ...materializeAccount(workspaceId, accountId, fields),
       last_seen_at: (item.last_seen_at as string) ?? null,
+      ...(options.provenance ? { provenance: accountProvenance(fields) } : {}),
     };
   }
 
+  /** One user, unless deleted; with `provenance`, also which source and call set each field. */
   async getUser(
     workspaceId: string,
     userId: string,
-  ): Promise<(User & Activity & { account_ids: string[] }) | undefined> {
+    options: { provenance?: boolean } = {},
+  ): Promise<(User & Activity & { account_ids: string[] } & WithProvenance) | undefined> {
     // A normalizer that checked the tombstone before a concurrent deletion may still write the
     // profile for a moment (it undoes that itself): a deleted user is never served meanwhile.
     const found = await this.batchGet([keys.user(workspaceId, userId), keys.tombstone(workspaceId, userId)]);
     const item = found.get(itemKeyOf(keys.user(workspaceId, userId)));
     if (!item || found.has(itemKeyOf(keys.tombstone(workspaceId, userId)))) return undefined;
     const accountIds = (await this.userAccountIds(workspaceId, userId)).sort();
+    const fields = (item.f as VersionedFields) ?? {};
     return {
-      ...materializeUser(workspaceId, userId, (item.f as VersionedFields) ?? {}),
+      ...materializeUser(workspaceId, userId, fields),
       account_ids: accountIds,
       last_seen_at: (item.last_seen_at as string) ?? null,
+      ...(options.provenance ? { provenance: userProvenance(fields) } : {}),
     };
   }
 

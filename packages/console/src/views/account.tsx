@@ -1,5 +1,5 @@
 /** One account: profile, missing fields, users, events per day and recent events. */
-import type { Account, AccountMember, Event, Page } from "../api";
+import type { Account, AccountMember, AccountWithProvenance, Event, Page } from "../api";
 import { entityPath } from "../api";
 import { Avatar } from "../avatar";
 import { EventTable } from "../event-table";
@@ -33,7 +33,11 @@ export function accountFields(a: Account) {
 
 export function AccountView({ accountId }: { accountId: string }) {
   const api = useApi();
-  const account = useResource(() => api.get<Account>(entityPath("accounts", accountId)), [api, accountId]);
+  // With provenance: each field shows which source and call set it.
+  const account = useResource(
+    () => api.get<AccountWithProvenance>(entityPath("accounts", accountId), { provenance: true }),
+    [api, accountId],
+  );
   const users = useResource(
     () => api.all<AccountMember>(entityPath("accounts", accountId, "/users")),
     [api, accountId],
@@ -71,8 +75,8 @@ export function AccountView({ accountId }: { accountId: string }) {
       <MissingFields required={a.missing_required} recommended={a.missing_recommended} kind="account" />
       <section aria-labelledby="profile-heading">
         <h2 id="profile-heading">Profile</h2>
-        <FieldList fields={accountFields(a)} label="Account profile" />
-        <Traits traits={a.traits} />
+        <FieldList fields={accountFields(a)} label="Account profile" provenance={a.provenance} />
+        <Traits traits={a.traits} provenance={a.provenance} />
       </section>
       <section aria-labelledby="chart-heading">
         <h2 id="chart-heading">Events per day</h2>

@@ -79,6 +79,11 @@ export const EntityMapUploadQuery = z.strictObject({
 
 export const NoQuery = z.strictObject({});
 
+/** `GET /v1/accounts/{accountId}` and `GET /v1/users/{userId}`. */
+export const ProfileQuery = z.strictObject({
+  provenance: Flag.default(false).describe("Add `provenance`: the source, call and time that set each field"),
+});
+
 /** Path parameters of `DELETE /v1/entity-maps/{source}/{kind}/{externalId}`. */
 export const EntityMapPath = z.object({
   source: z.string().min(1).max(64),

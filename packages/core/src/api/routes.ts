@@ -15,12 +15,14 @@ import {
   EventListQuery,
   NoQuery,
   PageQuery,
+  ProfileQuery,
   RejectListQuery,
 } from "./query";
 import {
   Account,
   AccountMemberPage,
   AccountPage,
+  AccountWithProvenance,
   EntityMapConflictError,
   EntityMapDeleted,
   EntityMapPage,
@@ -35,6 +37,7 @@ import {
   UserDeletedError,
   UserDeletionQueued,
   UserWithAccounts,
+  UserWithProvenance,
 } from "./schemas";
 import { sourceRoutes } from "./source-routes";
 
@@ -76,6 +79,7 @@ const badIdQuery: ApiResponse = {
 const badId: ApiResponse = { description: "The id in the path breaks the id rules (`id.too_long`, `path.invalid`)" };
 const unknownAccount: ApiResponse = { description: "No such account (`account.not_found`)" };
 const unknownUser: ApiResponse = { description: "No such user (`user.not_found`) or a deleted one (`user.deleted`)" };
+const withProvenance = "With `provenance=true`, also which source and call set each field.";
 
 export const apiRoutes = [
   {
@@ -114,9 +118,14 @@ export const apiRoutes = [
     method: "GET",
     path: "/v1/accounts/{accountId}",
     summary: "One account",
+    description: withProvenance,
     auth: true,
-    query: NoQuery,
-    responses: { 200: { description: "The account", body: Account }, 400: badId, 404: unknownAccount },
+    query: ProfileQuery,
+    responses: {
+      200: { description: "The account", body: [Account, AccountWithProvenance] },
+      400: badIdQuery,
+      404: unknownAccount,
+    },
   },
   {
     operation: "listAccountUsers",
@@ -146,11 +155,12 @@ export const apiRoutes = [
     method: "GET",
     path: "/v1/users/{userId}",
     summary: "One user, with the accounts they belong to",
+    description: withProvenance,
     auth: true,
-    query: NoQuery,
+    query: ProfileQuery,
     responses: {
-      200: { description: "The user", body: UserWithAccounts },
-      400: badId,
+      200: { description: "The user", body: [UserWithAccounts, UserWithProvenance] },
+      400: badIdQuery,
       404: { ...unknownUser, body: [ErrorBody, UserDeletedError] },
     },
   },

@@ -8,6 +8,7 @@ import { z } from "zod";
 import { Account } from "../model/account";
 import { Time, Value } from "../model/field";
 import { User } from "../model/user";
+import { sourceKinds } from "../sources/kinds";
 
 // The account and user shapes live with their field tables (model/); they are answers here too.
 export { Account, Bucket } from "../model/account";
@@ -17,6 +18,33 @@ export { User } from "../model/user";
 /** A user with the accounts they belong to: `GET /v1/users/{userId}`. */
 export const UserWithAccounts = User.extend({ account_ids: z.array(z.string()) });
 export type UserWithAccounts = z.infer<typeof UserWithAccounts>;
+
+/** Which source and call set one field (`materialize.ts`: `FieldProvenance`). */
+export const FieldProvenance = z
+  .object({
+    source: z.string().describe("The source's name; `unknown` for a field stored before provenance was recorded"),
+    source_kind: z.enum(sourceKinds).nullable().describe("The source's kind; null when unknown"),
+    message_id: z.string().describe("The call's messageId (a Stripe event's `evt_` id)"),
+    time: Time.describe("The call's event time: what orders writes"),
+    derived_from: z
+      .string()
+      .nullable()
+      .describe("For a field derived from Stripe's snapshots (`mrr`, `plan_name`, …), the snapshot field"),
+  })
+  .describe("The write that set a field");
+export type FieldProvenance = z.infer<typeof FieldProvenance>;
+
+const Provenance = z
+  .record(z.string(), FieldProvenance)
+  .describe("By field name (custom traits as `traits.<key>`): the write that set it. Computed fields have none.");
+
+/** `GET /v1/accounts/{accountId}?provenance=true`. */
+export const AccountWithProvenance = Account.extend({ provenance: Provenance });
+export type AccountWithProvenance = z.infer<typeof AccountWithProvenance>;
+
+/** `GET /v1/users/{userId}?provenance=true`. */
+export const UserWithProvenance = UserWithAccounts.extend({ provenance: Provenance });
+export type UserWithProvenance = z.infer<typeof UserWithProvenance>;
 
 /** An account as listed for one of its users, with when the user joined it. */
 export const MemberAccount = Account.extend({

@@ -7,9 +7,10 @@ import { ACCOUNT_FIELDS, accountBucket, type Bucket } from "../model/account-fie
 import { type KnownField, type KnownFieldType, storedValue } from "../model/known-field";
 import type { UserProfile } from "../model/user";
 import { USER_FIELDS } from "../model/user-fields";
+import type { SourceKind } from "../sources/kinds";
 import { withStripeBilling } from "../sources/stripe/derive";
 import { faviconUrl, initialsAvatar } from "./avatar";
-import type { VersionedFields } from "./merge";
+import type { FieldVersion, VersionedFields } from "./merge";
 import { CUSTOM_TRAIT_PREFIX } from "./profile-fields";
 import type { Value } from "./value";
 
@@ -109,6 +110,51 @@ export function materializeUser(workspaceId: string, userId: string, fields: Ver
     missing_required: missing(user, ["first_name", "last_name", "created_at"]),
     missing_recommended: missing(user, ["email"]),
   };
+}
+
+/** Which source and call set a field: an entry of the read API's `provenance` (`?provenance=true`). */
+export interface FieldProvenance {
+  /** The source's name; `unknown` for a field stored before provenance was recorded. */
+  source: string;
+  source_kind: SourceKind | null;
+  message_id: string;
+  time: string;
+  /** For a derived field (Stripe's billing fields), the stored field it was derived from. */
+  derived_from: string | null;
+}
+
+/**
+ * Each field of the account answer that a write set (its known fields, custom traits as
+ * `traits.<key>`), with the source, call and time of that write; Stripe's billing fields name the
+ * snapshot they were derived from. Computed fields (`bucket`, `avatar_url` when derived) have none.
+ *
+ * @example
+ * accountProvenance(item.f).name; // { source: "product", source_kind: "webhook", message_id: "m1", … }
+ */
+export function accountProvenance(stored: VersionedFields): Record<string, FieldProvenance> {
+  return provenanceOf(withStripeBilling(stored), ACCOUNT_FIELDS);
+}
+
+/** As {@link accountProvenance}, for a user. */
+export function userProvenance(stored: VersionedFields): Record<string, FieldProvenance> {
+  return provenanceOf(stored, USER_FIELDS);
+}
+
+function provenanceOf(fields: VersionedFields, table: readonly KnownField[]): Record<string, FieldProvenance> {
+  const entry = (f: FieldVersion): FieldProvenance => ({
+    source: f.s ?? "unknown",
+    source_kind: f.k ?? null,
+    message_id: f.m,
+    time: f.t,
+    derived_from: f.d ?? null,
+  });
+  const entries: [string, FieldProvenance][] = [];
+  for (const { name } of table)
+    if (Object.hasOwn(fields, name)) entries.push([name, entry(fields[name] as FieldVersion)]);
+  const traits = Object.entries(fields).filter(([name, f]) => name.startsWith(CUSTOM_TRAIT_PREFIX) && f.v !== null);
+  traits.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  for (const [name, f] of traits) entries.push([name, entry(f)]);
+  return Object.fromEntries(entries);
 }
 
 /** A reader of a table's known fields from stored fields, each typed as its table entry says. */

@@ -2,6 +2,7 @@
  * Last-write-wins per field (spec 3.1). Every stored field carries the stamp of the write that set
  * it, so a late, older call cannot overwrite a newer value, and replays change nothing.
  */
+import type { SourceKind } from "../sources/kinds";
 import { canonicalJson } from "./message-id";
 import type { FieldValue } from "./value";
 
@@ -13,8 +14,24 @@ export interface Stamp {
   m: string;
 }
 
-/** A stored field: its value (`null` is a tombstone: cleared) and the stamp of the write that set it. */
-export interface FieldVersion extends Stamp {
+/**
+ * Where a write came from: the source (by name) and its kind. Provenance only: it never orders
+ * writes. Fields stored before it was recorded have none (read as source "unknown").
+ */
+export interface FieldOrigin {
+  /** The name of the workspace source the call came in by (`product`, `stripe`). */
+  s: string;
+  /** That source's kind (`webhook`, `tracking`, `stripe`). */
+  k?: SourceKind;
+  /** Set on read only, on a derived field: the stored field it was derived from (`stripe.subscription.sub_…`). */
+  d?: string;
+}
+
+/**
+ * A stored field: its value (`null` is a tombstone: cleared), the stamp of the write that set it,
+ * and (since provenance was recorded) that write's origin.
+ */
+export interface FieldVersion extends Stamp, Partial<FieldOrigin> {
   v: FieldValue;
 }
 
@@ -46,7 +63,8 @@ export function compareStamps(a: Stamp, b: Stamp): number {
  * Applies one call's writes to stored fields: a write replaces a stored field only when its stamp is
  * greater. Applying any set of writes in any order, any number of times, gives the same map
  * (commutative and idempotent). `null` is kept as a versioned tombstone, so an older write cannot
- * bring a cleared value back. The input map is not modified.
+ * bring a cleared value back. The input map is not modified. `origin` is stored with each field the
+ * write wins (provenance); it takes no part in which write wins.
  *
  * @example
  * const stored = { plan_name: { v: "pro", t: "2024-05-02T00:00:00.000Z", m: "m2" } };
@@ -57,12 +75,13 @@ export function mergeFields(
   stored: VersionedFields,
   writes: Readonly<Record<string, FieldValue>>,
   stamp: Stamp,
+  origin?: FieldOrigin,
 ): MergeResult {
   // A Map, then Object.fromEntries: define semantics, so no field name can reach a prototype.
   const next = new Map(Object.entries(stored));
   const changedFields: string[] = [];
   for (const [name, value] of Object.entries(writes)) {
-    const incoming: FieldVersion = { v: value, t: stamp.t, m: stamp.m };
+    const incoming: FieldVersion = { v: value, t: stamp.t, m: stamp.m, ...origin };
     const current = next.get(name);
     if (current !== undefined && !wins(incoming, current)) continue;
     next.set(name, incoming);

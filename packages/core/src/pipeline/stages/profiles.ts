@@ -1,9 +1,10 @@
 import { IngestError } from "../../errors";
 import { storedAccountBucket } from "../../normalize/materialize";
-import { mergeFields, type Stamp } from "../../normalize/merge";
+import { type FieldOrigin, mergeFields, type Stamp } from "../../normalize/merge";
 import { canonicalJson } from "../../normalize/message-id";
 import type { FieldValue } from "../../normalize/value";
 import { retryDelay } from "../../retry";
+import { defaultSourceKind } from "../../sources/kinds";
 import { type BatchContext, type CallUnit, CONCURRENCY, eachLimited } from "../batch-context";
 import { type ProfileRef, problemReject, profileKey, type StoredProfile } from "../model-store";
 
@@ -22,7 +23,7 @@ const lostRacePause = { baseDelayMs: 20, maxDelayMs: 320 };
 
 interface ProfileWrites {
   ref: ProfileRef;
-  writes: { fields: Record<string, FieldValue>; stamp: Stamp; unit: CallUnit }[];
+  writes: { fields: Record<string, FieldValue>; stamp: Stamp; origin: FieldOrigin; unit: CallUnit }[];
 }
 
 /**
@@ -40,7 +41,9 @@ export async function writeProfiles(ctx: BatchContext, units: CallUnit[]): Promi
       const ref = { workspaceId: unit.call.workspaceId, kind: write.kind, id: write.id };
       const key = profileKey(ref);
       const group = groups.get(key) ?? { ref, writes: [] };
-      group.writes.push({ fields: write.fields, stamp: unit.call.stamp, unit });
+      // Provenance: the source (and its kind) the call came in by, kept with each field it wins.
+      const origin = { s: unit.call.source, k: unit.origin.route ?? defaultSourceKind };
+      group.writes.push({ fields: write.fields, stamp: unit.call.stamp, origin, unit });
       groups.set(key, group);
     }
   }
@@ -63,7 +66,7 @@ async function writeProfile(ctx: BatchContext, group: ProfileWrites, preloaded?:
     let fields = stored?.fields ?? {};
     let changed = false;
     for (const write of group.writes) {
-      const merged = mergeFields(fields, write.fields, write.stamp);
+      const merged = mergeFields(fields, write.fields, write.stamp, write.origin);
       if (!merged.changed) continue;
       if (Buffer.byteLength(canonicalJson(merged.fields)) > MAX_PROFILE_BYTES) {
         ctx.reject(

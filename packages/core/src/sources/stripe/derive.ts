@@ -2,7 +2,14 @@
  * The account's billing fields derived from the Stripe snapshots it stores (`billing.ts`): the one
  * place that looks at all of a customer's subscriptions at once. Pure.
  */
-import { compareStamps, mergeFields, type Stamp, type VersionedFields } from "../../normalize/merge";
+import {
+  compareStamps,
+  type FieldOrigin,
+  type FieldVersion,
+  mergeFields,
+  type Stamp,
+  type VersionedFields,
+} from "../../normalize/merge";
 import type { FieldValue } from "../../normalize/value";
 import { readSnapshot, roundToCurrency, type SubscriptionSnapshot } from "./billing";
 
@@ -41,7 +48,8 @@ function mainSubscription(subs: readonly SubscriptionSnapshot[]): SubscriptionSn
 }
 
 /**
- * The billing fields the Stripe snapshots say, with the stamp of the newest snapshot, or undefined
+ * The billing fields the Stripe snapshots say, with the stamp of the newest snapshot and its origin
+ * (its source, and the snapshot field as `d`: the provenance of every derived field), or undefined
  * when the account has none. `mrr` sums the paying (active, past_due) subscriptions in the main
  * subscription's currency (a customer pays in one currency in Stripe); trialing, paused, unpaid and
  * ended ones count 0, and discounts are not subtracted (list price × quantity).
@@ -51,22 +59,25 @@ function mainSubscription(subs: readonly SubscriptionSnapshot[]): SubscriptionSn
  */
 export function stripeBilling(
   fields: VersionedFields,
-): { fields: Record<string, FieldValue>; stamp: Stamp } | undefined {
+): { fields: Record<string, FieldValue>; stamp: Stamp; origin: FieldOrigin } | undefined {
   const subs: SubscriptionSnapshot[] = [];
   let stamp: Stamp | undefined;
-  const newer = (s: Stamp) => {
-    if (stamp === undefined || compareStamps(s, stamp) > 0) stamp = { t: s.t, m: s.m };
+  let origin: FieldOrigin = { s: "unknown" };
+  const newer = (s: FieldVersion, name: string) => {
+    if (stamp !== undefined && compareStamps(s, stamp) <= 0) return;
+    stamp = { t: s.t, m: s.m };
+    origin = { s: s.s ?? "unknown", ...(s.k === undefined ? {} : { k: s.k }), d: name };
   };
   for (const [name, version] of Object.entries(fields)) {
     if (!name.startsWith(SUBSCRIPTION_FIELD_PREFIX)) continue;
     const snapshot = readSnapshot(version.v);
     if (!snapshot) continue;
     subs.push(snapshot);
-    newer(version);
+    newer(version, name);
   }
   const customer = Object.hasOwn(fields, CUSTOMER_FIELD) ? fields[CUSTOMER_FIELD] : undefined;
   const deleted = typeof customer?.v === "string" && customerDeleted(customer.v);
-  if (customer && deleted) newer(customer);
+  if (customer && deleted) newer(customer, CUSTOMER_FIELD);
   if (stamp === undefined) return undefined;
   // A deleted customer's subscriptions are all cancelled by Stripe, whatever their last event said.
   const status = (s: SubscriptionSnapshot) => (deleted ? "canceled" : s.status);
@@ -88,12 +99,12 @@ export function stripeBilling(
     derived.trial_expiry_date = isoOf(main.trial_end);
     derived.next_renewal_date = renews ? isoOf(main.period_end) : null;
   }
-  return { fields: derived, stamp };
+  return { fields: derived, stamp, origin };
 }
 
 /**
  * The stored fields with the Stripe-derived billing fields applied, stamped with the newest
- * snapshot's stamp. While the Stripe source owns them (its default) they replace what other sources
+ * snapshot's stamp (and its origin, for provenance). While the Stripe source owns them (its default) they replace what other sources
  * sent; with ownership off they are one more write under the same last-write-wins rule as any call,
  * so a `group` call newer than Stripe's newest event wins and an older one does not.
  *
@@ -104,7 +115,9 @@ export function withStripeBilling(fields: VersionedFields): VersionedFields {
   const billing = stripeBilling(fields);
   if (!billing) return fields;
   const owned = !Object.hasOwn(fields, OWNERSHIP_FIELD) || fields[OWNERSHIP_FIELD]?.v !== false;
-  if (!owned) return mergeFields(fields, billing.fields, billing.stamp).fields;
-  const derived = Object.entries(billing.fields).map(([name, v]) => [name, { v, ...billing.stamp }] as const);
+  if (!owned) return mergeFields(fields, billing.fields, billing.stamp, billing.origin).fields;
+  const derived = Object.entries(billing.fields).map(
+    ([name, v]) => [name, { v, ...billing.stamp, ...billing.origin }] as const,
+  );
   return { ...fields, ...Object.fromEntries(derived) };
 }
