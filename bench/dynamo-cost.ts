@@ -11,8 +11,8 @@ import { createDocumentClient } from "../packages/aws/src/clients";
 import type { Config } from "../packages/aws/src/config";
 import { keys } from "../packages/aws/src/dynamo/keys";
 import { DynamoModelStore } from "../packages/aws/src/dynamo/model-store";
-import { EventsTable } from "../packages/resources/src/definitions";
 import { normalizeBatch } from "../packages/core/src/pipeline/normalize-batch";
+import { EventsTable } from "../packages/resources/src/definitions";
 import { segmentCalls } from "./workload";
 
 export interface RequestCounts {
@@ -38,21 +38,15 @@ interface Capacity extends Units {
   GlobalSecondaryIndexes?: Record<string, Units>;
 }
 const writeOperations = new Set(["BatchWriteItem", "PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems"]);
-const reportsCapacity = new Set([
-  ...writeOperations,
-  "BatchGetItem",
-  "GetItem",
-  "Query",
-  "Scan",
-  "TransactGetItems",
-]);
+const reportsCapacity = new Set([...writeOperations, "BatchGetItem", "GetItem", "Query", "Scan", "TransactGetItems"]);
 
 /** Adds one ConsumedCapacity entry: the table's units and each index's, under `table` / `table:index`. */
 function addCapacity(counts: RequestCounts, c: Capacity, isWrite: boolean) {
   const table = (c.TableName ?? "?").replace(/^.*?(Entities|Events)$/, "$1");
-  const parts: [string, Units | undefined][] = [[table, c.Table], ...Object.entries(c.GlobalSecondaryIndexes ?? {}).map(
-    ([index, u]): [string, Units] => [`${table}:${index}`, u],
-  )];
+  const parts: [string, Units | undefined][] = [
+    [table, c.Table],
+    ...Object.entries(c.GlobalSecondaryIndexes ?? {}).map(([index, u]): [string, Units] => [`${table}:${index}`, u]),
+  ];
   let sum = 0;
   for (const [target, u] of parts) {
     if (!u) continue;
@@ -168,7 +162,8 @@ function valueBytes(value: unknown): number {
   if (typeof value === "boolean" || value === null || value === undefined) return 1;
   if (Array.isArray(value)) return 3 + value.reduce((n: number, v) => n + 1 + valueBytes(v), 0);
   if (value instanceof Set) return [...value].reduce((n: number, v) => n + valueBytes(v), 0);
-  if (typeof value === "object") return 3 + dynamoItemBytes(value as Record<string, unknown>) + Object.keys(value).length;
+  if (typeof value === "object")
+    return 3 + dynamoItemBytes(value as Record<string, unknown>) + Object.keys(value).length;
   return 0;
 }
 
@@ -179,7 +174,9 @@ function valueBytes(value: unknown): number {
  */
 export function eventWriteUnits(item: Record<string, unknown>): number {
   const units = Math.max(1, Math.ceil(dynamoItemBytes(item) / 1024));
-  const indexes = EventsTable.globalIndexes.filter((i) => item[i.partitionKey] !== undefined && item[i.sortKey] !== undefined);
+  const indexes = EventsTable.globalIndexes.filter(
+    (i) => item[i.partitionKey] !== undefined && item[i.sortKey] !== undefined,
+  );
   return units * (1 + indexes.length);
 }
 
