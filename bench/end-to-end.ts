@@ -49,6 +49,8 @@ export interface EndToEndResult {
   /** The 1x run with one normalizer, and the ratio of the four-normalizer 1x run to it. */
   oneNormalizer: EndToEndRun;
   fourOverOne: number;
+  /** The best events/s of the four-normalizer runs; freshness is offered half of it. */
+  capacityEventsPerSecond: number;
   /** Handler log bytes per event (JSON lines the functions write, as CloudWatch would ingest them). */
   logBytesPerEvent: number;
   freshness: FreshnessResult;
@@ -72,14 +74,16 @@ export async function benchEndToEnd(options: { quick: boolean }): Promise<EndToE
   return withStack(4, async (stack) => {
     const runs: EndToEndRun[] = [];
     for (const scale of [1, 2, 4]) runs.push(await run(stack, base * scale, scale));
-    const capacity = runs[0]?.eventsPerSecond ?? 0;
+    // Capacity: the best of the three saturating runs (the first also pays the stack's warm-up).
+    const capacity = Math.max(...runs.map((r) => r.eventsPerSecond));
     const freshness = await steady(stack, capacity / 2, options.quick ? 8 : 30);
     const rawWritesPerSecond = await rawWriteSpeed(stack, options.quick ? 2000 : 20_000);
     return {
       runs,
       rawWritesPerSecond,
       oneNormalizer: one.run,
-      fourOverOne: capacity / one.run.eventsPerSecond,
+      fourOverOne: (runs[0]?.eventsPerSecond ?? 0) / one.run.eventsPerSecond,
+      capacityEventsPerSecond: capacity,
       logBytesPerEvent: one.logBytes / base,
       freshness,
     };
