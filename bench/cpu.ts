@@ -84,12 +84,18 @@ async function ingestCase(label: string, body: string, events: number, iteration
   };
 }
 
-/** Ingest CPU per event for single events and 500-event batches, against the floor. */
+/**
+ * Ingest CPU per event against the floor: a single event, a 500-event batch, and a 4,000-event
+ * batch, the most Segment Actions sends in one webhook delivery (signed on its first event), all on
+ * the webhook route.
+ */
 export async function benchIngestCpu(quick: boolean): Promise<IngestCpuResult[]> {
   const calls = segmentCalls(500, { seed: 7 });
+  const actions = segmentCalls(4000, { seed: 8 });
   return [
     await ingestCase("single event", JSON.stringify(calls[0]), 1, quick ? 300 : 3000),
     await ingestCase("500-event batch", JSON.stringify(calls), 500, quick ? 3 : 30),
+    await ingestCase("4,000-event Actions batch", JSON.stringify(actions), 4000, quick ? 1 : 4),
   ];
 }
 

@@ -1,12 +1,18 @@
 /**
  * DynamoDB cost of normalizing a track-heavy workload, counted from the requests the code sends
  * (a middleware on the real client, against DynamoDB Local): requests by operation, items written,
- * and write capacity units (1 WCU per started KB of each item written).
+ * and capacity units. The middleware asks every request for `ReturnConsumedCapacity: "INDEXES"`
+ * and sums what DynamoDB answers (table and each index separately), so write units include the
+ * index entries; it also keeps its own estimate of the base-table units (1 WCU per started KB of
+ * each item sent), to check the reported figures against.
  */
+import { BatchGetCommand } from "@aws-sdk/lib-dynamodb";
 import { createDocumentClient } from "../packages/aws/src/clients";
 import type { Config } from "../packages/aws/src/config";
+import { keys } from "../packages/aws/src/dynamo/keys";
 import { DynamoModelStore } from "../packages/aws/src/dynamo/model-store";
 import { normalizeBatch } from "../packages/core/src/pipeline/normalize-batch";
+import { EventsTable } from "../packages/resources/src/definitions";
 import { segmentCalls } from "./workload";
 
 export interface RequestCounts {
@@ -15,11 +21,57 @@ export interface RequestCounts {
   itemsWritten: number;
   writeUnits: number;
   itemsRead: number;
+  /** Capacity units DynamoDB reported (ReturnConsumedCapacity INDEXES), by table or index. */
+  consumed: { total: number; read: number; write: number; byTarget: Record<string, number> };
+  /** Requests whose answer carried ConsumedCapacity (0 if the server does not report it). */
+  requestsReporting: number;
+}
+
+interface Units {
+  CapacityUnits?: number;
+  ReadCapacityUnits?: number;
+  WriteCapacityUnits?: number;
+}
+interface Capacity extends Units {
+  TableName?: string;
+  Table?: Units;
+  GlobalSecondaryIndexes?: Record<string, Units>;
+}
+const writeOperations = new Set(["BatchWriteItem", "PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems"]);
+const reportsCapacity = new Set([...writeOperations, "BatchGetItem", "GetItem", "Query", "Scan", "TransactGetItems"]);
+
+/** Adds one ConsumedCapacity entry: the table's units and each index's, under `table` / `table:index`. */
+function addCapacity(counts: RequestCounts, c: Capacity, isWrite: boolean) {
+  const table = (c.TableName ?? "?").replace(/^.*?(Entities|Events)$/, "$1");
+  const parts: [string, Units | undefined][] = [
+    [table, c.Table],
+    ...Object.entries(c.GlobalSecondaryIndexes ?? {}).map(([index, u]): [string, Units] => [`${table}:${index}`, u]),
+  ];
+  let sum = 0;
+  for (const [target, u] of parts) {
+    if (!u) continue;
+    const units = u.CapacityUnits ?? (u.ReadCapacityUnits ?? 0) + (u.WriteCapacityUnits ?? 0);
+    counts.consumed.byTarget[target] = (counts.consumed.byTarget[target] ?? 0) + units;
+    sum += units;
+  }
+  // Servers that leave out the breakdown still give the total.
+  if (sum === 0) sum = c.CapacityUnits ?? 0;
+  counts.consumed.total += sum;
+  if (isWrite) counts.consumed.write += sum;
+  else counts.consumed.read += sum;
 }
 
 /** A document client that counts what it sends. */
 export function countingClient(config: Config) {
-  const counts: RequestCounts = { requests: {}, totalRequests: 0, itemsWritten: 0, writeUnits: 0, itemsRead: 0 };
+  const counts: RequestCounts = {
+    requests: {},
+    totalRequests: 0,
+    itemsWritten: 0,
+    writeUnits: 0,
+    itemsRead: 0,
+    consumed: { total: 0, read: 0, write: 0, byTarget: {} },
+    requestsReporting: 0,
+  };
   const db = createDocumentClient(config);
   const units = (item: unknown) => Math.max(1, Math.ceil(Buffer.byteLength(JSON.stringify(item)) / 1024));
   db.middlewareStack.add(
@@ -41,8 +93,20 @@ export function countingClient(config: Config) {
         counts.itemsWritten++;
         counts.writeUnits += units(input.Item ?? input.ExpressionAttributeValues ?? {});
       }
+      if (reportsCapacity.has(name)) input.ReturnConsumedCapacity = "INDEXES";
       const output = await next(args);
-      const out = output.output as { Responses?: Record<string, unknown[]>; Items?: unknown[]; Item?: unknown };
+      const out = output.output as {
+        Responses?: Record<string, unknown[]>;
+        Items?: unknown[];
+        Item?: unknown;
+        ConsumedCapacity?: Capacity | Capacity[];
+      };
+      const consumed = out.ConsumedCapacity;
+      if (consumed) {
+        counts.requestsReporting++;
+        const isWrite = writeOperations.has(name);
+        for (const c of Array.isArray(consumed) ? consumed : [consumed]) addCapacity(counts, c, isWrite);
+      }
       if (out.Responses) for (const items of Object.values(out.Responses)) counts.itemsRead += items.length;
       if (out.Items) counts.itemsRead += out.Items.length;
       if (out.Item) counts.itemsRead++;
@@ -57,8 +121,63 @@ export interface DynamoCostResult {
   label: string;
   events: number;
   trackEvents: number;
-  perThousand: { requests: number; itemsWritten: number; writeUnits: number; itemsRead: number };
+  perThousand: {
+    requests: number;
+    itemsWritten: number;
+    /** Our own estimate: base-table items only, 1 WCU per started KB of what was sent. */
+    writeUnits: number;
+    itemsRead: number;
+    /** As DynamoDB reported them (table + indexes); null when the server reports none. */
+    reportedWriteUnits: number | null;
+    reportedReadUnits: number | null;
+    /** Computed from the key design: each stored event item's units on the table and on each index it is in. */
+    computedEventWriteUnits: number;
+    /** The floor: the write units that storing each event once with its index entries cannot avoid. */
+    floorWriteUnits: number;
+  };
+  /** Write units over the floor (reported units where the server reports them). */
+  ratioToFloor: number;
+  /** Where the reported capacity went, per 1,000 track events: `Events`, `Events:byAccount`, ... */
+  reportedByTarget: Record<string, number>;
+  /** Which write-unit figure the ratio uses. */
+  writeUnitsSource: "reported by DynamoDB Local (INDEXES)" | "computed from key design";
   requests: Record<string, number>;
+  /** Milliseconds of this process's CPU spent in the counted pass, per 1,000 events (all calls). */
+  cpuMsPerThousandEvents: number;
+}
+
+/**
+ * DynamoDB's item size: attribute names plus values (strings as UTF-8, numbers about a byte per two
+ * digits plus one, booleans and nulls one byte, maps and lists three bytes plus their contents and
+ * a byte per element). https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html
+ */
+export function dynamoItemBytes(item: Record<string, unknown>): number {
+  let bytes = 0;
+  for (const [name, value] of Object.entries(item)) bytes += Buffer.byteLength(name) + valueBytes(value);
+  return bytes;
+}
+function valueBytes(value: unknown): number {
+  if (typeof value === "string") return Buffer.byteLength(value);
+  if (typeof value === "number") return Math.ceil(String(Math.abs(value)).replace(/[.-]/g, "").length / 2) + 1;
+  if (typeof value === "boolean" || value === null || value === undefined) return 1;
+  if (Array.isArray(value)) return 3 + value.reduce((n: number, v) => n + 1 + valueBytes(v), 0);
+  if (value instanceof Set) return [...value].reduce((n: number, v) => n + valueBytes(v), 0);
+  if (typeof value === "object")
+    return 3 + dynamoItemBytes(value as Record<string, unknown>) + Object.keys(value).length;
+  return 0;
+}
+
+/**
+ * Write units of storing one event item once: 1 WCU per started KB on the table, and the same again
+ * on every index the item is in (the events indexes project ALL attributes, so an index entry is as
+ * large as the item).
+ */
+export function eventWriteUnits(item: Record<string, unknown>): number {
+  const units = Math.max(1, Math.ceil(dynamoItemBytes(item) / 1024));
+  const indexes = EventsTable.globalIndexes.filter(
+    (i) => item[i.partitionKey] !== undefined && item[i.sortKey] !== undefined,
+  );
+  return units * (1 + indexes.length);
 }
 
 /**
@@ -87,9 +206,15 @@ export async function benchDynamoCost(
     )
     .sort((a, b) => ((a.timestamp as string) < (b.timestamp as string) ? -1 : 1));
   const trackEvents = calls.filter((c) => c.type === "track").length;
+  const cpuBefore = process.cpuUsage();
   await deliver(new DynamoModelStore(db, config), calls, options);
+  const cpu = process.cpuUsage(cpuBefore);
   db.destroy();
+  const stored = await storedEvents(config, options.workspace, calls);
+  const floor = stored.reduce((n, item) => n + eventWriteUnits(item), 0);
   const scale = 1000 / trackEvents;
+  const reports = counts.requestsReporting > 0;
+  const writes = reports ? counts.consumed.write : counts.writeUnits;
   return {
     label: options.label,
     events: calls.length,
@@ -99,9 +224,37 @@ export async function benchDynamoCost(
       itemsWritten: Math.round(counts.itemsWritten * scale),
       writeUnits: Math.round(counts.writeUnits * scale),
       itemsRead: Math.round(counts.itemsRead * scale),
+      reportedWriteUnits: reports ? Math.round(counts.consumed.write * scale) : null,
+      reportedReadUnits: reports ? Math.round(counts.consumed.read * scale) : null,
+      computedEventWriteUnits: Math.round(floor * scale),
+      floorWriteUnits: Math.round(floor * scale),
     },
+    ratioToFloor: writes / floor,
+    reportedByTarget: Object.fromEntries(
+      Object.entries(counts.consumed.byTarget).map(([k, v]) => [k, Math.round(v * scale * 10) / 10]),
+    ),
+    writeUnitsSource: reports ? "reported by DynamoDB Local (INDEXES)" : "computed from key design",
     requests: counts.requests,
+    cpuMsPerThousandEvents: ((cpu.user + cpu.system) / 1000) * (1000 / calls.length),
   };
+}
+
+/** The event items the counted pass stored, read back (not counted) to size the floor. */
+async function storedEvents(config: Config, workspace: string, calls: Record<string, unknown>[]) {
+  const db = createDocumentClient(config);
+  const items: Record<string, unknown>[] = [];
+  for (let i = 0; i < calls.length; i += 100) {
+    let pending: Record<string, unknown>[] | undefined = calls
+      .slice(i, i + 100)
+      .map((c) => keys.event(workspace, c.messageId as string) as unknown as Record<string, unknown>);
+    while (pending && pending.length > 0) {
+      const out = await db.send(new BatchGetCommand({ RequestItems: { [config.eventsTable]: { Keys: pending } } }));
+      items.push(...((out.Responses?.[config.eventsTable] ?? []) as Record<string, unknown>[]));
+      pending = out.UnprocessedKeys?.[config.eventsTable]?.Keys as Record<string, unknown>[] | undefined;
+    }
+  }
+  db.destroy();
+  return items;
 }
 
 /** Normalizes the calls as SQS batches of `recordsPerBatch` messages of `callsPerMessage` calls. */

@@ -3,7 +3,11 @@
  * fauxqs → poller → normalize → DynamoDB Local. Measures events per second and the latency from
  * the HTTP answer to the event being readable, at 1x, 2x and 4x the volume (cost per event, as
  * this process's CPU time per event, must stay flat), against DynamoDB Local's raw speed writing
- * the same event items with BatchWriteItem.
+ * the same event items with BatchWriteItem. The same 1x run with one normalizer instead of four
+ * (`concurrency`, as NORMALIZE_CONCURRENCY sets it) measures how throughput scales with them, and
+ * counts the bytes the handlers log per event. Freshness is measured apart from backlog: events
+ * offered at a steady half of the measured capacity, each timed from its HTTP 200 until the read
+ * API (GET /v1/accounts/{id}/events) lists it.
  */
 import { createHmac } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -13,6 +17,7 @@ import { BatchGetCommand, BatchWriteCommand } from "@aws-sdk/lib-dynamodb";
 import { createDocumentClient } from "../packages/aws/src/clients";
 import { keys } from "../packages/aws/src/dynamo/keys";
 import { eventItem } from "../packages/aws/src/dynamo/model-store";
+import { logger } from "../packages/aws/src/logger";
 import { startLocalStack } from "../packages/local/src/stack";
 import { percentile } from "./measure";
 import { segmentCalls } from "./workload";
@@ -27,9 +32,28 @@ export interface EndToEndRun {
   cpuMicrosPerEvent: number;
 }
 
+export interface FreshnessResult {
+  offeredEventsPerSecond: number;
+  /** What the senders achieved (they pace; a slower stack shows here). */
+  achievedEventsPerSecond: number;
+  events: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
 export interface EndToEndResult {
+  /** Four normalizers (the local default), 1x, 2x and 4x the volume. */
   runs: EndToEndRun[];
   rawWritesPerSecond: number;
+  /** The 1x run with one normalizer, and the ratio of the four-normalizer 1x run to it. */
+  oneNormalizer: EndToEndRun;
+  fourOverOne: number;
+  /** The best events/s of the four-normalizer runs; freshness is offered half of it. */
+  capacityEventsPerSecond: number;
+  /** Handler log bytes per event (JSON lines the functions write, as CloudWatch would ingest them). */
+  logBytesPerEvent: number;
+  freshness: FreshnessResult;
 }
 
 const BATCH = 100;
@@ -37,6 +61,36 @@ const IN_FLIGHT = 4;
 const SAMPLE_EVERY = 10;
 
 export async function benchEndToEnd(options: { quick: boolean }): Promise<EndToEndResult> {
+  const base = options.quick ? 1000 : 20_000;
+  const one = await withStack(1, async (stack) => {
+    const bytes = countLogBytes();
+    try {
+      return { run: await run(stack, base, 1), logBytes: bytes.stop() };
+    } catch (error) {
+      bytes.stop();
+      throw error;
+    }
+  });
+  return withStack(4, async (stack) => {
+    const runs: EndToEndRun[] = [];
+    for (const scale of [1, 2, 4]) runs.push(await run(stack, base * scale, scale));
+    // Capacity: the best of the three saturating runs (the first also pays the stack's warm-up).
+    const capacity = Math.max(...runs.map((r) => r.eventsPerSecond));
+    const freshness = await steady(stack, capacity / 2, options.quick ? 8 : 30);
+    const rawWritesPerSecond = await rawWriteSpeed(stack, options.quick ? 2000 : 20_000);
+    return {
+      runs,
+      rawWritesPerSecond,
+      oneNormalizer: one.run,
+      fourOverOne: (runs[0]?.eventsPerSecond ?? 0) / one.run.eventsPerSecond,
+      capacityEventsPerSecond: capacity,
+      logBytesPerEvent: one.logBytes / base,
+      freshness,
+    };
+  });
+}
+
+async function withStack<T>(concurrency: number, work: (stack: Stack) => Promise<T>): Promise<T> {
   const dataDir = mkdtempSync(join(tmpdir(), "bench-stack-"));
   const stack = await startLocalStack({
     dataDir,
@@ -45,17 +99,133 @@ export async function benchEndToEnd(options: { quick: boolean }): Promise<EndToE
     prefix: "bench",
     drainMs: 0,
     sweepIntervalMs: 3_600_000,
+    concurrency,
   });
   try {
-    const base = options.quick ? 1000 : 20_000;
-    const runs: EndToEndRun[] = [];
-    for (const scale of [1, 2, 4]) runs.push(await run(stack, base * scale, scale));
-    const rawWritesPerSecond = await rawWriteSpeed(stack, options.quick ? 2000 : 20_000);
-    return { runs, rawWritesPerSecond };
+    return await work(stack);
   } finally {
     await stack.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Counts the bytes the handlers' logger writes to stdout (at INFO, what Lambda ships to CloudWatch)
+ * without printing them; `stop()` restores stdout and the silent level and returns the count.
+ */
+function countLogBytes(): { stop(): number } {
+  let bytes = 0;
+  const write = process.stdout.write;
+  process.stdout.write = ((chunk: string | Uint8Array) => {
+    bytes += typeof chunk === "string" ? Buffer.byteLength(chunk) : chunk.length;
+    return true;
+  }) as typeof process.stdout.write;
+  logger.setLogLevel("INFO");
+  return {
+    stop() {
+      process.stdout.write = write;
+      logger.setLogLevel("SILENT");
+      return bytes;
+    },
+  };
+}
+
+/**
+ * Offers `rate` events per second for `seconds` (signed batches of 10, one account, timestamps of
+ * the moment they are sent) and times each event from its HTTP 200 to its listing by the read API.
+ */
+async function steady(stack: Stack, rate: number, seconds: number): Promise<FreshnessResult> {
+  const { workspaceId, sharedSecret, apiKey } = stack.dev.credentials;
+  const account = `fresh-${Date.now()}`;
+  const per = 10;
+  const total = Math.max(per, Math.round((rate * seconds) / per) * per);
+  // In send order, so the first entry is the oldest still unread.
+  const answered = new Map<string, { at: number; timestamp: string }>();
+  const latencies: number[] = [];
+  const started = performance.now();
+  let oldest = new Date().toISOString();
+  let sendingEnded = 0;
+  let sent = 0;
+  const sender = async () => {
+    for (let b = 0; b * per < total; b++) {
+      const due = started + ((b * per) / rate) * 1000;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const timestamp = new Date().toISOString();
+      const batch = Array.from({ length: per }, (_, i) => ({
+        type: "track",
+        messageId: `${account}-${b * per + i}`,
+        userId: `fresh-user-${i}`,
+        event: "Report Built",
+        timestamp,
+        properties: { account_id: account },
+      }));
+      const signature = createHmac("sha1", sharedSecret).update(JSON.stringify(batch[0])).digest("hex");
+      const res = await fetch(`${stack.url}/v1/webhooks/segment/${workspaceId}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-signature": signature },
+        body: JSON.stringify(batch),
+      });
+      await res.arrayBuffer();
+      if (!res.ok) throw new Error(`ingest answered ${res.status}`);
+      const at = performance.now();
+      for (const c of batch) answered.set(c.messageId, { at, timestamp });
+      sent += per;
+    }
+  };
+  let sending = true;
+  const watch = async () => {
+    while (sending || answered.size > 0) {
+      await new Promise((r) => setTimeout(r, 50));
+      if (answered.size === 0) continue;
+      if (!sending && performance.now() - sendingEnded > 60_000) {
+        throw new Error(`${answered.size} events still unreadable 60 s after the last was accepted`);
+      }
+      let cursor: string | null = null;
+      do {
+        const query = new URLSearchParams({ limit: "500", from: oldest });
+        if (cursor) query.set("cursor", cursor);
+        const res = await fetch(`${stack.url}/v1/accounts/${account}/events?${query}`, {
+          headers: { authorization: `Bearer ${apiKey}` },
+        });
+        if (res.status === 404) {
+          await res.arrayBuffer();
+          break; // the account is not there yet: nothing of it is readable
+        }
+        if (!res.ok) throw new Error(`read API answered ${res.status}: ${await res.text()}`);
+        const page = (await res.json()) as {
+          items: { event_id: string; timestamp: string }[];
+          next_cursor: string | null;
+        };
+        const now = performance.now();
+        for (const item of page.items) {
+          const sentAt = answered.get(item.event_id);
+          if (sentAt === undefined) continue;
+          latencies.push(now - sentAt.at);
+          answered.delete(item.event_id);
+        }
+        cursor = page.next_cursor;
+      } while (cursor);
+      // Everything older than the oldest still-unread event has been seen.
+      const first = answered.values().next();
+      if (!first.done) oldest = first.value.timestamp;
+    }
+  };
+  const senders = sender().finally(() => {
+    sending = false;
+    sendingEnded = performance.now();
+  });
+  for (const outcome of await Promise.allSettled([senders, watch()])) {
+    if (outcome.status === "rejected") throw outcome.reason;
+  }
+  return {
+    offeredEventsPerSecond: rate,
+    achievedEventsPerSecond: sent / ((performance.now() - started) / 1000),
+    events: sent,
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+    maxMs: Math.max(...latencies),
+  };
 }
 
 type Stack = Awaited<ReturnType<typeof startLocalStack>>;
