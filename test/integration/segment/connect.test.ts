@@ -141,6 +141,25 @@ describe("segment connect (Segment's Public API)", () => {
     expect(source?.secrets.map((s) => s.value)).toEqual([JSON.parse(second.out).sharedSecret, result.sharedSecret]);
   });
 
+  it("a destination write that fails withdraws the fresh secret: the newest active one is still Segment's", async () => {
+    const signing = () =>
+      (destinationsOf("srcWeb0001")[0]?.settings as { sharedSecret?: string } | undefined)?.sharedSecret;
+    const before = signing();
+    expect(before).toBeDefined();
+    segment.rateLimit("updateDestination", 5, 0);
+    const failed = await connect("acme", "srcWeb0001", "--json");
+    expect(failed.code).not.toBe(0);
+    expect(failed.err).toContain("The new shared secret was withdrawn");
+    expect(signing()).toBe(before);
+    const afterFailure = await stack.store.getSource("acme", "product");
+    expect(afterFailure?.secrets.at(-1)?.value).toBe(before);
+    // So the next run retires the other one, never the secret Segment signs with.
+    const next = await connect("acme", "srcWeb0001", "--json");
+    expect(next.code).toBe(0);
+    const source = await stack.store.getSource("acme", "product");
+    expect(source?.secrets.map((s) => s.value)).toEqual([before, JSON.parse(next.out).sharedSecret]);
+  });
+
   it("--dry-run prints the plan and changes nothing, in Segment or here", async () => {
     const secrets = (await stack.store.getSource("globex", "product"))?.secrets;
     const writes = () => segment.requests.filter((r) => r.method !== "GET").length;

@@ -7,6 +7,7 @@ import {
   type Source,
   type SourceRef,
   type Workspace,
+  withoutSecret,
   withRetiredSecret,
   withRotatedSecret,
 } from "../../../core/src/workspace/workspace";
@@ -232,6 +233,11 @@ export class WorkspaceStore implements CredentialLookup {
   /** Removes the oldest of two active shared secrets. */
   async retireSecret(workspaceId: string, sourceName = primarySourceName): Promise<Source> {
     return this.updateSource(workspaceId, sourceName, withRetiredSecret);
+  }
+
+  /** Withdraws a secret never handed to the sender (a rotation undone); the other stays active. */
+  async withdrawSecret(workspaceId: string, sourceName: string, value: string): Promise<Source> {
+    return this.updateSource(workspaceId, sourceName, (current) => withoutSecret(current, value));
   }
 
   /** Makes the webhook require `Authorization: Bearer <token>` and returns the new token (shown once). */

@@ -1,7 +1,7 @@
 import type { DestinationSubscription, DestinationV1 } from "@segment/public-api-sdk-typescript";
 import type { WorkspaceStore } from "../../../aws/src/dynamo/workspaces";
 import { requireSegmentSource } from "../../../aws/src/dynamo/workspaces";
-import { NotFoundError } from "../../../core/src/errors";
+import { IngestError, NotFoundError } from "../../../core/src/errors";
 import { primarySourceName } from "../../../core/src/workspace/workspace";
 import { freshSecret } from "./fresh-secret";
 import { type SegmentPublicApi, type SubscriptionInput, tierNote } from "./public-api";
@@ -143,9 +143,11 @@ export async function connectSegment(
   result.retiredOlderSecret = retiredOlder;
 
   const settings = { sharedSecret: secret };
-  const destination = existing
-    ? await api.updateDestination(existing.id, { name, settings })
-    : await api.createDestination({ sourceId: segmentSource.id, metadataId: metadata.id, name, settings });
+  const destination = await writeDestinationOrWithdraw(workspaces, options, secret, () =>
+    existing
+      ? api.updateDestination(existing.id, { name, settings })
+      : api.createDestination({ sourceId: segmentSource.id, metadataId: metadata.id, name, settings }),
+  );
   result.destination.id = destination.id;
   steps[0] = { ...steps[0], id: destination.id } as PlannedStep;
 
@@ -168,4 +170,40 @@ export async function connectSegment(
     steps[i + 1] = { ...(steps[i + 1] as PlannedStep), id: written.id };
   }
   return result;
+}
+
+/**
+ * Writes the destination with the fresh secret; if Segment does not take it, the secret is withdrawn
+ * here again, so the newest active secret stays the one Segment signs with (the next run retires
+ * the other, never that one) and the error says so.
+ */
+async function writeDestinationOrWithdraw<T>(
+  workspaces: Pick<WorkspaceStore, "withdrawSecret">,
+  options: { workspaceId: string; sourceName: string },
+  secret: string,
+  write: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    const code = error instanceof IngestError ? error.code : "segment_api.unreachable";
+    const reason = error instanceof Error ? error.message : String(error);
+    try {
+      await workspaces.withdrawSecret(options.workspaceId, options.sourceName, secret);
+    } catch (undo) {
+      throw new IngestError(
+        code,
+        `${reason}. The new shared secret could not be withdrawn (${undo instanceof Error ? undo.message : String(undo)}): retire it by hand once you know which secret Segment signs with`,
+        { cause: error },
+      );
+    }
+    throw new IngestError(
+      code,
+      `${reason}. The new shared secret was withdrawn; Segment keeps signing with its current one`,
+      {
+        cause: error,
+        retryable: error instanceof IngestError && error.retryable,
+      },
+    );
+  }
 }

@@ -82,3 +82,14 @@ export function withRetiredSecret(source: Source): Source {
   }
   return { ...source, secrets: source.secrets.slice(1) };
 }
+
+/**
+ * The source without the secret of this value, when another stays active (a rotation undone: the
+ * secret was never handed to the sender). Unchanged when no active secret has this value.
+ */
+export function withoutSecret(source: Source, value: string): Source {
+  const secrets = source.secrets.filter((s) => s.value !== value);
+  if (secrets.length === source.secrets.length) return source;
+  if (secrets.length === 0) return withRetiredSecret(source);
+  return { ...source, secrets };
+}
