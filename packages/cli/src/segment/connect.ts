@@ -2,7 +2,7 @@ import type { DestinationSubscription, DestinationV1 } from "@segment/public-api
 import type { WorkspaceStore } from "../../../aws/src/dynamo/workspaces";
 import { requireSegmentSource } from "../../../aws/src/dynamo/workspaces";
 import { IngestError, NotFoundError } from "../../../core/src/errors";
-import { primarySourceName } from "../../../core/src/workspace/workspace";
+import { primarySourceName, type Source } from "../../../core/src/workspace/workspace";
 import { freshSecret } from "./fresh-secret";
 import { type SegmentPublicApi, type SubscriptionInput, tierNote } from "./public-api";
 
@@ -90,15 +90,7 @@ export async function connectSegment(
   deps: { api: SegmentPublicApi; workspaces: WorkspaceStore },
 ): Promise<ConnectResult> {
   const { api, workspaces } = deps;
-  const ours = await workspaces.getSource(options.workspaceId, options.sourceName);
-  if (!ours) {
-    throw new NotFoundError(
-      "source.not_found",
-      `Workspace ${options.workspaceId} has no source ${options.sourceName}: create it first (workspaces create / add-source)`,
-    );
-  }
-  // Segment cannot deliver to a Stripe source (its route refuses Segment), and its secret is Stripe's.
-  requireSegmentSource(ours);
+  await ourSegmentSource(workspaces, options);
 
   const metadata = await api.findCatalogDestination(webhookCatalogSlug);
   if (!metadata) {
@@ -206,4 +198,23 @@ async function writeDestinationOrWithdraw<T>(
       },
     );
   }
+}
+
+/**
+ * Our source that a Segment destination will deliver to: it must exist and be a Segment source
+ * (Segment cannot deliver to a Stripe source, whose route refuses Segment and whose secret is Stripe's).
+ */
+export async function ourSegmentSource(
+  workspaces: Pick<WorkspaceStore, "getSource">,
+  options: { workspaceId: string; sourceName: string },
+): Promise<Source> {
+  const ours = await workspaces.getSource(options.workspaceId, options.sourceName);
+  if (!ours) {
+    throw new NotFoundError(
+      "source.not_found",
+      `Workspace ${options.workspaceId} has no source ${options.sourceName}: create it first (workspaces create / add-source)`,
+    );
+  }
+  requireSegmentSource(ours);
+  return ours;
 }

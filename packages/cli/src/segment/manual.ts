@@ -1,10 +1,9 @@
 import type { WorkspaceStore } from "../../../aws/src/dynamo/workspaces";
-import { requireSegmentSource } from "../../../aws/src/dynamo/workspaces";
 import type { DeliveryStatus, SourceStatus } from "../../../core/src/api/source-schemas";
-import { DependencyError, NotFoundError } from "../../../core/src/errors";
+import { DependencyError } from "../../../core/src/errors";
 import { type ApiTarget, callApi } from "../api-client";
 import { formatFields } from "../output";
-import { batchSize, subscribedCallTypes, triggerFor } from "./connect";
+import { batchSize, ourSegmentSource, subscribedCallTypes, triggerFor } from "./connect";
 import { freshSecret } from "./fresh-secret";
 
 /**
@@ -95,15 +94,7 @@ export async function connectManually(
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   },
 ) {
-  const ours = await workspaces.getSource(options.workspaceId, options.sourceName);
-  if (!ours) {
-    throw new NotFoundError(
-      "source.not_found",
-      `Workspace ${options.workspaceId} has no source ${options.sourceName}: create it first (workspaces create / add-source)`,
-    );
-  }
-  // Segment cannot deliver to a Stripe source (its route refuses Segment), and its secret is Stripe's.
-  requireSegmentSource(ours);
+  await ourSegmentSource(workspaces, options);
   // Read once before changing anything: the API must be reachable to watch for the delivery.
   let last = await statusOf(options);
   const signedBefore = last.last_signed_delivery_at;
