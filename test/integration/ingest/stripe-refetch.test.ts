@@ -2,6 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { setStripeApiKey } from "../../../packages/aws/src/dynamo/stripe-sources";
+import { runCli } from "../../../packages/cli/src/main";
 import { price, stripeEvent, subscription } from "../../support/stripe-fixtures";
 import { call } from "../api/api-stack";
 import { type StripeStack, startStripeStack } from "./stripe-stack";
@@ -57,7 +58,7 @@ afterAll(async () => {
   await new Promise((resolve) => server?.close(resolve));
 });
 
-async function mrrOf(ws: string, key: string) {
+async function mrrOf(key: string) {
   const answer = await call(stack.api, "/v1/accounts/acme", { key });
   expect(answer.status).toBe(200);
   return answer.body;
@@ -86,7 +87,7 @@ describe("Stripe webhooks with an API key re-fetch the current object", () => {
     ).toBe(200);
     await stack.settle();
     expect(requests).toEqual(["GET /v1/subscriptions/sub_r1", "GET /v1/subscriptions/sub_r1"]);
-    expect((await mrrOf(ws, key)).mrr).toBe(245);
+    expect((await mrrOf(key)).mrr).toBe(245);
     // Only an old event, while the server has moved on: still the server's state.
     current.set("/v1/subscriptions/sub_r1", sub("canceled", 5));
     expect(
@@ -94,7 +95,7 @@ describe("Stripe webhooks with an API key re-fetch the current object", () => {
         .status,
     ).toBe(200);
     await stack.settle();
-    const account = await mrrOf(ws, key);
+    const account = await mrrOf(key);
     expect(account.is_churned).toBe(true);
     expect(account.mrr).toBe(0);
   });
@@ -108,7 +109,7 @@ describe("Stripe webhooks with an API key re-fetch the current object", () => {
       (await stack.send(ws, stripeEvent("evt_g1", "customer.subscription.updated", t0, gone), { secret })).status,
     ).toBe(200);
     await stack.settle();
-    expect((await mrrOf(ws, key)).is_churned).toBe(true);
+    expect((await mrrOf(key)).is_churned).toBe(true);
   });
 
   it("a fetch Stripe refuses is a 503 (Stripe retries), nothing queued", async () => {
@@ -134,6 +135,26 @@ describe("Stripe webhooks with an API key re-fetch the current object", () => {
     });
     await stack.settle();
     expect(requests).toEqual([]);
-    expect((await mrrOf(ws, key)).mrr).toBe(245);
+    expect((await mrrOf(key)).mrr).toBe(245);
+  });
+
+  it("stripe set-api-key reads the key from STRIPE_API_KEY, never prints it, and --clear removes it", async () => {
+    const { ws } = await stack.workspace(secret);
+    const out: string[] = [];
+    const io = { stdout: (t: string) => out.push(t), stderr: (t: string) => out.push(t) };
+    const before = process.env.STRIPE_API_KEY;
+    try {
+      delete process.env.STRIPE_API_KEY;
+      expect(await runCli(["stripe", "set-api-key", "--id", ws, "--json"], io)).not.toBe(0);
+      process.env.STRIPE_API_KEY = apiKey;
+      expect(await runCli(["stripe", "set-api-key", "--id", ws, "--json"], io)).toBe(0);
+      expect((await stack.api.workspaces.getSource(ws, "stripe"))?.stripe?.apiKey).toBe(apiKey);
+      expect(await runCli(["stripe", "set-api-key", "--id", ws, "--clear", "--json"], io)).toBe(0);
+      expect((await stack.api.workspaces.getSource(ws, "stripe"))?.stripe?.apiKey).toBeUndefined();
+    } finally {
+      if (before === undefined) delete process.env.STRIPE_API_KEY;
+      else process.env.STRIPE_API_KEY = before;
+    }
+    expect(out.join("\n")).not.toContain(apiKey);
   });
 });

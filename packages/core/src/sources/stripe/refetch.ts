@@ -9,7 +9,7 @@ import { DependencyError } from "../../errors";
 
 /** The SDK client of a key, with the SDK's own network retries; against Stripe's API. */
 export function defaultStripeClient(apiKey: string): Stripe {
-  return new Stripe(apiKey, { maxNetworkRetries: 2, timeout: 10_000 });
+  return new Stripe(apiKey, { maxNetworkRetries: 2, timeout: 5_000 });
 }
 
 /** Which object an event type is about, when it is one that is re-fetched. */
