@@ -1,5 +1,6 @@
 import { addStripeSource } from "../../../packages/aws/src/dynamo/stripe-sources";
 import { createIngestDependencies, createIngestHandler } from "../../../packages/aws/src/ingest/handler";
+import { stripeClient } from "../../../packages/aws/src/stripe/backfill";
 import { type HandlerServer, startHandlerServer } from "../../../packages/local/src/http-adapter";
 import { signed } from "../../support/stripe-fixtures";
 import { type ApiStack, normalize, startApiStack, workspaceWithKey } from "../api/api-stack";
@@ -25,9 +26,11 @@ export interface StripeStack {
   close(): Promise<void>;
 }
 
-export async function startStripeStack(): Promise<StripeStack> {
+export async function startStripeStack(options: { stripeApiBase?: string } = {}): Promise<StripeStack> {
   const api = await startApiStack();
   const dependencies = createIngestDependencies({ ...api.config, credentialCacheSeconds: 0 });
+  const { stripeApiBase } = options;
+  if (stripeApiBase) dependencies.stripeClient = (apiKey) => stripeClient(apiKey, stripeApiBase);
   const ingest = await startHandlerServer([{ prefix: "/v1", handler: createIngestHandler(dependencies) }]);
   return {
     api,

@@ -140,3 +140,44 @@ export async function setStripeOwnership(
   }
   return next;
 }
+
+/** Stripe's secret and restricted keys start so; anything else is a paste error. */
+const apiKeyPattern = /^(rk|sk)_(test|live)_[A-Za-z0-9]{8,}$/;
+
+/**
+ * Stores (or, with `undefined`, removes) the source's restricted API key: with it, each customer
+ * or subscription webhook re-fetches the current object. Kept in the source item beside the signing
+ * secrets; never returned by the CLI or the API.
+ */
+export async function setStripeApiKey(
+  workspaces: WorkspaceStore,
+  workspaceId: string,
+  sourceName: string,
+  apiKey: string | undefined,
+): Promise<void> {
+  if (apiKey !== undefined && !apiKeyPattern.test(apiKey)) {
+    throw new ValidationError("credential.invalid", "A Stripe API key is an rk_… (restricted) or sk_… value");
+  }
+  const updated = await ifCondition("stripe source api key", () =>
+    workspaces.db.send(
+      new UpdateCommand({
+        TableName: workspaces.tableName,
+        Key: keys.source(workspaceId, sourceName),
+        UpdateExpression:
+          apiKey === undefined
+            ? "REMOVE #stripe.#key SET #version = #version + :one"
+            : "SET #stripe.#key = :key, #version = #version + :one",
+        ConditionExpression: "#kind = :stripe",
+        ExpressionAttributeNames: { "#stripe": "stripe", "#key": "apiKey", "#version": "version", "#kind": "kind" },
+        ExpressionAttributeValues: {
+          ":one": 1,
+          ":stripe": "stripe",
+          ...(apiKey === undefined ? {} : { ":key": apiKey }),
+        },
+      }),
+    ),
+  );
+  if (!updated) {
+    throw new NotFoundError("source.not_found", `No Stripe source ${sourceName} in workspace ${workspaceId}`);
+  }
+}

@@ -1,4 +1,9 @@
-import { addStripeSource, rotateStripeSigningSecret, setStripeOwnership } from "../../../aws/src/dynamo/stripe-sources";
+import {
+  addStripeSource,
+  rotateStripeSigningSecret,
+  setStripeApiKey,
+  setStripeOwnership,
+} from "../../../aws/src/dynamo/stripe-sources";
 import { defaultStripeSourceName } from "../../../core/src/sources/stripe";
 import type { Source } from "../../../core/src/workspace/workspace";
 import {
@@ -113,4 +118,32 @@ export const stripeOwnership: CliCommand = {
   },
 };
 
-export const stripeCommands: readonly CliCommand[] = [addStripe, rotateStripe, stripeOwnership, stripeBackfill];
+export const stripeApiKey: CliCommand = {
+  path: ["stripe", "set-api-key"],
+  summary:
+    "Store the source's restricted API key (from STRIPE_API_KEY, never argv): webhooks then re-fetch the current object",
+  usage: "--id ID [--source stripe] [--clear]",
+  options: { id: { type: "string" }, source: { type: "string" }, clear: { type: "boolean" } },
+  async run(values, context) {
+    const workspaceId = requiredString(values, "id");
+    const sourceName = optionalString(values, "source") ?? defaultStripeSourceName;
+    const clear = values.clear === true;
+    const apiKey = clear ? undefined : context.env.STRIPE_API_KEY?.trim();
+    if (!clear && !apiKey) throw new UsageError("Set STRIPE_API_KEY to the restricted key (or pass --clear)");
+    await setStripeApiKey(await context.workspaces(), workspaceId, sourceName, apiKey);
+    return {
+      data: { workspaceId, source: sourceName, apiKey: clear ? "cleared" : "set" },
+      text: clear
+        ? `Stripe source ${workspaceId}/${sourceName} has no API key: webhooks are read as sent (event-time order).`
+        : `Stripe source ${workspaceId}/${sourceName} has an API key: each webhook re-fetches the current object.`,
+    };
+  },
+};
+
+export const stripeCommands: readonly CliCommand[] = [
+  addStripe,
+  rotateStripe,
+  stripeOwnership,
+  stripeApiKey,
+  stripeBackfill,
+];

@@ -1,3 +1,4 @@
+import type Stripe from "stripe";
 import { IngestError, NotFoundError, ValidationError } from "../errors";
 import type { HttpRequest } from "../http/request";
 import type { ItemProblem } from "../http/status";
@@ -30,6 +31,8 @@ export interface IngestPorts {
   queue: RawQueueSender;
   /** Largest message body to write; defaults to the raw queue's limit minus attribute headroom. */
   maxMessageBytes?: number;
+  /** The Stripe SDK client for a Stripe source's API key (default: Stripe's API). */
+  stripeClient?: (apiKey: string) => Stripe;
 }
 
 /** What is known about a request, for its log line. Never credentials or payload contents. */
@@ -98,6 +101,7 @@ export async function receiveIngestRequest(received: HttpRequest, ports: IngestP
     const { workspaceId, source, calls, refused } = await matched.receive(request, {
       credentials: ports.credentials,
       facts,
+      stripeClient: ports.stripeClient,
     });
     if (refused.length > 0) facts.refused = refused.length;
     const meta: RawMessageMeta = {

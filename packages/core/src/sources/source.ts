@@ -1,3 +1,4 @@
+import type Stripe from "stripe";
 /**
  * The source adapter seam. A source is one way data reaches the pipeline (the Segment webhook, the
  * tracking API, next Stripe's webhook): one folder under `sources/` that owns its public routes, how
@@ -28,6 +29,8 @@ export interface ReceivePorts {
   credentials: CredentialLookup;
   /** The request's log line: set `workspaceId`/`source` as soon as they are known, and `events`. */
   facts: Pick<IngestFacts, "workspaceId" | "source" | "events" | "ignored">;
+  /** The Stripe SDK client for a source's API key (tests point it at a local server). */
+  stripeClient?: (apiKey: string) => Stripe;
 }
 
 /** A verified request, read into the calls to queue. */

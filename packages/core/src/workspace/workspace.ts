@@ -39,7 +39,11 @@ export interface Source {
    * A Stripe source's settings: the metadata key that names the product's account id, and whether
    * it owns the billing fields (absent: it does), so Segment `group` traits do not overwrite them.
    */
-  stripe?: { accountIdMetadataKey: string; ownsBillingFields?: boolean };
+  stripe?: {
+    accountIdMetadataKey: string;
+    ownsBillingFields?: boolean /** A restricted key: webhooks re-fetch the current object. Never shown. */;
+    apiKey?: string;
+  };
   createdAt: string;
 }
 

@@ -12,6 +12,7 @@ import type { Source } from "../../workspace/workspace";
 import { decodePathSegment, type ReceivePorts, type SourceAdapter, type SourceRouteDoc } from "../source";
 import { defaultStripeSourceName } from "../webhook-path";
 import { isHandledEventType, type QueuedStripeEvent } from "./events";
+import { defaultStripeClient, refetchedEvent } from "./refetch";
 
 /** A Stripe webhook delivery's route: the workspace and the source its URL names. */
 export interface StripeRoute {
@@ -70,15 +71,20 @@ async function verifiedEvent(request: HttpRequest, source: Source, now: Date): P
   throw new AuthError("stripe.signature_invalid", "Stripe-Signature does not match the body and the signing secret");
 }
 
-async function receive(request: HttpRequest, route: StripeRoute, { credentials, facts }: ReceivePorts) {
+async function receive(request: HttpRequest, route: StripeRoute, { credentials, facts, stripeClient }: ReceivePorts) {
   facts.workspaceId = route.workspaceId;
   facts.source = route.source;
   const source = await credentials.findSource(route.workspaceId, route.source);
   if (source?.kind !== "stripe") {
     throw new NotFoundError("workspace.not_found", "Unknown workspace or Stripe source");
   }
-  const event = await verifiedEvent(request, source, request.receivedAt);
+  const verified = await verifiedEvent(request, source, request.receivedAt);
   facts.events = 1;
+  const apiKey = source.stripe?.apiKey;
+  const event =
+    apiKey && isHandledEventType(verified.type) && typeof verified.id === "string" && verified.id.startsWith("evt_")
+      ? await refetchedEvent(verified, (stripeClient ?? defaultStripeClient)(apiKey), request.receivedAt)
+      : verified;
   // Other types are acknowledged (so Stripe does not retry them for days) and counted, not queued.
   if (!isHandledEventType(event.type)) {
     facts.ignored = 1;
