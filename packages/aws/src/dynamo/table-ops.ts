@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException, TransactionCanceledException } from "@aws-sdk/client-dynamodb";
 import {
+  BatchExecuteStatementCommand,
   BatchGetCommand,
   BatchWriteCommand,
   type DynamoDBDocumentClient,
@@ -7,7 +8,7 @@ import {
   QueryCommand,
   type QueryCommandInput,
 } from "@aws-sdk/lib-dynamodb";
-import { DependencyError } from "../../../core/src/errors";
+import { DependencyError, IngestError } from "../../../core/src/errors";
 import { type RetryPolicy, retry } from "../../../core/src/retry";
 import type { Key } from "./keys";
 import { storageCall } from "./storage-error";
@@ -207,4 +208,115 @@ export async function queryAll(
     start = page.next;
   } while (start);
   return items;
+}
+
+/**
+ * A PartiQL write for `batchStatements`: the statement with `?` placeholders, their values, and
+ * the key of the item it writes (one request may not name an item twice).
+ */
+export interface Statement {
+  Statement: string;
+  Parameters: unknown[];
+  key: Key;
+}
+
+/** BatchExecuteStatement runs at most 25 statements a request. */
+export const BATCH_STATEMENT_LIMIT = 25;
+
+/** Per-statement error codes that may pass when the statement is sent again. */
+const STATEMENT_TRANSIENT = new Set([
+  "ProvisionedThroughputExceeded",
+  "RequestLimitExceeded",
+  "ThrottlingError",
+  "InternalServerError",
+  "TransactionConflict",
+]);
+
+/** Per-statement error codes meaning "the item's condition did not hold" (not a fault). */
+const STATEMENT_CONDITION = new Set(["ConditionalCheckFailed", "DuplicateItem"]);
+
+/**
+ * A PartiQL `INSERT` of a whole item: applied only when no item has its key (else `DuplicateItem`,
+ * which `batchStatements` reports as a failed condition). Top-level attributes with `undefined`
+ * values are left out, as the document client's `removeUndefinedValues` does.
+ *
+ * @example
+ * await batchStatements(db, items.map((item) => insertStatement(table, item)));
+ */
+export function insertStatement(table: string, item: Record<string, unknown>): Statement {
+  const names = Object.keys(item).filter((name) => item[name] !== undefined);
+  const fields = names.map((name) => `'${name.replaceAll("'", "''")}': ?`).join(", ");
+  return {
+    Statement: `INSERT INTO "${table}" VALUE {${fields}}`,
+    Parameters: names.map((name) => item[name]),
+    key: { pk: item.pk as string, sk: item.sk as string },
+  };
+}
+
+/**
+ * Runs conditional writes as PartiQL statements, 25 a BatchExecuteStatement: one request for up to
+ * 25 conditional puts or updates, each applied or refused on its own, at the same write units as
+ * PutItem/UpdateItem (not a transaction). Returns, per statement in order, true when applied and
+ * false when its condition failed (`DuplicateItem` of an INSERT, `ConditionalCheckFailed` of an
+ * UPDATE … WHERE). Statements refused for throughput or a transient fault are sent again with
+ * backoff; any other per-statement error is thrown, classified as `storage.rejected`. Statements on
+ * the same item go in later requests than the earlier ones on it (DynamoDB refuses a request that
+ * names an item twice), so they apply in the order given.
+ *
+ * @example
+ * const applied = await batchStatements(db, events.map((e) => insertStatement(table, eventItem(e))));
+ */
+export async function batchStatements(
+  db: DynamoDBDocumentClient,
+  statements: Statement[],
+  operation = "batch statement",
+): Promise<boolean[]> {
+  const applied = new Array<boolean>(statements.length).fill(false);
+  for (let pending of statementRequests(statements)) {
+    await retry(async () => {
+      const out = await storageCall(operation, () =>
+        db.send(
+          new BatchExecuteStatementCommand({
+            Statements: pending.map(({ statement: { Statement, Parameters } }) => ({ Statement, Parameters })),
+          }),
+        ),
+      );
+      const again: typeof pending = [];
+      pending.forEach((p, j) => {
+        const error = out.Responses?.[j]?.Error;
+        if (!error?.Code) applied[p.at] = true;
+        else if (STATEMENT_CONDITION.has(error.Code)) applied[p.at] = false;
+        else if (STATEMENT_TRANSIENT.has(error.Code)) again.push(p);
+        else
+          throw new IngestError(
+            "storage.rejected",
+            `DynamoDB refused ${operation}: ${error.Code}: ${error.Message ?? ""}`,
+          );
+      });
+      pending = again;
+      if (pending.length > 0)
+        throw new UnprocessedError("storage.unavailable", `DynamoDB refused ${pending.length} statement(s) for now`);
+    }, unprocessedRetry);
+  }
+  return applied;
+}
+
+/** Statements grouped into requests of at most 25, no item twice in one, in the order given per item. */
+function statementRequests(statements: Statement[]): { statement: Statement; at: number }[][] {
+  const requests: { statement: Statement; at: number }[][] = [];
+  const itemsIn: Set<string>[] = [];
+  const lastRequestOf = new Map<string, number>();
+  statements.forEach((statement, at) => {
+    const id = keyId(statement.key);
+    let r = (lastRequestOf.get(id) ?? -1) + 1;
+    while (r < requests.length && ((requests[r]?.length ?? 0) >= BATCH_STATEMENT_LIMIT || itemsIn[r]?.has(id))) r++;
+    if (r === requests.length) {
+      requests.push([]);
+      itemsIn.push(new Set());
+    }
+    requests[r]?.push({ statement, at });
+    itemsIn[r]?.add(id);
+    lastRequestOf.set(id, r);
+  });
+  return requests;
 }
