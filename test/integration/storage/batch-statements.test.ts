@@ -84,10 +84,11 @@ describe("batchStatements (PartiQL BatchExecuteStatement) against DynamoDB Local
     let refusals = 2;
     db.middlewareStack.add(
       (next) => async (args) => {
-        const out = (await next(args)) as { output: { Responses?: { Error?: unknown }[] } };
-        if (refusals > 0 && out.output?.Responses) {
+        const out = await next(args);
+        const output = out.output as { Responses?: { Error?: unknown }[] };
+        if (refusals > 0 && output?.Responses) {
           refusals--;
-          out.output.Responses = out.output.Responses.map(() => ({
+          output.Responses = output.Responses.map(() => ({
             Error: { Code: "ProvisionedThroughputExceeded", Message: "slow down" },
           }));
         }
