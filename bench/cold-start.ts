@@ -32,6 +32,7 @@ export interface FunctionBundle {
 export async function bundleFunction(name: string, outfile: string): Promise<FunctionBundle> {
   const result = await build({
     entryPoints: [`functions/${name}.ts`],
+    absWorkingDir: process.cwd(),
     bundle: true,
     minify: true,
     format: "esm",
