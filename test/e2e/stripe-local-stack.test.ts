@@ -7,7 +7,7 @@ import { addStripeSource } from "../../packages/aws/src/dynamo/stripe-sources";
 import { WorkspaceStore } from "../../packages/aws/src/dynamo/workspaces";
 import { type LocalStack, startLocalStack } from "../../packages/local/src/stack";
 import { eventually } from "../support/eventually";
-import { price, signed, stripeEvent, subscription } from "../support/stripe-fixtures";
+import { proSubscriptionCreated, signed } from "../support/stripe-fixtures";
 
 /**
  * The local stack as `npm start` builds it (`startLocalStack`: DynamoDB Local, fauxqs, the poller,
@@ -46,20 +46,7 @@ describe("the local stack: Stripe webhooks", () => {
     });
     db.destroy();
     const t0 = 1714521600;
-    const event = stripeEvent(
-      "evt_local_stack_1",
-      "customer.subscription.created",
-      t0,
-      subscription({
-        id: "sub_local",
-        customer: "cus_local",
-        status: "active",
-        items: [{ price: price({ id: "price_pro", unitAmount: 4900, nickname: "Pro" }) }],
-        created: t0,
-        periodEnd: t0 + 30 * 86400,
-        metadata: { account_id: "stripe-account-1" },
-      }),
-    );
+    const event = proSubscriptionCreated("evt_local_stack_1", "stripe-account-1", t0);
     const { body, header } = signed(event, signingSecret);
     const answer = await fetch(`${local.url}/v1/webhooks/stripe/dev`, {
       method: "POST",

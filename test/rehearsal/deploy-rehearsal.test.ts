@@ -35,7 +35,7 @@ import {
 import { coverageTable, iamCoverage, readSdkCalls } from "../support/iam-coverage";
 import { evaluateInfra, type InfraModel } from "../support/infra-model";
 import { childEnvironment } from "../support/stack-process";
-import { price, signed, stripeEvent, subscription } from "../support/stripe-fixtures";
+import { proSubscriptionCreated, signed, stripeEvent } from "../support/stripe-fixtures";
 import { preflightAnswer } from "./api-gateway-cors";
 import { type ApiGatewayServer, startApiGatewayServer } from "./api-gateway-server";
 import { apiGatewayEvent, type HttpRequestSpec, lambdaSyncPayloadLimitBytes, scheduledEvent } from "./aws-events";
@@ -349,20 +349,7 @@ describe("deploy rehearsal: the bundles in the deployed environment", () => {
     });
     db.destroy();
     const t0 = Math.floor(Date.parse("2024-05-04T00:00:00Z") / 1000);
-    const event = stripeEvent(
-      "evt_rehearsal_1",
-      "customer.subscription.created",
-      t0,
-      subscription({
-        id: "sub_rehearsal",
-        customer: "cus_rehearsal",
-        status: "active",
-        items: [{ price: price({ id: "price_pro", unitAmount: 4900, nickname: "Pro" }) }],
-        created: t0,
-        periodEnd: t0 + 30 * 86400,
-        metadata: { account_id: stripeAccountId },
-      }),
-    );
+    const event = proSubscriptionCreated("evt_rehearsal_1", stripeAccountId, t0);
     const { body, header } = signed(event, signingSecret);
     const request = {
       method: "POST",

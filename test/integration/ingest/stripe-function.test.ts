@@ -3,7 +3,7 @@ import { addStripeSource } from "../../../packages/aws/src/dynamo/stripe-sources
 import { localHttpHandlers } from "../../../packages/local/src/handlers";
 import { type HandlerServer, startHandlerServer } from "../../../packages/local/src/http-adapter";
 import { localRoutes } from "../../../packages/local/src/routes";
-import { price, signed, stripeEvent, subscription } from "../../support/stripe-fixtures";
+import { proSubscriptionCreated, signed } from "../../support/stripe-fixtures";
 import { type ApiStack, call, normalize, startApiStack, workspaceWithKey } from "../api/api-stack";
 import { drainQueue, post } from "./ingest-stack";
 
@@ -36,20 +36,7 @@ describe("Stripe webhooks through the local router", () => {
   it("are verified and queued by stripe-ingest, normalized, and read back", async () => {
     const { ws, key } = await workspaceWithKey(stack);
     await addStripeSource(stack.workspaces, { workspaceId: ws, sourceName: "stripe", signingSecret: secret });
-    const event = stripeEvent(
-      "evt_router_1",
-      "customer.subscription.created",
-      t0,
-      subscription({
-        id: "sub_router",
-        customer: "cus_router",
-        status: "active",
-        items: [{ price: price({ id: "price_pro", unitAmount: 4900, nickname: "Pro" }) }],
-        created: t0,
-        periodEnd: t0 + 30 * 86400,
-        metadata: { account_id: "acme" },
-      }),
-    );
+    const event = proSubscriptionCreated("evt_router_1", "acme", t0);
     const { body, header } = signed(event, secret);
 
     // The Segment/tracking function knows no such route: only stripe-ingest carries Stripe's receive.
