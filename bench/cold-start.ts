@@ -15,25 +15,47 @@ export interface ColdStartResult {
   initMs: number;
 }
 
+/** What went into a function's bundle. */
+export interface FunctionBundle {
+  bytes: number;
+  /** The bundled source files, repository-relative (`node_modules/stripe/…`, `packages/core/src/…`). */
+  inputs: string[];
+}
+
+/**
+ * Bundles `functions/<name>.ts` into `outfile` as SST does (esbuild, minified, ESM, the AWS SDK
+ * left to the Lambda runtime).
+ *
+ * @example
+ * const { bytes, inputs } = await bundleFunction("ingest", "/tmp/ingest.mjs");
+ */
+export async function bundleFunction(name: string, outfile: string): Promise<FunctionBundle> {
+  const result = await build({
+    entryPoints: [`functions/${name}.ts`],
+    absWorkingDir: process.cwd(),
+    bundle: true,
+    minify: true,
+    format: "esm",
+    platform: "node",
+    target: "node22",
+    outfile,
+    external: ["@aws-sdk/*", "@smithy/*"],
+    // ESM bundles of CommonJS dependencies need `require`.
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+    logLevel: "error",
+    metafile: true,
+  });
+  const output = Object.values(result.metafile.outputs)[0];
+  return { bytes: output?.bytes ?? 0, inputs: Object.keys(output?.inputs ?? {}) };
+}
+
 export async function benchColdStart(functions: string[], quick: boolean): Promise<ColdStartResult[]> {
   // Inside the project, so the bundles' `@aws-sdk/*` imports resolve as the runtime's would.
   const dir = mkdtempSync(join(process.cwd(), "node_modules", ".bench-"));
   const results: ColdStartResult[] = [];
   for (const name of functions) {
     const outfile = join(dir, `${name}.mjs`);
-    await build({
-      entryPoints: [`functions/${name}.ts`],
-      bundle: true,
-      minify: true,
-      format: "esm",
-      platform: "node",
-      target: "node22",
-      outfile,
-      external: ["@aws-sdk/*", "@smithy/*"],
-      // ESM bundles of CommonJS dependencies need `require`.
-      banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-      logLevel: "error",
-    });
+    await bundleFunction(name, outfile);
     const probe = join(dir, `${name}-probe.mjs`);
     writeFileSync(
       probe,

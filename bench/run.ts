@@ -71,7 +71,7 @@ row(
 );
 
 step("cold start");
-const cold = await benchColdStart(["ingest", "normalize", "api", "sweep"], quick);
+const cold = await benchColdStart(["ingest", "stripe-ingest", "normalize", "api", "sweep"], quick);
 results.coldStart = cold;
 for (const c of cold) {
   const isIngest = c.function === "ingest";

@@ -1,5 +1,5 @@
 import { loadConfig } from "../packages/aws/src/config";
 import { createIngestDependencies, createIngestHandler } from "../packages/aws/src/ingest/handler";
 
-/** Every source's routes (packages/core/src/sources/): the Segment webhook and the tracking API (/v1/track, /v1/batch, …). */
+/** The Segment webhook and the tracking API (/v1/track, /v1/batch, …); Stripe's webhooks are functions/stripe-ingest.ts. */
 export const handler = createIngestHandler(async () => createIngestDependencies(await loadConfig()));

@@ -1,11 +1,11 @@
 import { routes } from "../packages/core/src/http/routes";
 import { httpApiCors } from "../packages/resources/src/cors";
 import { apiThrottling } from "../packages/resources/src/definitions";
-import { api as apiFunction, ingest } from "./functions";
+import { api as apiFunction, ingest, stripeIngest } from "./functions";
 
 const throttling = $app.stage === "production" ? apiThrottling.production : apiThrottling.default;
 
-/** The HTTP API: every route of spec sections 2 and 5, each pointing at one of two functions. */
+/** The HTTP API: every route of spec sections 2 and 5, each pointing at the function the route table names. */
 export const httpApi = new sst.aws.ApiGatewayV2("HttpApi", {
   accessLog: { retention: "1 month" },
   // analytics.js on customers' sites calls the tracking API, and the Console (infra/console.ts)
@@ -28,7 +28,7 @@ export const httpApi = new sst.aws.ApiGatewayV2("HttpApi", {
   },
 });
 
-const targets = { ingest: ingest.arn, api: apiFunction.arn };
+const targets = { ingest: ingest.arn, "stripe-ingest": stripeIngest.arn, api: apiFunction.arn };
 for (const route of routes) {
   httpApi.route(`${route.method} ${route.path}`, targets[route.function]);
 }

@@ -50,6 +50,23 @@ export const ingest = new sst.aws.Function("Ingest", {
   ],
 });
 
+/**
+ * Stripe's webhooks, in their own function so that only it carries the `stripe` SDK: it reads the
+ * Stripe source (signing secrets, API key) and counts deliveries on the Entities table itself, no
+ * index, and sends to the raw queue; its re-fetch calls Stripe's API, not AWS.
+ */
+export const stripeIngest = new sst.aws.Function("StripeIngest", {
+  ...runtime,
+  handler: "functions/stripe-ingest.handler",
+  timeout: `${functionSettings.ingest.timeoutSeconds} seconds`,
+  memory: `${functionSettings.ingest.memoryMb} MB`,
+  environment,
+  permissions: [
+    { actions: ["dynamodb:GetItem", "dynamodb:UpdateItem"], resources: [entities.arn] },
+    { actions: ["sqs:SendMessage"], resources: [rawQueue.arn] },
+  ],
+});
+
 export const api = new sst.aws.Function("Api", {
   ...runtime,
   handler: "functions/api.handler",

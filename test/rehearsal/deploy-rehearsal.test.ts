@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createDocumentClient, createSqsClient } from "../../packages/aws/src/clients";
 import { parseConfig } from "../../packages/aws/src/config";
 import { ApiKeyStore } from "../../packages/aws/src/dynamo/api-keys";
+import { addStripeSource } from "../../packages/aws/src/dynamo/stripe-sources";
 import { WorkspaceStore } from "../../packages/aws/src/dynamo/workspaces";
 import { routes } from "../../packages/core/src/http/routes";
 import { requestLimits } from "../../packages/core/src/ingest/limits";
@@ -34,6 +35,7 @@ import {
 import { coverageTable, iamCoverage, readSdkCalls } from "../support/iam-coverage";
 import { evaluateInfra, type InfraModel } from "../support/infra-model";
 import { childEnvironment } from "../support/stack-process";
+import { proSubscriptionCreated, signed, stripeEvent } from "../support/stripe-fixtures";
 import { preflightAnswer } from "./api-gateway-cors";
 import { type ApiGatewayServer, startApiGatewayServer } from "./api-gateway-server";
 import { apiGatewayEvent, type HttpRequestSpec, lambdaSyncPayloadLimitBytes, scheduledEvent } from "./aws-events";
@@ -54,6 +56,9 @@ const apiId = "r3h34rs4l";
 const workspaceId = "rehearsal";
 const accountId = "acc_rehearsal";
 const userId = "usr_rehearsal";
+const stripeAccountId = "acc_rehearsal_stripe";
+/** The signing secret of the workspace's Stripe source (added by the Stripe webhook test). */
+const signingSecret = "whsec_rehearsal_aaaaaaaaaaaaaaaaaaaa";
 
 let infra: InfraModel;
 let workDir: string;
@@ -65,6 +70,7 @@ let rawQueueArn: string;
 const packages: Record<string, FunctionPackage> = {};
 const processes: Record<string, LambdaProcess> = {};
 let credentials: { sharedSecret: string; writeKey: string; apiKey: string };
+let localConfig: ReturnType<typeof parseConfig>;
 
 const fn = (name: string) => {
   const found = processes[name];
@@ -105,7 +111,7 @@ beforeAll(async () => {
   };
 
   // Credentials, created as an operator does after a deploy (the CLI's stores, straight to the tables).
-  const localConfig = parseConfig(localEnvironment(endpoints, resources));
+  localConfig = parseConfig(localEnvironment(endpoints, resources));
   const db = createDocumentClient(localConfig);
   const created = await new WorkspaceStore(db, localConfig.entitiesTable).createWorkspace({ id: workspaceId });
   const { apiKey } = await new ApiKeyStore(db, localConfig.entitiesTable).issueApiKey(workspaceId, {
@@ -195,7 +201,7 @@ async function deliverRawQueue(): Promise<{ delivered: number; failed: string[] 
 
 describe("deploy rehearsal: the bundles in the deployed environment", () => {
   it("bundles every function with only what the Lambda runtime provides left outside", () => {
-    expect(Object.keys(packages).sort()).toEqual(["api", "ingest", "normalize", "sweep"]);
+    expect(Object.keys(packages).sort()).toEqual(["api", "ingest", "normalize", "stripe-ingest", "sweep"]);
     for (const pkg of Object.values(packages)) {
       expect(pkg.externalImports.filter(missingAtRuntime)).toEqual([]);
       expect(pkg.bytes).toBeGreaterThan(0);
@@ -205,6 +211,14 @@ describe("deploy rehearsal: the bundles in the deployed environment", () => {
         .map(([name, pkg]) => `${name} ${Math.round(pkg.bytes / 1024)} KiB`)
         .join(", ")}`,
     );
+  });
+
+  it("bundles the stripe SDK into stripe-ingest only: not into ingest or the API", () => {
+    const stripeSdk = (name: string) =>
+      (packages[name]?.inputs ?? []).filter((input) => input.startsWith("node_modules/stripe/")).length;
+    expect(stripeSdk("stripe-ingest")).toBeGreaterThan(0);
+    expect({ ingest: stripeSdk("ingest"), api: stripeSdk("api") }).toEqual({ ingest: 0, api: 0 });
+    expect(infra.functions["stripe-ingest"]?.trigger).toBe("http");
   });
 
   it("gives each function SST's variables and infra's environment, nothing from the local stack", () => {
@@ -324,6 +338,44 @@ describe("deploy rehearsal: the bundles in the deployed environment", () => {
   it("the scheduled sweep runs", async () => {
     const result = await fn("sweep").invoke<{ expired: number }>(scheduledEvent(region, "PendingSweep"));
     expect(withLogs("sweep", result)).toMatchObject({ result: { expired: 0 } });
+  });
+
+  it("stripe-ingest accepts a signed Stripe webhook; normalize stores it and the read API returns it", async () => {
+    const db = createDocumentClient(localConfig);
+    await addStripeSource(new WorkspaceStore(db, localConfig.entitiesTable), {
+      workspaceId,
+      sourceName: "stripe",
+      signingSecret,
+    });
+    db.destroy();
+    const t0 = Math.floor(Date.parse("2024-05-04T00:00:00Z") / 1000);
+    const event = proSubscriptionCreated("evt_rehearsal_1", stripeAccountId, t0);
+    const { body, header } = signed(event, signingSecret);
+    const request = {
+      method: "POST",
+      url: `/v1/webhooks/stripe/${workspaceId}`,
+      headers: { "content-type": "application/json; charset=utf-8", "stripe-signature": header },
+      body,
+    };
+    // API Gateway sends this route to stripe-ingest; ingest does not serve it.
+    expect(infra.httpApi.routes).toContainEqual(
+      expect.objectContaining({ route: "POST /v1/webhooks/stripe/{workspaceId}", function: "stripe-ingest" }),
+    );
+    const result = await fn("stripe-ingest").invoke<APIGatewayProxyStructuredResultV2>(http(request));
+    expect(withLogs("stripe-ingest", result)).toMatchObject({ result: { statusCode: 200 } });
+    expect(json(result)).toEqual({ success: true });
+    const { delivered, failed } = await deliverRawQueue();
+    expect(withLogs("normalize", { delivered, failed })).toMatchObject({ result: { delivered: 1, failed: [] } });
+
+    const account = await fn("api").invoke<APIGatewayProxyStructuredResultV2>(
+      http({
+        method: "GET",
+        url: `/v1/accounts/${stripeAccountId}`,
+        headers: { authorization: `Bearer ${credentials.apiKey}` },
+      }),
+    );
+    expect(withLogs("api", account)).toMatchObject({ result: { statusCode: 200 } });
+    expect(json(account)).toMatchObject({ account_id: stripeAccountId, plan_name: "Pro", mrr: 49 });
   });
 });
 
@@ -480,6 +532,22 @@ describe("deploy rehearsal: npm run smoke against the rehearsed deployment", () 
     expect(result.code).toBe(1);
   });
 
+  it("routes a Stripe webhook to stripe-ingest", async () => {
+    const event = stripeEvent("evt_rehearsal_2", "customer.created", 1714780800, {
+      id: "cus_rehearsal",
+      object: "customer",
+      metadata: { account_id: stripeAccountId },
+    });
+    const { body, header } = signed(event, signingSecret);
+    const answer = await fetch(`${gateway.url}/v1/webhooks/stripe/${workspaceId}/stripe`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "stripe-signature": header },
+      body,
+    });
+    // ingest would answer 404 (it has no Stripe route); stripe-ingest verified and queued it.
+    expect({ status: answer.status, body: await answer.json() }).toEqual({ status: 200, body: { success: true } });
+  });
+
   it("answers a browser's preflight and an unknown route as API Gateway does", async () => {
     const preflight = await fetch(`${gateway.url}/v1/accounts`, {
       method: "OPTIONS",
@@ -502,7 +570,9 @@ describe("deploy rehearsal: IAM coverage", () => {
     const coverage = iamCoverage(calls, infra);
     console.info(coverageTable("deploy rehearsal", coverage));
     // Each function made calls, so an empty log cannot pass this.
-    expect(new Set(calls.map((c) => c.function))).toEqual(new Set(["ingest", "normalize", "api", "sweep"]));
+    expect(new Set(calls.map((c) => c.function))).toEqual(
+      new Set(["ingest", "stripe-ingest", "normalize", "api", "sweep"]),
+    );
     expect(coverage.missing).toEqual([]);
   });
 });

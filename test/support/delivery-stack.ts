@@ -3,7 +3,7 @@ import { createDocumentClient } from "../../packages/aws/src/clients";
 import type { Config } from "../../packages/aws/src/config";
 import { ApiKeyStore } from "../../packages/aws/src/dynamo/api-keys";
 import { WorkspaceStore } from "../../packages/aws/src/dynamo/workspaces";
-import { createIngestDependencies, createIngestHandler } from "../../packages/aws/src/ingest/handler";
+import { localHttpHandlers } from "../../packages/local/src/handlers";
 import { type HandlerServer, startHandlerServer } from "../../packages/local/src/http-adapter";
 import { localRoutes } from "../../packages/local/src/routes";
 import { provisionTestResources } from "./local-resources";
@@ -32,10 +32,10 @@ export async function startDeliveryStack(options: { moreSources?: string[] } = {
   const { apiKey } = await new ApiKeyStore(db, config.entitiesTable).issueApiKey("acme", { name: "tests" });
   const fresh = { ...config, credentialCacheSeconds: 0 };
   const server = await startHandlerServer(
-    localRoutes(
-      createIngestHandler(createIngestDependencies(fresh)),
-      createApiHandler(createApiDependencies({ ...fresh, version: "test-1" })),
-    ),
+    localRoutes({
+      ...localHttpHandlers(fresh),
+      api: createApiHandler(createApiDependencies({ ...fresh, version: "test-1" })),
+    }),
   );
   return {
     config,

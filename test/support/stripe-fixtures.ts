@@ -189,6 +189,27 @@ export function stripeEvent(id: string, type: string, created: number, object: R
   };
 }
 
+/**
+ * `customer.subscription.created` for an active monthly Pro subscription (49 a month) of the account
+ * `accountId` (metadata `account_id`), created at `created`: the one event the routing tests send.
+ */
+export function proSubscriptionCreated(eventId: string, accountId: string, created: number) {
+  return stripeEvent(
+    eventId,
+    "customer.subscription.created",
+    created,
+    subscription({
+      id: `sub_${eventId}`,
+      customer: `cus_${eventId}`,
+      status: "active",
+      items: [{ price: price({ id: "price_pro", unitAmount: 4900, nickname: "Pro" }) }],
+      created,
+      periodEnd: created + 30 * 86400,
+      metadata: { account_id: accountId },
+    }),
+  );
+}
+
 /** The body and `Stripe-Signature` header of a delivery, signed by the official library. */
 export function signed(event: unknown, secret: string, timestamp?: number): { body: string; header: string } {
   const body = JSON.stringify(event);

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { keys } from "../../packages/aws/src/dynamo/keys";
-import { routes } from "../../packages/core/src/http/routes";
+import { type FunctionName, routes } from "../../packages/core/src/http/routes";
 import { httpApiCors } from "../../packages/resources/src/cors";
 import {
   DeadLetterQueue,
@@ -57,6 +57,8 @@ const byName = (name: string) => {
   if (!found) throw new Error(`no resource ${name}`);
   return found;
 };
+/** The SST component of each function the route table names. */
+const components: Record<FunctionName, string> = { ingest: "Ingest", "stripe-ingest": "StripeIngest", api: "Api" };
 const seconds = (duration: unknown) => Number(String(duration).split(" ")[0]);
 
 beforeAll(async () => {
@@ -129,14 +131,29 @@ describe("infrastructure settings", () => {
     expect(apiRoutes.map((r) => r.route).sort()).toEqual(routes.map((r) => `${r.method} ${r.path}`).sort());
     for (const route of routes) {
       const registered = apiRoutes.find((r) => r.route === `${route.method} ${route.path}`);
-      expect(registered?.target).toBe(`arn:Function:${route.function === "ingest" ? "Ingest" : "Api"}`);
+      expect(registered?.target).toBe(`arn:Function:${components[route.function]}`);
     }
-    for (const fn of [byName("Ingest").args, byName("Api").args, subscriptions[0]?.fn ?? {}]) {
+    for (const fn of [
+      byName("Ingest").args,
+      byName("StripeIngest").args,
+      byName("Api").args,
+      subscriptions[0]?.fn ?? {},
+    ]) {
       expect(fn.architecture).toBe("arm64");
       expect(fn.runtime).toBe("nodejs24.x");
       expect((fn.nodejs as { esbuild: { external: string[] } }).esbuild.external).toContain("@aws-sdk/*");
     }
     expect(seconds(byName("Ingest").args.timeout)).toBe(functionSettings.ingest.timeoutSeconds);
+    expect(seconds(byName("StripeIngest").args.timeout)).toBe(functionSettings.ingest.timeoutSeconds);
+    expect(byName("StripeIngest").args.handler).toBe("functions/stripe-ingest.handler");
+  });
+
+  it("gives the Stripe function only what it uses: its source's item, delivery counters and the raw queue", () => {
+    const permissions = byName("StripeIngest").args.permissions as { actions: string[]; resources: string[] }[];
+    expect(permissions).toEqual([
+      { actions: ["dynamodb:GetItem", "dynamodb:UpdateItem"], resources: [`arn:Dynamo:${EntitiesTable.name}`] },
+      { actions: ["sqs:SendMessage"], resources: [`arn:Queue:${RawQueue.name}`] },
+    ]);
   });
 
   it("gives ingest only what it uses: credential reads, delivery counters and sending to the raw queue", () => {

@@ -9,7 +9,7 @@ import { appendFileSync } from "node:fs";
  */
 
 /** The functions of infra/functions.ts, named by their handler file under functions/. */
-export type AuditedFunction = "ingest" | "api" | "normalize" | "sweep";
+export type AuditedFunction = "ingest" | "stripe-ingest" | "api" | "normalize" | "sweep";
 
 export interface SdkCall {
   function: AuditedFunction;

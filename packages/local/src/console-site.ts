@@ -4,7 +4,7 @@ import { extname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import type { HandlerRoute, HttpApiLambda } from "./http-adapter";
-import { apiPaths, ingestPaths } from "./routes";
+import { apiPaths, ingestPaths, stripeIngestPaths } from "./routes";
 
 /**
  * The Console (packages/console) on the local stack: its built files at `/`, with every other
@@ -53,7 +53,7 @@ const pageSecurityHeaders = {
 
 /** True for paths an API or ingest route owns (also `/v1` and anything under it). */
 export function isApiPath(path: string): boolean {
-  const owned = [...apiPaths, ...ingestPaths, "/v1"];
+  const owned = [...apiPaths, ...ingestPaths, ...stripeIngestPaths, "/v1"];
   return owned.some((prefix) => path === prefix || path.startsWith(`${prefix}/`));
 }
 
@@ -118,7 +118,7 @@ function text(statusCode: number, body: string, contentType = "text/plain; chars
  * (once; concurrent requests wait for the same build).
  *
  * @example
- * startHandlerServer([...localRoutes(ingest, api), { prefix: "/", handler: consoleSite() }]);
+ * startHandlerServer([...localRoutes(localHttpHandlers(config)), { prefix: "/", handler: consoleSite() }]);
  */
 export function consoleSite(options: ConsoleSiteOptions = {}): HttpApiLambda {
   const dist = resolve(options.distDir ?? consoleDist);
@@ -198,7 +198,7 @@ export function consoleSite(options: ConsoleSiteOptions = {}): HttpApiLambda {
  * prefixes, so they always win.
  *
  * @example
- * startHandlerServer([...localRoutes(ingest, api), consoleSiteRoute({ log })]);
+ * startHandlerServer([...localRoutes(localHttpHandlers(config)), consoleSiteRoute({ log })]);
  */
 export function consoleSiteRoute(options: ConsoleSiteOptions = {}): HandlerRoute {
   return { prefix: "/", handler: consoleSite(options) };

@@ -2,7 +2,6 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { ChangeMessageVisibilityBatchCommand, GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import { createApiDependencies, createApiHandler } from "../../aws/src/api/handler";
 import { createDocumentClient, createSqsClient } from "../../aws/src/clients";
 import { type Config, loadConfig, resetConfig } from "../../aws/src/config";
 import { ApiKeyStore } from "../../aws/src/dynamo/api-keys";
@@ -10,11 +9,11 @@ import { DynamoIdentityStore } from "../../aws/src/dynamo/identity-store";
 import { DynamoModelStore } from "../../aws/src/dynamo/model-store";
 import { WorkspaceStore } from "../../aws/src/dynamo/workspaces";
 import { createNormalizeHandler } from "../../aws/src/handlers/normalize";
-import { createIngestDependencies, createIngestHandler } from "../../aws/src/ingest/handler";
 import { IngestError } from "../../core/src/errors";
 import { consoleSiteRoute } from "./console-site";
 import { type DevWorkspace, ensureDevWorkspace } from "./dev-workspace";
 import { localEnvironment } from "./environment";
+import { localHttpHandlers } from "./handlers";
 import { type HandlerServer, startHandlerServer } from "./http-adapter";
 import { type PendingSweep, startPendingSweep } from "./pending-sweep";
 import { type Poller, startPoller } from "./poller";
@@ -265,10 +264,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     try {
       server = await startHandlerServer(
         [
-          ...localRoutes(
-            createIngestHandler(createIngestDependencies(config)),
-            createApiHandler(createApiDependencies(config)),
-          ),
+          ...localRoutes(localHttpHandlers(config)),
           consoleSiteRoute({ log }), // the Console at `/`; API and ingest routes are longer prefixes and win
         ],
         { port: options.port, host: "127.0.0.1" },

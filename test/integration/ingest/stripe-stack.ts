@@ -1,6 +1,7 @@
 import { addStripeSource } from "../../../packages/aws/src/dynamo/stripe-sources";
 import { createIngestDependencies, createIngestHandler } from "../../../packages/aws/src/ingest/handler";
 import { stripeClient } from "../../../packages/aws/src/stripe/backfill";
+import { stripeFunctionSources } from "../../../packages/core/src/sources/stripe-registry";
 import { type HandlerServer, startHandlerServer } from "../../../packages/local/src/http-adapter";
 import { signed } from "../../support/stripe-fixtures";
 import { type ApiStack, normalize, startApiStack, workspaceWithKey } from "../api/api-stack";
@@ -28,7 +29,11 @@ export interface StripeStack {
 
 export async function startStripeStack(options: { stripeApiBase?: string } = {}): Promise<StripeStack> {
   const api = await startApiStack();
-  const dependencies = createIngestDependencies({ ...api.config, credentialCacheSeconds: 0 });
+  // Stripe's webhooks are served by their own function (functions/stripe-ingest.ts).
+  const dependencies = createIngestDependencies(
+    { ...api.config, credentialCacheSeconds: 0 },
+    { sources: stripeFunctionSources, caller: "stripe-ingest" },
+  );
   const { stripeApiBase } = options;
   if (stripeApiBase) dependencies.stripeClient = (apiKey) => stripeClient(apiKey, stripeApiBase);
   const ingest = await startHandlerServer([{ prefix: "/v1", handler: createIngestHandler(dependencies) }]);

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeCursor } from "../../../packages/aws/src/api/cursor";
-import { createApiDependencies, createApiHandler } from "../../../packages/aws/src/api/handler";
 import { createDocumentClient, createSqsClient } from "../../../packages/aws/src/clients";
 import type { Config } from "../../../packages/aws/src/config";
 import { ApiKeyStore } from "../../../packages/aws/src/dynamo/api-keys";
@@ -8,7 +7,7 @@ import { DynamoModelReader } from "../../../packages/aws/src/dynamo/model-reader
 import { DynamoModelStore } from "../../../packages/aws/src/dynamo/model-store";
 import { WorkspaceStore } from "../../../packages/aws/src/dynamo/workspaces";
 import { createNormalizeHandler } from "../../../packages/aws/src/handlers/normalize";
-import { createIngestDependencies, createIngestHandler } from "../../../packages/aws/src/ingest/handler";
+import { localHttpHandlers } from "../../../packages/local/src/handlers";
 import { type HandlerServer, startHandlerServer } from "../../../packages/local/src/http-adapter";
 import { type Poller, startPoller } from "../../../packages/local/src/poller";
 import { localRoutes } from "../../../packages/local/src/routes";
@@ -54,9 +53,7 @@ beforeAll(async () => {
   ({ token: bearer } = await workspaces.issueBearerToken(ws));
   ({ apiKey } = await new ApiKeyStore(db, config.entitiesTable).issueApiKey(ws, { name: "bad input" }));
   const local = { ...config, credentialCacheSeconds: 0 };
-  server = await startHandlerServer(
-    localRoutes(createIngestHandler(createIngestDependencies(local)), createApiHandler(createApiDependencies(local))),
-  );
+  server = await startHandlerServer(localRoutes(localHttpHandlers(local)));
   poller = await startPoller({
     sqs,
     queueUrl: config.rawQueueUrl,

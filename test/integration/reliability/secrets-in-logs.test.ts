@@ -17,6 +17,7 @@ import { createNormalizeHandler } from "../../../packages/aws/src/handlers/norma
 import { createIngestHandler } from "../../../packages/aws/src/ingest/handler";
 import { logger } from "../../../packages/aws/src/logger";
 import { createRawQueueSender } from "../../../packages/aws/src/sqs/raw-queue";
+import { stripeFunctionSources } from "../../../packages/core/src/sources/stripe-registry";
 import { type HandlerServer, startHandlerServer } from "../../../packages/local/src/http-adapter";
 import { type Poller, startPoller } from "../../../packages/local/src/poller";
 import { localRoutes } from "../../../packages/local/src/routes";
@@ -125,19 +126,27 @@ describe("logs of a whole run", () => {
     injectSqsSendFaults(ingestSqs, prng(1), { error: 0.3, lostAnswer: 0, failedEntry: 0.1 }, counts);
     injectDynamoFaults(normalizeDb, prng(2), { throttle: 0.05, timeout: 0 }, counts);
     const local = { ...config, credentialCacheSeconds: 0 };
-    const ingest = createIngestHandler({
+    const ingestDeps = {
       credentials: new WorkspaceStore(db, config.entitiesTable),
       queue: createRawQueueSender(ingestSqs, config.rawQueueUrl, { attempts: 1 }),
-    });
-    servers.push(await startHandlerServer(localRoutes(ingest, createApiHandler(createApiDependencies(local)))));
+    };
+    const ingest = createIngestHandler(ingestDeps);
+    const stripeIngest = createIngestHandler({ ...ingestDeps, sources: stripeFunctionSources });
+    const readApi = createApiHandler(createApiDependencies(local));
+    servers.push(await startHandlerServer(localRoutes({ ingest, "stripe-ingest": stripeIngest, api: readApi })));
     const url = servers[0]?.url as string;
     // The same functions over a DynamoDB that does not answer: their 5xx (error level) lines.
     const deadDb = { ...local, dynamoEndpoint: `http://127.0.0.1:${await freePort()}` };
-    const broken = createIngestHandler({
+    const brokenDeps = {
       credentials: new WorkspaceStore(createDocumentClient(deadDb), config.entitiesTable),
       queue: createRawQueueSender(sqs, config.rawQueueUrl),
-    });
-    servers.push(await startHandlerServer(localRoutes(broken, createApiHandler(createApiDependencies(deadDb)))));
+    };
+    const broken = {
+      ingest: createIngestHandler(brokenDeps),
+      "stripe-ingest": createIngestHandler({ ...brokenDeps, sources: stripeFunctionSources }),
+      api: createApiHandler(createApiDependencies(deadDb)),
+    };
+    servers.push(await startHandlerServer(localRoutes(broken)));
     const brokenUrl = servers[1]?.url as string;
     const worker = killableNormalizeHandler(
       createNormalizeHandler({ store: new DynamoModelStore(normalizeDb, config) }),

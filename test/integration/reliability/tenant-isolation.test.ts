@@ -3,7 +3,6 @@ import type { SQSEvent } from "aws-lambda";
 import Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeCursor } from "../../../packages/aws/src/api/cursor";
-import { createApiDependencies, createApiHandler } from "../../../packages/aws/src/api/handler";
 import { createDocumentClient, createSqsClient } from "../../../packages/aws/src/clients";
 import type { Config } from "../../../packages/aws/src/config";
 import { ApiKeyStore } from "../../../packages/aws/src/dynamo/api-keys";
@@ -12,9 +11,9 @@ import { DynamoModelStore } from "../../../packages/aws/src/dynamo/model-store";
 import { addStripeSource } from "../../../packages/aws/src/dynamo/stripe-sources";
 import { WorkspaceStore } from "../../../packages/aws/src/dynamo/workspaces";
 import { createNormalizeHandler } from "../../../packages/aws/src/handlers/normalize";
-import { createIngestDependencies, createIngestHandler } from "../../../packages/aws/src/ingest/handler";
 import { type RouteDefinition, routes } from "../../../packages/core/src/http/routes";
 import { canonicalJson } from "../../../packages/core/src/normalize/message-id";
+import { localHttpHandlers } from "../../../packages/local/src/handlers";
 import { type HandlerServer, startHandlerServer } from "../../../packages/local/src/http-adapter";
 import { type Poller, startPoller } from "../../../packages/local/src/poller";
 import { localRoutes } from "../../../packages/local/src/routes";
@@ -208,9 +207,7 @@ beforeAll(async () => {
   A = await tenant(workspaces, apiKeys, "A-MARK");
   B = await tenant(workspaces, apiKeys, "B-MARK");
   const local = { ...config, credentialCacheSeconds: 0 };
-  server = await startHandlerServer(
-    localRoutes(createIngestHandler(createIngestDependencies(local)), createApiHandler(createApiDependencies(local))),
-  );
+  server = await startHandlerServer(localRoutes(localHttpHandlers(local)));
   const normalize = createNormalizeHandler({ store: new DynamoModelStore(db, config) });
   const recording = async (event: SQSEvent) => {
     for (const record of event.Records) queuedWorkspaces.push(JSON.parse(record.body).workspaceId);

@@ -34,7 +34,7 @@ beforeAll(async () => {
     body: JSON.stringify({ handler: name, path: event.rawPath }),
   });
   server = await startHandlerServer([
-    ...localRoutes(answer("ingest"), answer("api")),
+    ...localRoutes({ ingest: answer("ingest"), "stripe-ingest": answer("stripe-ingest"), api: answer("api") }),
     consoleSiteRoute({
       distDir: join(root, "dist"),
       build: async (outDir) => {

@@ -11,7 +11,9 @@ beforeAll(async () => {
     statusCode: 200,
     body: JSON.stringify({ handler: name, path: event.rawPath }),
   });
-  server = await startHandlerServer(localRoutes(answer("ingest"), answer("api")));
+  server = await startHandlerServer(
+    localRoutes({ ingest: answer("ingest"), "stripe-ingest": answer("stripe-ingest"), api: answer("api") }),
+  );
 });
 afterAll(() => server.close());
 
@@ -34,6 +36,12 @@ describe("local routes", () => {
       "/v1/identify/",
     ]) {
       expect([path, await handlerOf(path)]).toEqual([path, "ingest"]);
+    }
+  });
+
+  it("sends Stripe's webhooks to their own function (stripe-ingest), not to ingest", async () => {
+    for (const path of ["/v1/webhooks/stripe/dev", "/v1/webhooks/stripe/dev/billing", "/v1/webhooks/stripe/dev/"]) {
+      expect([path, await handlerOf(path)]).toEqual([path, "stripe-ingest"]);
     }
   });
 

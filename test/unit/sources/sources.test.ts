@@ -1,12 +1,13 @@
 import { describe, expect, it, vi } from "vitest";
 import { routes } from "../../../packages/core/src/http/routes";
-import { matchIngestRoute } from "../../../packages/core/src/ingest/routes";
+import { ingestRoute, matchIngestRoute } from "../../../packages/core/src/ingest/routes";
 import { SegmentCall } from "../../../packages/core/src/segment/envelope";
 import { decoders } from "../../../packages/core/src/sources/decoders";
 import { decodeQueuedMessage } from "../../../packages/core/src/sources/queued-message";
-import { isSourceKind, sources } from "../../../packages/core/src/sources/registry";
+import { ingestFunctionSources, isSourceKind, sources } from "../../../packages/core/src/sources/registry";
 import { registerSource, type SourceAdapter } from "../../../packages/core/src/sources/source";
-import { ingestPaths } from "../../../packages/local/src/routes";
+import { stripeFunctionSources } from "../../../packages/core/src/sources/stripe-registry";
+import { ingestPaths, stripeIngestPaths } from "../../../packages/local/src/routes";
 
 /** Every public route as it was before the route table had one home (issue 19): what infra must keep getting. */
 const deployedRoutes = [
@@ -59,17 +60,48 @@ const track = (messageId: string, extra: Record<string, unknown> = {}) => ({
 
 describe("the one route table", () => {
   it("is exactly the routes API Gateway was given before, in the same order", () => {
-    expect(routes.map((r) => `${r.method} ${r.path} -> ${r.function}`)).toEqual(deployedRoutes);
+    // The routes (the function serving each is pinned on its own, below).
+    expect(routes.map((r) => `${r.method} ${r.path}`)).toEqual(deployedRoutes.map((r) => r.split(" -> ")[0]));
   });
 
-  it("holds every source's routes, each matched back to that source", () => {
+  it("names the function serving each route: Stripe's webhooks their own (issue 21), the rest as before", () => {
+    const stripeServed = new Set([
+      "POST /v1/webhooks/stripe/{workspaceId}",
+      "POST /v1/webhooks/stripe/{workspaceId}/{sourceName}",
+    ]);
+    expect(routes.map((r) => `${r.method} ${r.path} -> ${r.function}`)).toEqual(
+      deployedRoutes.map((r) => {
+        const [route = ""] = r.split(" -> ");
+        return stripeServed.has(route) ? `${route} -> stripe-ingest` : r;
+      }),
+    );
+  });
+
+  it("holds every source's routes, each matched back to that source by the function serving it", () => {
+    const registries = { ingest: ingestFunctionSources, "stripe-ingest": stripeFunctionSources };
     for (const source of sources) {
       for (const route of source.routes) {
-        expect(routes).toContainEqual({ method: route.method, path: route.path, function: "ingest" });
+        expect(routes).toContainEqual({ method: route.method, path: route.path, function: source.function });
         const concrete = route.path.replace(/\{[^}]+\}/g, "x");
-        expect([route.path, matchIngestRoute(concrete)?.route.kind]).toEqual([route.path, source.kind]);
+        const served = registries[source.function];
+        expect([route.path, matchIngestRoute(concrete, served)?.route.kind]).toEqual([route.path, source.kind]);
+        expect([route.path, ingestRoute(concrete)?.kind]).toEqual([route.path, source.kind]);
+        // The other function does not serve it.
+        const other = source.function === "ingest" ? stripeFunctionSources : ingestFunctionSources;
+        expect([route.path, matchIngestRoute(concrete, other)]).toEqual([route.path, undefined]);
       }
     }
+  });
+
+  it("gives each function a registry of exactly the sources the route table names it for", () => {
+    const kindsOf = (fn: string) => sources.filter((s) => s.function === fn).map((s) => s.kind);
+    expect(ingestFunctionSources.map((s) => s.kind)).toEqual(kindsOf("ingest"));
+    expect(stripeFunctionSources.map((s) => s.kind)).toEqual(kindsOf("stripe-ingest"));
+    expect(kindsOf("stripe-ingest")).toEqual(["stripe"]);
+  });
+
+  it("sends Stripe's webhooks locally to their own function, and everything else where it went", () => {
+    expect(stripeIngestPaths).toEqual(["/v1/webhooks/stripe"]);
   });
 
   it("gives the local stack one prefix for all webhooks and each tracking path", () => {

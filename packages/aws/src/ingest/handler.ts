@@ -3,6 +3,7 @@ import { IngestError } from "../../../core/src/errors";
 import { httpStatusOf, partialSuccessBody, successBody } from "../../../core/src/http/status";
 import { type IngestPorts, type IngestResult, receiveIngestRequest } from "../../../core/src/ingest/receive";
 import { deliveryOf } from "../../../core/src/sources/delivery-status";
+import type { FunctionSources } from "../../../core/src/sources/registry";
 import { createDocumentClient, createSqsClient } from "../clients";
 import type { Config } from "../config";
 import { DeliveryStatusStore } from "../dynamo/delivery-status";
@@ -10,6 +11,7 @@ import { WorkspaceStore } from "../dynamo/workspaces";
 import { onFirstUse } from "../handlers/first-use";
 import { errorResult, errorSummary, type HttpApiHandler, httpRequestOf, jsonResult } from "../http/api-gateway";
 import { logger } from "../logger";
+import type { AuditedFunction } from "../sdk-call-audit";
 import { createRawQueueSender } from "../sqs/raw-queue";
 
 /** The log methods the handler uses (Powertools' Logger has them). */
@@ -32,16 +34,22 @@ const defaultCountersTimeoutMs = 2000;
 
 /**
  * The ingest dependencies of a configuration: the workspace store (its look-ups cached for
- * `credentialCacheSeconds`) and the raw queue.
+ * `credentialCacheSeconds`) and the raw queue, for the function serving `sources` (by default the
+ * ingest function: the Segment webhook and the tracking API), whose SDK calls are audited as `caller`'s.
  *
  * @example
  * const deps = createIngestDependencies(await loadConfig());
+ * const stripe = createIngestDependencies(await loadConfig(), { sources: stripeFunctionSources, caller: "stripe-ingest" });
  */
-export function createIngestDependencies(config: Config): IngestDependencies {
-  const db = createDocumentClient(config, "ingest");
+export function createIngestDependencies(
+  config: Config,
+  served: { sources?: FunctionSources; caller: AuditedFunction } = { caller: "ingest" },
+): IngestDependencies {
+  const db = createDocumentClient(config, served.caller);
   return {
+    ...(served.sources ? { sources: served.sources } : {}),
     credentials: new WorkspaceStore(db, config.entitiesTable, { cacheSeconds: config.credentialCacheSeconds }),
-    queue: createRawQueueSender(createSqsClient(config, "ingest"), config.rawQueueUrl),
+    queue: createRawQueueSender(createSqsClient(config, served.caller), config.rawQueueUrl),
     deliveries: new DeliveryStatusStore(db, config.entitiesTable),
   };
 }

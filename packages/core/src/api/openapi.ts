@@ -211,7 +211,7 @@ export function openApiDocument(version: string): OpenApiDocument {
   const paths: OpenApiDocument["paths"] = {};
   for (const route of publicRoutes) {
     let operation: JsonObject;
-    if (route.function === "ingest") operation = ingestOperation(route);
+    if (route.function !== "api") operation = ingestOperation(route);
     else {
       const api = (apiRoutes as readonly ApiRoute[]).find((r) => r.method === route.method && r.path === route.path);
       if (!api) throw new Error(`${route.method} ${route.path} is not in the API route table`);

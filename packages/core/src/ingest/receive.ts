@@ -2,7 +2,7 @@ import type Stripe from "stripe";
 import { IngestError, NotFoundError, ValidationError } from "../errors";
 import type { HttpRequest } from "../http/request";
 import type { ItemProblem } from "../http/status";
-import type { SourceKind } from "../sources/registry";
+import type { FunctionSources, SourceKind } from "../sources/registry";
 import type { Source, SourceRef } from "../workspace/workspace";
 import { checkContentType, checkRequestSize } from "./body";
 import { decodeContent } from "./content-encoding";
@@ -31,6 +31,8 @@ export interface IngestPorts {
   queue: RawQueueSender;
   /** Largest message body to write; defaults to the raw queue's limit minus attribute headroom. */
   maxMessageBytes?: number;
+  /** The sources this function serves (default: the ingest function's, `sources/registry.ts`). */
+  sources?: FunctionSources;
   /** The Stripe SDK client for a Stripe source's API key (default: Stripe's API). */
   stripeClient?: (apiKey: string) => Stripe;
 }
@@ -79,7 +81,7 @@ export async function receiveIngestRequest(received: HttpRequest, ports: IngestP
   const facts: IngestFacts = { events: 0, messages: 0, bytes: received.body.byteLength };
   let request = received;
   try {
-    const matched = matchIngestRoute(request.path);
+    const matched = matchIngestRoute(request.path, ports.sources);
     if (!matched) throw new NotFoundError("route.not_found", `No ingest endpoint at ${request.path}`);
     if (request.method.toUpperCase() !== "POST") {
       throw new ValidationError("request.method_not_allowed", "Ingest endpoints take POST");

@@ -19,7 +19,7 @@ import type { CallOrigin } from "../pipeline/call-isolation";
 import type { RejectRecord } from "../pipeline/model-store";
 import type { RawQueueMessage } from "../queue-message";
 
-/** A public route of a source: always served by the ingest function. */
+/** A public route of a source: served by the ingest function the registry names for it (`registry.ts`). */
 export interface SourceRoute extends RouteTemplate {
   readonly method: "POST";
 }
@@ -123,6 +123,15 @@ export interface SourceAdapter<Route extends { kind: string }, Template extends 
   readonly docs: SourceDocs<Template>;
 }
 
+/**
+ * A source's routes and their documentation without its receive: what the route table, the OpenAPI
+ * document and the local router need, so that reading them never loads a source's SDK.
+ */
+export type SourceDeclaration<Route extends { kind: string }, Template extends SourceRoute = SourceRoute> = Omit<
+  SourceAdapter<Route, Template>,
+  "receive"
+>;
+
 /** A request path matched to a source's route, with the receive bound to it. */
 export interface MatchedSourceRoute<Route extends { kind: string }> {
   route: Route;
@@ -130,44 +139,68 @@ export interface MatchedSourceRoute<Route extends { kind: string }> {
   receive(request: HttpRequest, ports: ReceivePorts): Promise<ReceivedCalls>;
 }
 
-/** A source as the registry holds it: its routes matched by template. */
-export interface RegisteredSource<Route extends { kind: string }> {
+/** A source as the route table knows it: its routes matched by template, and documented. */
+export interface DeclaredSource<Route extends { kind: string }> {
   readonly kind: Route["kind"];
   readonly routes: readonly SourceRoute[];
   readonly limits: RequestLimits;
-  match(segments: readonly string[]): MatchedSourceRoute<Route> | undefined;
+  /** The route of a request path (split into segments), or undefined when none of its templates names it. */
+  route(segments: readonly string[]): Route | undefined;
   readonly securitySchemes: SourceDocs<SourceRoute>["securitySchemes"];
   /** The documentation of one of its routes (by template path), or undefined for a path it has not. */
   describe(path: string): SourceRouteDoc | undefined;
 }
 
+/** A source as a function's registry holds it: declared, and its requests received. */
+export interface RegisteredSource<Route extends { kind: string }> extends DeclaredSource<Route> {
+  match(segments: readonly string[]): MatchedSourceRoute<Route> | undefined;
+}
+
 /**
- * A source ready for the registry (`registry.ts`).
+ * A source for the route table (`registry.ts`): its routes and documentation, matched by template.
  *
  * @example
- * export const sources = [registerSource(segmentWebhook), registerSource(trackingApi)] as const;
+ * declareSource(stripeWebhookRoutes).route(["v1", "webhooks", "stripe", "acme"]); // { kind: "stripe", … }
+ */
+export function declareSource<Route extends { kind: string }, Template extends SourceRoute>(
+  declaration: SourceDeclaration<Route, Template>,
+): DeclaredSource<Route> {
+  return {
+    kind: declaration.kind,
+    routes: declaration.routes,
+    limits: declaration.limits,
+    securitySchemes: declaration.docs.securitySchemes,
+    describe(path) {
+      const template = declaration.routes.find((r) => r.path === path);
+      return template && declaration.docs.route(template);
+    },
+    route(segments) {
+      for (const template of declaration.routes) {
+        const params = matchTemplate(template.path, segments);
+        // The first template that matches decides: a path it refuses is not another template's.
+        if (params) return declaration.route(template, params);
+      }
+      return undefined;
+    },
+  };
+}
+
+/**
+ * A source ready for a function's registry (`registry.ts`, `stripe-registry.ts`).
+ *
+ * @example
+ * export const ingestFunctionSources = [registerSource(segmentWebhook), registerSource(trackingApi)] as const;
  */
 export function registerSource<Route extends { kind: string }, Template extends SourceRoute>(
   adapter: SourceAdapter<Route, Template>,
 ): RegisteredSource<Route> {
+  const declared = declareSource(adapter);
   return {
-    kind: adapter.kind,
-    routes: adapter.routes,
-    limits: adapter.limits,
-    securitySchemes: adapter.docs.securitySchemes,
-    describe(path) {
-      const template = adapter.routes.find((r) => r.path === path);
-      return template && adapter.docs.route(template);
-    },
+    ...declared,
     match(segments) {
-      for (const template of adapter.routes) {
-        const params = matchTemplate(template.path, segments);
-        if (!params) continue;
-        const route = adapter.route(template, params);
-        if (!route) return undefined;
-        return { route, limits: adapter.limits, receive: (request, ports) => adapter.receive(request, route, ports) };
-      }
-      return undefined;
+      const route = declared.route(segments);
+      if (!route) return undefined;
+      return { route, limits: adapter.limits, receive: (request, ports) => adapter.receive(request, route, ports) };
     },
   };
 }

@@ -7,31 +7,21 @@
 import Stripe from "stripe";
 import { AuthError, NotFoundError, ValidationError } from "../../errors";
 import type { HttpRequest } from "../../http/request";
-import type { RequestLimits } from "../../ingest/limits";
 import type { Source } from "../../workspace/workspace";
-import { decodePathSegment, type ReceivePorts, type SourceAdapter, type SourceRouteDoc } from "../source";
+import type { ReceivePorts, SourceAdapter } from "../source";
 import { defaultStripeSourceName } from "../webhook-path";
 import { isHandledEventType, type QueuedStripeEvent } from "./events";
 import { defaultStripeClient, refetchedEvent } from "./refetch";
-
-/** A Stripe webhook delivery's route: the workspace and the source its URL names. */
-export interface StripeRoute {
-  kind: "stripe";
-  workspaceId: string;
-  source: string;
-}
+import { type StripeRoute, stripeLimits, stripeWebhookRoutes } from "./routes";
 
 /** The source name a URL without one means (defined beside the webhook paths, which the API reads without the SDK). */
-export { defaultStripeSourceName };
+export { defaultStripeSourceName, type StripeRoute, stripeLimits, stripeWebhookRoutes };
 
 /** How old a signature's timestamp may be (Stripe's libraries' default: five minutes). */
 export const signatureToleranceSeconds = 300;
 
 /** The metadata key that names the account when a source does not set another. */
 export const defaultAccountIdMetadataKey = "account_id";
-
-/** One event per request; Stripe's events are far below this. */
-export const stripeLimits: RequestLimits = { maxRequestBytes: 256 * 1024, maxEventsPerBatch: 1 };
 
 /**
  * The event, verified against any of the source's signing secrets: the signature's timestamp within
@@ -102,48 +92,5 @@ async function receive(request: HttpRequest, route: StripeRoute, { credentials, 
   return { workspaceId: route.workspaceId, source: route.source, calls: [call], refused: [] };
 }
 
-/** `POST /v1/webhooks/stripe/{workspaceId}` (the source `stripe`) and `…/{workspaceId}/{sourceName}`. */
-export const stripeWebhook: SourceAdapter<StripeRoute> = {
-  kind: "stripe",
-  routes: [
-    { method: "POST", path: "/v1/webhooks/stripe/{workspaceId}" },
-    { method: "POST", path: "/v1/webhooks/stripe/{workspaceId}/{sourceName}" },
-  ],
-  limits: stripeLimits,
-  route(_template, params) {
-    const workspaceId = decodePathSegment(params.workspaceId);
-    const source = params.sourceName === undefined ? defaultStripeSourceName : decodePathSegment(params.sourceName);
-    if (!workspaceId || !source) return undefined;
-    return { kind: "stripe", workspaceId, source };
-  },
-  receive,
-  docs: {
-    securitySchemes: {
-      stripeSignature: {
-        type: "apiKey",
-        in: "header",
-        name: "Stripe-Signature",
-        description: "Stripe's webhook signature (t=…,v1=…), keyed by the endpoint's signing secret",
-      },
-    },
-    route(template): SourceRouteDoc {
-      const ofSource = template.path.endsWith("{sourceName}");
-      return {
-        operationId: ofSource ? "stripeWebhookOfSource" : "stripeWebhook",
-        summary: `Stripe webhook endpoint${ofSource ? " of a named Stripe source" : " (source `stripe`)"}`,
-        security: [{ stripeSignature: [] }],
-        headers: [
-          {
-            name: "Stripe-Signature",
-            in: "header",
-            required: true,
-            description: "t=<unix seconds>,v1=<hex HMAC-SHA256 of `t.body`>[,v1=…]",
-            schema: { type: "string" },
-          },
-        ],
-        body: { schema: { type: "object", description: "A Stripe event object", required: ["id", "type"] } },
-        mediaTypes: ["application/json"],
-      };
-    },
-  },
-};
+/** The Stripe source: its routes (`routes.ts`) and their receive. */
+export const stripeWebhook: SourceAdapter<StripeRoute> = { ...stripeWebhookRoutes, receive };
