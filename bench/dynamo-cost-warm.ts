@@ -23,6 +23,22 @@ const shapes = [
 
 async function warmPass(config: Config, ws: string, shape: (typeof shapes)[number]) {
   const { db, counts } = countingClient(config);
+  const breakdown: Record<string, { n: number; wcu: number }> = {};
+  db.middlewareStack.add(
+    (next, context) => async (args) => {
+      const input = args.input as { Key?: { sk?: string }; UpdateExpression?: string; TableName?: string };
+      const output = await next(args);
+      const name = String(context.commandName).replace(/Command$/, "");
+      if (!/Update|Put|Delete|BatchWrite/.test(name) || !input.TableName?.endsWith("Entities")) return output;
+      const what = `${name} ${String(input.Key?.sk ?? "").split("#")[0]} ${(input.UpdateExpression ?? "").slice(0, 40)}`;
+      const c = (output.output as { ConsumedCapacity?: { CapacityUnits?: number } }).ConsumedCapacity;
+      const entry = (breakdown[what] ??= { n: 0, wcu: 0 });
+      entry.n++;
+      entry.wcu += c?.CapacityUnits ?? 0;
+      return output;
+    },
+    { step: "initialize", name: "breakdown" },
+  );
   const calls = segmentCalls(events, { trackShare: 0.9, users: 100, accounts: 20, seed: 5, prefix: `${ws}-w2` })
     .map(
       (c): Record<string, unknown> => ({
@@ -61,6 +77,9 @@ async function warmPass(config: Config, ws: string, shape: (typeof shapes)[numbe
     ratioToFloor: Math.round((counts.consumed.write / (track * 3 + (calls.length - track) * 0)) * 100) / 100,
     byTarget: Object.fromEntries(Object.entries(counts.consumed.byTarget).map(([k, v]) => [k, per(v)])),
     byOperation: Object.fromEntries(Object.entries(counts.requests).map(([k, v]) => [k, per(v)])),
+    entitiesWrites: Object.fromEntries(
+      Object.entries(breakdown).map(([k, v]) => [k, { requests: per(v.n), wcu: per(v.wcu) }]),
+    ),
   };
 }
 

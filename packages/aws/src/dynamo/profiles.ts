@@ -92,6 +92,16 @@ export class ProfileStore {
     );
   }
 
+  /** Whether a profile has fields (a versioned write made it), read consistently. */
+  async hasFields(ref: ProfileRef): Promise<boolean> {
+    const [item] = await batchGet(this.db, this.tables.entitiesTable, [profileItemKey(ref)], {
+      consistent: true,
+      projection: "#v",
+      names: { "#v": "version" },
+    });
+    return item?.version !== undefined;
+  }
+
   /**
    * Makes an account named only by a membership (an identify's `context.groupId`, before any group
    * call) exist as a profile in the default bucket, so every list shows what `GET
