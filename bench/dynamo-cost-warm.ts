@@ -32,7 +32,8 @@ async function warmPass(config: Config, ws: string, shape: (typeof shapes)[numbe
       if (!/Update|Put|Delete|BatchWrite/.test(name) || !input.TableName?.endsWith("Entities")) return output;
       const what = `${name} ${String(input.Key?.sk ?? "").split("#")[0]} ${(input.UpdateExpression ?? "").slice(0, 40)}`;
       const c = (output.output as { ConsumedCapacity?: { CapacityUnits?: number } }).ConsumedCapacity;
-      const entry = (breakdown[what] ??= { n: 0, wcu: 0 });
+      const entry = breakdown[what] ?? { n: 0, wcu: 0 };
+      breakdown[what] = entry;
       entry.n++;
       entry.wcu += c?.CapacityUnits ?? 0;
       return output;
