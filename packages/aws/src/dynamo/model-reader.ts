@@ -278,19 +278,9 @@ export class DynamoModelReader {
   }
 
   /** A profile's activity: `last_seen_at` derived from its newest stored event (last-seen.ts). */
-  private async activity(
-    workspaceId: string,
-    kind: ProfileKind,
-    id: string,
-    item: Record<string, unknown> | undefined,
-  ): Promise<Activity> {
-    const newest = await newestEventTime(
-      this.db,
-      this.tables.eventsTable,
-      { workspaceId, kind, id },
-      monthsOfItem(item),
-    );
-    return { last_seen_at: newest ?? null };
+  private async activity(workspaceId: string, kind: ProfileKind, id: string, item?: Record<string, unknown>) {
+    const ref = { workspaceId, kind, id };
+    return { last_seen_at: (await newestEventTime(this.db, this.tables.eventsTable, ref, monthsOfItem(item))) ?? null };
   }
 
   /**
