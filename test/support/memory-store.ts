@@ -20,9 +20,13 @@ interface ProfileItem {
   ref: ProfileRef;
   fields?: VersionedFields;
   version: number;
-  lastSeenAt?: string;
   eventMonths: Set<string>;
   bucket?: string;
+}
+
+/** A profile as a reader sees it: the item, and `lastSeenAt` derived from its stored events. */
+export interface ProfileView extends ProfileItem {
+  lastSeenAt?: string;
 }
 
 /** Called before every port method with its name and arguments: throw from it to inject a fault. */
@@ -89,7 +93,6 @@ export class MemoryModelStore implements ModelStore {
       result.set(profileKey(ref), {
         fields: structuredClone(item.fields ?? {}),
         version: item.version,
-        lastSeenAt: item.lastSeenAt,
         eventMonths: [...item.eventMonths],
       });
     }
@@ -216,24 +219,27 @@ export class MemoryModelStore implements ModelStore {
     this.enter("touchLastSeen", [ref, time, months]);
     const item = this.profile(ref);
     if (ref.kind === "account") item.bucket ??= "subscribed";
-    if (item.lastSeenAt === undefined || item.lastSeenAt < time) item.lastSeenAt = time;
     for (const m of months) item.eventMonths.add(m);
   }
 
   async recomputeLastSeen(ref: ProfileRef): Promise<void> {
     this.enter("recomputeLastSeen", [ref]);
     const item = this.profiles.get(profileKey(ref));
-    if (!item) return;
+    if (!item || item.fields !== undefined) return;
+    const members = [...this.memberships.values()].some(
+      (m) => ref.kind === "account" && m.workspaceId === ref.workspaceId && m.accountId === ref.id,
+    );
+    if (!members && this.newestEventOf(item) === undefined) this.profiles.delete(profileKey(ref));
+  }
+
+  /** The time of a profile's newest stored event, found through its months as the adapter's indexes. */
+  private newestEventOf(item: ProfileItem): string | undefined {
+    const { ref } = item;
     const own = this.eventsOf(ref.workspaceId).filter(
       (e) =>
         item.eventMonths.has(monthOf(e.timestamp)) && (ref.kind === "account" ? e.account_id : e.user_id) === ref.id,
     );
-    const newest = own.at(-1)?.timestamp;
-    if (newest === undefined && item.fields === undefined) {
-      this.profiles.delete(profileKey(ref));
-      return;
-    }
-    item.lastSeenAt = newest;
+    return own.at(-1)?.timestamp;
   }
 
   async saveAlias(workspaceId: string, fromId: string, toUserId: string, time: string) {
@@ -394,9 +400,12 @@ export class MemoryModelStore implements ModelStore {
     return this.events.get(scopedKey(workspaceId, eventId));
   }
 
-  /** A stored profile item, or undefined. */
-  profileOf(workspaceId: string, kind: "user" | "account", id: string): ProfileItem | undefined {
-    return this.profiles.get(profileKey({ workspaceId, kind, id }));
+  /** A stored profile item with its derived `lastSeenAt` (as the reader derives it), or undefined. */
+  profileOf(workspaceId: string, kind: "user" | "account", id: string): ProfileView | undefined {
+    const item = this.profiles.get(profileKey({ workspaceId, kind, id }));
+    if (!item) return undefined;
+    const lastSeenAt = this.newestEventOf(item);
+    return lastSeenAt === undefined ? { ...item } : { ...item, lastSeenAt };
   }
 
   /** The stored rejects as `[messageId, code, field]`, sorted. */

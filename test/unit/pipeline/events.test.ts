@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { StoredEvent } from "../../../packages/core/src/pipeline/model-store";
+import { type StoredEvent, scopedKey } from "../../../packages/core/src/pipeline/model-store";
 import { settleConflicts } from "../../../packages/core/src/pipeline/stages/event-conflicts";
 import { writeEvents } from "../../../packages/core/src/pipeline/stages/events";
 import { noteSeen, type SeenMap, touchSeenProfiles } from "../../../packages/core/src/pipeline/stages/last-seen";
@@ -150,6 +150,9 @@ describe("last seen stage", () => {
   it("writes only profiles this batch moves, after one read for all", async () => {
     const store = new MemoryModelStore();
     await store.touchLastSeen({ workspaceId: WS, kind: "user", id: "u1" }, "2024-05-09T00:00:00.000Z", ["2024-05"]);
+    // u1 was seen at 05-09: last_seen_at is derived from that stored event.
+    const seenEvent = { workspace_id: WS, event_id: "m9", timestamp: "2024-05-09T00:00:00.000Z", user_id: "u1" };
+    store.events.set(scopedKey(WS, "m9"), { ...seenEvent, account_id: null } as StoredEvent);
     const { ctx, units } = batchOf([track("m1")], store);
     const seen: SeenMap = new Map();
     noteSeen(seen, { workspaceId: WS, kind: "user", id: "u1" }, "2024-05-01T00:00:00.000Z", units);

@@ -37,8 +37,10 @@ export class MembershipStore {
   async saveMembership(edge: MembershipEdge): Promise<boolean> {
     const index = keys.membershipIndex(edge.workspaceId, edge.accountId, edge.userId);
     // First, so a retry after a failed membership write (which then finds the membership stored and
-    // does not write it again) has already listed the account.
-    await this.profiles.ensureAccountListed({ workspaceId: edge.workspaceId, kind: "account", id: edge.accountId });
+    // does not write it again) has already listed the account. An account with fields is listed and
+    // stays so (only profiles without fields are ever removed): no write for it.
+    const account = { workspaceId: edge.workspaceId, kind: "account" as const, id: edge.accountId };
+    if (!(await this.profiles.hasFields(account))) await this.profiles.ensureAccountListed(account);
     return ifCondition("membership write", () =>
       this.db.send(
         new UpdateCommand({

@@ -13,13 +13,14 @@ import type { ProfileKind } from "../../../core/src/normalize/profile-fields";
 import type { StoredEvent } from "../../../core/src/pipeline/model-store";
 import { eventFromItem } from "./events";
 import { type Key, keys } from "./keys";
+import { LAST_SEEN_CONCURRENCY, mapLimited, monthsOfItem, newestEventTime } from "./last-seen";
 import type { TableNames } from "./profiles";
 import { rejectFromItem, type StoredReject } from "./rejects";
 import { batchGetByKey, getItem, itemKeyOf, type Page, queryAll, queryPage } from "./table-ops";
 
 export type { StoredReject } from "./rejects";
 
-/** Activity facts kept beside a profile's fields. */
+/** Activity facts derived from a profile's events (nothing of them is stored on the profile). */
 export interface Activity {
   last_seen_at: string | null;
 }
@@ -39,10 +40,6 @@ export interface EventRange {
 /** Present only when asked for (`?provenance=true`): the answer is otherwise as it was. */
 interface WithProvenance {
   provenance?: Record<string, FieldProvenance>;
-}
-
-function activityOf(item: Record<string, unknown> | undefined): Activity {
-  return { last_seen_at: (item?.last_seen_at as string | undefined) ?? null };
 }
 
 /**
@@ -66,7 +63,7 @@ export class DynamoModelReader {
     const fields = (item.f as VersionedFields) ?? {};
     return {
       ...materializeAccount(workspaceId, accountId, fields),
-      last_seen_at: (item.last_seen_at as string) ?? null,
+      ...(await this.activity(workspaceId, "account", accountId, item)),
       ...(options.provenance ? { provenance: accountProvenance(fields) } : {}),
     };
   }
@@ -87,7 +84,7 @@ export class DynamoModelReader {
     return {
       ...materializeUser(workspaceId, userId, fields),
       account_ids: accountIds,
-      last_seen_at: (item.last_seen_at as string) ?? null,
+      ...(await this.activity(workspaceId, "user", userId, item)),
       ...(options.provenance ? { provenance: userProvenance(fields) } : {}),
     };
   }
@@ -180,13 +177,11 @@ export class DynamoModelReader {
       Limit: limit,
       ExclusiveStartKey: start,
     });
-    return {
-      items: page.items.map((item) => ({
-        ...materializeAccount(workspaceId, item.id as string, (item.f as VersionedFields) ?? {}),
-        ...activityOf(item),
-      })),
-      next: page.next,
-    };
+    const items = await mapLimited(page.items, LAST_SEEN_CONCURRENCY, async (item) => ({
+      ...materializeAccount(workspaceId, item.id as string, (item.f as VersionedFields) ?? {}),
+      ...(await this.activity(workspaceId, "account", item.id as string, item)),
+    }));
+    return { items, next: page.next };
   }
 
   /** One page of the users of an account, by user id, each with the start of the membership. */
@@ -243,15 +238,12 @@ export class DynamoModelReader {
    */
   async getAccounts(workspaceId: string, accountIds: string[]): Promise<Map<string, Account & Activity>> {
     const items = await this.batchGet(accountIds.map((id) => keys.account(workspaceId, id)));
-    return new Map(
-      accountIds.map((id) => {
-        const item = items.get(itemKeyOf(keys.account(workspaceId, id)));
-        return [
-          id,
-          { ...materializeAccount(workspaceId, id, (item?.f as VersionedFields) ?? {}), ...activityOf(item) },
-        ];
-      }),
-    );
+    const accounts = await mapLimited(accountIds, LAST_SEEN_CONCURRENCY, async (id) => {
+      const item = items.get(itemKeyOf(keys.account(workspaceId, id)));
+      const account = materializeAccount(workspaceId, id, (item?.f as VersionedFields) ?? {});
+      return [id, { ...account, ...(await this.activity(workspaceId, "account", id, item)) }] as const;
+    });
+    return new Map(accounts);
   }
 
   /** Which of these users were deleted (have a tombstone). */
@@ -265,14 +257,13 @@ export class DynamoModelReader {
     const items = await this.batchGet(
       userIds.flatMap((id) => [keys.user(workspaceId, id), keys.tombstone(workspaceId, id)]),
     );
-    return new Map(
-      userIds
-        .filter((id) => !items.has(itemKeyOf(keys.tombstone(workspaceId, id))))
-        .map((id) => {
-          const item = items.get(itemKeyOf(keys.user(workspaceId, id)));
-          return [id, { ...materializeUser(workspaceId, id, (item?.f as VersionedFields) ?? {}), ...activityOf(item) }];
-        }),
-    );
+    const live = userIds.filter((id) => !items.has(itemKeyOf(keys.tombstone(workspaceId, id))));
+    const users = await mapLimited(live, LAST_SEEN_CONCURRENCY, async (id) => {
+      const item = items.get(itemKeyOf(keys.user(workspaceId, id)));
+      const user = materializeUser(workspaceId, id, (item?.f as VersionedFields) ?? {});
+      return [id, { ...user, ...(await this.activity(workspaceId, "user", id, item)) }] as const;
+    });
+    return new Map(users);
   }
 
   /**
@@ -283,7 +274,13 @@ export class DynamoModelReader {
     const key = kind === "account" ? keys.account(workspaceId, id) : keys.user(workspaceId, id);
     const item = await this.get(this.tables.entitiesTable, key);
     if (!item) return undefined;
-    return [...((item.event_months as Set<string> | undefined) ?? [])].sort().reverse();
+    return monthsOfItem(item);
+  }
+
+  /** A profile's activity: `last_seen_at` derived from its newest stored event (last-seen.ts). */
+  private async activity(workspaceId: string, kind: ProfileKind, id: string, item?: Record<string, unknown>) {
+    const ref = { workspaceId, kind, id };
+    return { last_seen_at: (await newestEventTime(this.db, this.tables.eventsTable, ref, monthsOfItem(item))) ?? null };
   }
 
   /**

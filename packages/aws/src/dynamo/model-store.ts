@@ -66,8 +66,8 @@ export class DynamoModelStore implements ModelStore {
   saveProfile(ref: ProfileRef, fields: VersionedFields, expectedVersion: number, bucket?: string): Promise<boolean> {
     return this.profiles.saveProfile(ref, fields, expectedVersion, bucket);
   }
-  touchLastSeen(ref: ProfileRef, time: string, months: string[]): Promise<void> {
-    return this.profiles.touchLastSeen(ref, time, months);
+  touchLastSeen(ref: ProfileRef, _time: string, months: string[]): Promise<void> {
+    return this.profiles.touchLastSeen(ref, months);
   }
   recomputeLastSeen(ref: ProfileRef): Promise<void> {
     return this.profiles.recomputeLastSeen(ref);

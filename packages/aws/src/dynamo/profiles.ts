@@ -1,11 +1,10 @@
 import { DeleteCommand, type DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { DependencyError } from "../../../core/src/errors";
 import { DEFAULT_BUCKET } from "../../../core/src/model/account-fields";
 import type { VersionedFields } from "../../../core/src/normalize/merge";
 import type { ProfileRef, StoredProfile } from "../../../core/src/pipeline/model-store";
 import { profileKey } from "../../../core/src/pipeline/model-store";
-import { type RetryPolicy, retry } from "../../../core/src/retry";
 import { type Key, keys } from "./keys";
+import { monthsOfItem, newestEventTime } from "./last-seen";
 import { storageCall } from "./storage-error";
 import { batchGet, getItem, ifCondition, queryPage } from "./table-ops";
 
@@ -19,20 +18,9 @@ export interface TableNames {
 export const profileItemKey = (ref: ProfileRef): Key =>
   ref.kind === "account" ? keys.account(ref.workspaceId, ref.id) : keys.user(ref.workspaceId, ref.id);
 
-/** A recompute that keeps losing to concurrent touches of `last_seen_at`. */
-class ContentionError extends DependencyError {}
-
-/** Recomputing `last_seen_at` is conditional on what was read: it is read again when that changed. */
-const recomputeRetry: RetryPolicy = {
-  attempts: 6,
-  baseDelayMs: 5,
-  maxDelayMs: 80,
-  retryable: (error) => error instanceof ContentionError,
-};
-
 /**
  * Account and user profiles: their versioned fields (optimistic lock on `version`), their bucket
- * index, and the activity kept beside them (`last_seen_at`, the months that have events).
+ * index, and the months that have their events (`last_seen_at` is derived from those events).
  */
 export class ProfileStore {
   constructor(
@@ -55,7 +43,6 @@ export class ProfileStore {
       result.set(profileKey(ref), {
         fields: (item.f as VersionedFields | undefined) ?? {},
         version: (item.version as number | undefined) ?? 0,
-        lastSeenAt: item.last_seen_at as string | undefined,
         eventMonths: [...((item.event_months as Set<string> | undefined) ?? [])],
       });
     }
@@ -105,6 +92,16 @@ export class ProfileStore {
     );
   }
 
+  /** Whether a profile has fields (a versioned write made it), read consistently. */
+  async hasFields(ref: ProfileRef): Promise<boolean> {
+    const [item] = await batchGet(this.db, this.tables.entitiesTable, [profileItemKey(ref)], {
+      consistent: true,
+      projection: "#v",
+      names: { "#v": "version" },
+    });
+    return item?.version !== undefined;
+  }
+
   /**
    * Makes an account named only by a membership (an identify's `context.groupId`, before any group
    * call) exist as a profile in the default bucket, so every list shows what `GET
@@ -143,132 +140,83 @@ export class ProfileStore {
     return [...((item?.event_months as Set<string> | undefined) ?? [])].sort();
   }
 
-  async touchLastSeen(ref: ProfileRef, time: string, months: string[]): Promise<void> {
-    const key = profileItemKey(ref);
+  /**
+   * Records that a profile has events in `months` (only called for months it does not have yet:
+   * rare once a profile is active), creating the profile if only events name it. An account known
+   * only from events sits in the default bucket until its group call arrives. `last_seen_at` is
+   * not stored: readers derive it from the event indexes (last-seen.ts).
+   */
+  async touchLastSeen(ref: ProfileRef, months: string[]): Promise<void> {
     const values: Record<string, unknown> = {
-      ":t": time,
       ":months": new Set(months),
-      ":one": 1,
       ":kind": ref.kind,
       ":id": ref.id,
       ":ws": ref.workspaceId,
     };
     let set =
-      "SET last_seen_at = :t, #kind = if_not_exists(#kind, :kind), #id = if_not_exists(#id, :id), workspace_id = if_not_exists(workspace_id, :ws)";
+      "SET #kind = if_not_exists(#kind, :kind), #id = if_not_exists(#id, :id), workspace_id = if_not_exists(workspace_id, :ws)";
     const names: Record<string, string> = { "#kind": "kind", "#id": "id" };
     if (ref.kind === "account") {
-      // An account known only from events sits in the default bucket until its group call arrives.
       const index = keys.bucketIndex(ref.workspaceId, DEFAULT_BUCKET, ref.id);
       Object.assign(values, { ":g2pk": index.gsi2pk, ":g2sk": index.gsi2sk, ":bucket": DEFAULT_BUCKET });
       names["#bucket"] = "bucket";
       set +=
         ", gsi2pk = if_not_exists(gsi2pk, :g2pk), gsi2sk = if_not_exists(gsi2sk, :g2sk), #bucket = if_not_exists(#bucket, :bucket)";
     }
-    const moved = await ifCondition("last seen write", () =>
+    await storageCall("event months write", () =>
       this.db.send(
         new UpdateCommand({
           TableName: this.tables.entitiesTable,
-          Key: key,
-          UpdateExpression: `${set} ADD event_months :months, seen_rev :one`,
-          ConditionExpression: "attribute_not_exists(last_seen_at) OR last_seen_at < :t",
+          Key: profileItemKey(ref),
+          UpdateExpression: `${set} ADD event_months :months`,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
         }),
       ),
     );
-    if (moved) return;
-    // A newer event is already recorded: only the months of these events still need adding.
-    await storageCall("last seen write", () =>
-      this.db.send(
-        new UpdateCommand({
-          TableName: this.tables.entitiesTable,
-          Key: key,
-          UpdateExpression: "ADD event_months :months, seen_rev :one",
-          ExpressionAttributeValues: { ":months": new Set(months), ":one": 1 },
-        }),
-      ),
-    );
   }
 
+  /**
+   * Removes a profile that only events made (no fields; for an account, no members either) once no
+   * event of it is left: in whatever order the calls came, it would not exist (an alias re-pointed
+   * before the event). `last_seen_at` needs nothing: it is derived from the events left. The delete
+   * holds only while the profile still has no fields and no new month, so a concurrent writer wins.
+   */
   async recomputeLastSeen(ref: ProfileRef): Promise<void> {
-    await retry(async () => {
-      if (!(await this.recomputeOnce(ref)))
-        throw new ContentionError("storage.contention", "last_seen_at kept changing while it was recomputed");
-    }, recomputeRetry);
-  }
-
-  /** One read-compute-write of `last_seen_at`; false when the profile changed in between. */
-  private async recomputeOnce(ref: ProfileRef): Promise<boolean> {
     const key = profileItemKey(ref);
-    const current = await getItem(this.db, this.tables.entitiesTable, key, {
+    const item = await getItem(this.db, this.tables.entitiesTable, key, {
       consistent: true,
       operation: "profile read",
     });
-    if (!current) return true;
-    const previous = current.last_seen_at as string | undefined;
-    const rev = current.seen_rev as number | undefined;
-    const newest = await this.newestEventTime(ref, current);
-    // A profile that only events created, and that has none left, is no profile at all: in
-    // whatever order the calls came, it would not exist (an alias re-pointed before the event).
-    const empty = newest === undefined && current.f === undefined;
-    if (newest === previous && !empty) return true;
-    const unchanged = [
-      previous === undefined ? "attribute_not_exists(last_seen_at)" : "last_seen_at = :old",
-      // No event was recorded meanwhile (touchLastSeen counts every touch).
-      rev === undefined ? "attribute_not_exists(seen_rev)" : "seen_rev = :rev",
-    ];
-    const values = {
-      ...(previous === undefined ? {} : { ":old": previous }),
-      ...(rev === undefined ? {} : { ":rev": rev }),
-    };
-    if (empty) {
-      return ifCondition("profile delete", () =>
-        this.db.send(
-          new DeleteCommand({
-            TableName: this.tables.entitiesTable,
-            Key: key,
-            ConditionExpression: [...unchanged, "attribute_not_exists(f)"].join(" AND "),
-            ...(Object.keys(values).length > 0 ? { ExpressionAttributeValues: values } : {}),
-          }),
-        ),
-      );
-    }
-    // Conditional on the value read, so a concurrent newer touch is never overwritten.
-    return ifCondition("last seen write", () =>
+    if (!item || item.f !== undefined) return;
+    if (ref.kind === "account" && (await this.hasMembers(ref))) return;
+    const months = monthsOfItem(item);
+    if ((await newestEventTime(this.db, this.tables.eventsTable, ref, months)) !== undefined) return;
+    await ifCondition("profile delete", () =>
       this.db.send(
-        new UpdateCommand({
+        new DeleteCommand({
           TableName: this.tables.entitiesTable,
           Key: key,
-          UpdateExpression: newest === undefined ? "REMOVE last_seen_at" : "SET last_seen_at = :n",
-          ConditionExpression: unchanged[0],
-          ExpressionAttributeValues: {
-            ...(newest === undefined ? {} : { ":n": newest }),
-            ...(previous === undefined ? {} : { ":old": previous }),
-          },
+          ConditionExpression:
+            months.length === 0
+              ? "attribute_not_exists(f) AND attribute_not_exists(event_months)"
+              : "attribute_not_exists(f) AND size(event_months) = :n",
+          ...(months.length === 0 ? {} : { ExpressionAttributeValues: { ":n": months.length } }),
         }),
       ),
     );
   }
 
-  /** The time of a profile's newest stored event, from its newest month that has one. */
-  private async newestEventTime(ref: ProfileRef, item: Record<string, unknown>): Promise<string | undefined> {
-    const months = [...((item.event_months as Set<string> | undefined) ?? [])].sort().reverse();
-    for (const month of months) {
-      const [index, pkName, skName, pk] =
-        ref.kind === "account"
-          ? ["byAccount", "apk", "ask", keys.accountEvents(ref.workspaceId, ref.id, month).apk]
-          : ["byUser", "upk", "usk", keys.userEvents(ref.workspaceId, ref.id, month).upk];
-      const page = await queryPage(this.db, {
-        TableName: this.tables.eventsTable,
-        IndexName: index,
-        KeyConditionExpression: `${pkName} = :pk`,
-        ExpressionAttributeValues: { ":pk": pk },
-        ScanIndexForward: false,
-        Limit: 1,
-      });
-      const order = page.items[0]?.[skName] as string | undefined;
-      if (order) return order.slice(0, order.indexOf("#"));
-    }
-    return undefined;
+  /** Whether a membership names this account (it is then listed whatever its events). */
+  private async hasMembers(ref: ProfileRef): Promise<boolean> {
+    const prefix = keys.accountMembersPrefix(ref.workspaceId, ref.id);
+    const page = await queryPage(this.db, {
+      TableName: this.tables.entitiesTable,
+      KeyConditionExpression: "pk = :pk AND begins_with(sk, :sk)",
+      ExpressionAttributeValues: { ":pk": prefix.pk, ":sk": prefix.skPrefix },
+      ConsistentRead: true,
+      Limit: 1,
+    });
+    return page.items.length > 0;
   }
 }

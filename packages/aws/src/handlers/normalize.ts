@@ -20,7 +20,7 @@ export interface NormalizeDependencies {
  *
  * The batch is processed as a whole rather than record by record (which Powertools' batch utility
  * does, so it is not used) so that reads and writes are shared across the batch: each profile is
- * read and merged once, each identity looked up once, `last_seen_at` touched once per profile.
+ * read and merged once, each identity looked up once, a profile's months written only when new.
  *
  * @example
  * export const handler = createNormalizeHandler();

@@ -9,8 +9,7 @@ import type { EntityRef } from "./identity";
 export interface StoredProfile {
   fields: VersionedFields;
   version: number;
-  /** Latest event time seen for the profile, and the months that have its events. */
-  lastSeenAt?: string;
+  /** The months that have the profile's events (`last_seen_at` is derived from those events). */
   eventMonths: string[];
 }
 
@@ -127,12 +126,18 @@ export interface ModelStore {
   rewriteEvents(events: StoredEvent[]): Promise<void>;
   /** Events of a user, from `fromTime` on, whose account came from the user's memberships. */
   userEventsResolvedFromMemberships(workspaceId: string, userId: string, fromTime: string): Promise<StoredEvent[]>;
-  /** Keeps `last_seen_at` at the latest event time of a profile (never moves it back). */
+  /**
+   * Records that a profile has events in `months` (creating a profile only events name), before
+   * those events are written; called only for months the profile does not have yet. `time` is the
+   * newest of those events: stores derive `last_seen_at` at read time from the stored events
+   * themselves (the newest in the profile's newest month), so the DynamoDB adapter keeps no copy.
+   */
   touchLastSeen(ref: ProfileRef, time: string, months: string[]): Promise<void>;
   /**
-   * Sets a profile's `last_seen_at` to its newest stored event: needed when an event moved to
-   * another account or user, which the monotonic `touchLastSeen` cannot express. A profile that
-   * only events created (no fields) and that has no event left is removed.
+   * After events left a profile (moved to another account or user, deleted, lost a conflict):
+   * `last_seen_at` follows by itself (it is derived from the events left); what is recomputed here is
+   * whether the profile still exists: one that only events created (no fields, and for an account
+   * no members) and that has no event left is removed.
    */
   recomputeLastSeen(ref: ProfileRef): Promise<void>;
   /**
@@ -163,7 +168,7 @@ export interface ModelStore {
    * tombstone, on the user and on every anonymous id linked to it. Idempotent: a normalizer that
    * wrote about the user while it was being deleted runs it again, naming the events it wrote
    * (`eventIds`), which the user's own records may no longer lead to. Returns the accounts that
-   * lost events (their `last_seen_at` is recomputed).
+   * lost events (`recomputeLastSeen` then removes those that only events made).
    */
   deleteUser(
     workspaceId: string,

@@ -25,8 +25,8 @@ export interface BatchOutcome {
 
 /**
  * Normalizes one SQS batch of raw messages into the model (spec 3): profiles merged last-write-wins
- * per field with optimistic locking, memberships, events stored once per messageId, `last_seen_at`
- * coalesced per profile, rejects for everything that could not be stored whole. Each step is a
+ * per field with optimistic locking, memberships, events stored once per messageId, each profile's event
+ * months recorded when new (`last_seen_at` is derived on read), rejects for everything that could not be stored whole. Each step is a
  * stage (./stages/*) over one {@link BatchContext}.
  *
  * Every step is idempotent, so a message that fails transiently is simply delivered again and

@@ -56,8 +56,8 @@ export function rejectLoser(ctx: BatchContext, entry: BatchEvent, loser: EventVe
 /**
  * Events whose id is taken by another call's event (found before writing, or by a concurrent
  * normalizer's write that won the insert): the call that ranks higher is put in place (only over
- * the very event read), the other is recorded as the loser, and a profile the loser had touched gets
- * its last seen recomputed. Whatever the interleaving, both normalizers converge on the winner.
+ * the very event read), the other is recorded as the loser, and a profile only the loser had made
+ * is removed (`last_seen_at` is derived, so it follows by itself). Whatever the interleaving, both normalizers converge on the winner.
  *
  * @example
  * await settleConflicts(ctx, "w1", collided);

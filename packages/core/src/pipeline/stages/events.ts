@@ -7,7 +7,7 @@ import { accountsAt, recheckUserAccounts, type UserMemberships } from "./reattri
 
 /**
  * Resolves, dedupes and stores the batch's events (spec 3.2, 3.3). The profiles' `event_months`
- * (and `last_seen_at`) are recorded before the events are written: re-attribution finds a user's
+ * are recorded (where a month is new) before the events are written: re-attribution finds a user's
  * events through those months, so an event stored by a delivery that then failed before recording
  * its month would stay invisible to a membership arriving before the redelivery, and keep its account.
  *

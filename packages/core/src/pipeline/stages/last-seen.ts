@@ -20,9 +20,11 @@ export function noteSeen(seen: SeenMap, ref: ProfileRef, time: string, units: Ca
 }
 
 /**
- * Keeps `last_seen_at` and `event_months` of every profile seen, one read for all of them and a
- * write only where `seen` moves them (late events usually do not). Returns the profile keys whose
- * touch failed (their records are sent back, or their calls set aside).
+ * Records the months of every profile seen (creating profiles only events name), one read for all
+ * of them and a write only for a profile with a month it does not have yet: rare in steady state.
+ * `last_seen_at` itself is never written: readers derive it from the stored events, so a late
+ * event, a deleted one or a re-attributed one needs nothing here. Returns the profile keys whose
+ * write failed (their records are sent back, or their calls set aside).
  *
  * @example
  * const unrecorded = await touchSeenProfiles(ctx, seen);
@@ -39,8 +41,7 @@ export async function touchSeenProfiles(ctx: BatchContext, seen: SeenMap): Promi
   if (!stored) return new Set(seen.keys());
   const stale = entries.filter((entry) => {
     const current = stored.get(profileKey(entry.ref));
-    if (!current?.lastSeenAt || current.lastSeenAt < entry.time) return true;
-    return [...entry.months].some((m) => !current.eventMonths.includes(m));
+    return !current || [...entry.months].some((m) => !current.eventMonths.includes(m));
   });
   await eachLimited(stale, CONCURRENCY, async (entry) => {
     const touched = await ctx.run(entry.units, "last_seen_at", () =>
@@ -52,7 +53,8 @@ export async function touchSeenProfiles(ctx: BatchContext, seen: SeenMap): Promi
 }
 
 /**
- * Recomputes the last seen of profiles that lost events, which the monotonic touch cannot express.
+ * After profiles lost events: removes those only events made that have none left (their
+ * `last_seen_at` follows the events by itself).
  *
  * @example
  * await recomputeLastSeen(store, "w1", "account", losers);

@@ -37,7 +37,7 @@ export interface Reattribution {
 
 /**
  * Re-resolve's tail, shared by every pass that moves stored events: months first (when asked),
- * the rewrite, `afterRewrite`, then the last seen of the profiles the events left.
+ * the rewrite, `afterRewrite`, then the profiles the events left (removed if only events made them).
  *
  * @example
  * await rewriteReattributed(ctx, ws, { updates, leftAccounts });

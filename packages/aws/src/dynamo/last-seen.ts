@@ -1,0 +1,68 @@
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { ProfileKind } from "../../../core/src/normalize/profile-fields";
+import { keys } from "./keys";
+import { queryPage } from "./table-ops";
+
+/** How many profiles of a list page have their `last_seen_at` read at once. */
+export const LAST_SEEN_CONCURRENCY = 8;
+
+/** The months a stored profile item has events in, newest first. */
+export function monthsOfItem(item: Record<string, unknown> | undefined): string[] {
+  return [...((item?.event_months as Set<string> | undefined) ?? [])].sort().reverse();
+}
+
+/**
+ * A profile's `last_seen_at`, derived instead of stored: the time of its newest stored event, read
+ * from the event index (byAccount for an account, byUser for a user: the user's own partitions,
+ * never an anonymous id's) of its newest month that still has one, newest first and one item per
+ * query. Deleted and re-attributed events leave the index, so they leave this answer with them,
+ * and nothing has to be written when an event arrives.
+ *
+ * @example
+ * await newestEventTime(db, "Events", { workspaceId: "w1", kind: "user", id: "u1" }, ["2024-06", "2024-05"]);
+ */
+export async function newestEventTime(
+  db: DynamoDBDocumentClient,
+  eventsTable: string,
+  ref: { workspaceId: string; kind: ProfileKind; id: string },
+  monthsNewestFirst: string[],
+): Promise<string | undefined> {
+  for (const month of monthsNewestFirst) {
+    const [index, pkName, skName, pk] =
+      ref.kind === "account"
+        ? ["byAccount", "apk", "ask", keys.accountEvents(ref.workspaceId, ref.id, month).apk]
+        : ["byUser", "upk", "usk", keys.userEvents(ref.workspaceId, ref.id, month).upk];
+    const page = await queryPage(db, {
+      TableName: eventsTable,
+      IndexName: index,
+      KeyConditionExpression: `${pkName} = :pk`,
+      ExpressionAttributeValues: { ":pk": pk },
+      ProjectionExpression: skName,
+      ScanIndexForward: false,
+      Limit: 1,
+    });
+    const order = page.items[0]?.[skName] as string | undefined;
+    // The sort key is `<timestamp>#<messageId>`, and timestamps never hold `#`.
+    if (order) return order.slice(0, order.indexOf("#"));
+  }
+  return undefined;
+}
+
+/**
+ * Runs `work` over `items`, at most `limit` at a time, keeping their order in the answer.
+ *
+ * @example
+ * const times = await mapLimited(ids, 8, (id) => lastSeenOf(id));
+ */
+export async function mapLimited<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await work(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
