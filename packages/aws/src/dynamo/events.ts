@@ -101,7 +101,7 @@ export class EventStore {
     return this.putEventIf(event, "content_hash = :h", expectedHash);
   }
 
-  /** One conditional put per event, a few at a time; returns the ids whose condition failed. */
+  /** One conditional put per event, a few at a time (rewrites, and inserts whose id was taken since the read); returns the ids whose condition failed. */
   private async conditionalPuts(events: StoredEvent[], condition: string): Promise<Set<string>> {
     // One conditional put each (BatchWriteItem has no conditions): the same write units, more requests.
     const taken = new Set<string>();
