@@ -12,11 +12,22 @@ import type { Config } from "../packages/aws/src/config";
 import { keys } from "../packages/aws/src/dynamo/keys";
 import { DynamoModelStore } from "../packages/aws/src/dynamo/model-store";
 import { normalizeBatch } from "../packages/core/src/pipeline/normalize-batch";
-import { EventsTable } from "../packages/resources/src/definitions";
+import { EventsTable, tables } from "../packages/resources/src/definitions";
 import { segmentCalls } from "./workload";
 
 export interface RequestCounts {
   requests: Record<string, number>;
+  /** Requests by operation and what they touched: `Query Events:byUser`, `GetItem Entities`. */
+  requestsByTarget: Record<string, number>;
+  /** PartiQL statements sent in BatchExecuteStatement requests, and how many were refused by their condition. */
+  statements: { sent: number; refused: number };
+  /**
+   * Write units of BatchExecuteStatement, which DynamoDB Local does not report: computed from each
+   * statement's item (its size, 1 WCU per started KB, on the table and on every index whose key
+   * attributes the item carries); a refused condition bills the table alone, for the existing
+   * item's size (estimated from the attempted item: another version of the same event).
+   */
+  computedStatementWriteUnits: number;
   totalRequests: number;
   itemsWritten: number;
   writeUnits: number;
@@ -37,7 +48,14 @@ interface Capacity extends Units {
   Table?: Units;
   GlobalSecondaryIndexes?: Record<string, Units>;
 }
-const writeOperations = new Set(["BatchWriteItem", "PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems"]);
+const writeOperations = new Set([
+  "BatchWriteItem",
+  "PutItem",
+  "UpdateItem",
+  "DeleteItem",
+  "TransactWriteItems",
+  "BatchExecuteStatement",
+]);
 const reportsCapacity = new Set([...writeOperations, "BatchGetItem", "GetItem", "Query", "Scan", "TransactGetItems"]);
 
 /** Adds one ConsumedCapacity entry: the table's units and each index's, under `table` / `table:index`. */
@@ -65,6 +83,9 @@ function addCapacity(counts: RequestCounts, c: Capacity, isWrite: boolean) {
 export function countingClient(config: Config) {
   const counts: RequestCounts = {
     requests: {},
+    requestsByTarget: {},
+    statements: { sent: 0, refused: 0 },
+    computedStatementWriteUnits: 0,
     totalRequests: 0,
     itemsWritten: 0,
     writeUnits: 0,
@@ -80,6 +101,11 @@ export function countingClient(config: Config) {
       counts.requests[name] = (counts.requests[name] ?? 0) + 1;
       counts.totalRequests++;
       const input = args.input as Record<string, unknown>;
+      for (const target of targetsOf(input)) {
+        const key = `${name} ${target}`;
+        counts.requestsByTarget[key] = (counts.requestsByTarget[key] ?? 0) + 1;
+      }
+      const statements = name === "BatchExecuteStatement" ? (input.Statements as PartiqlStatement[]) : [];
       if (name === "BatchWriteItem") {
         for (const requests of Object.values(
           input.RequestItems as Record<string, Record<string, { Item?: unknown }>[]>,
@@ -107,7 +133,17 @@ export function countingClient(config: Config) {
         const isWrite = writeOperations.has(name);
         for (const c of Array.isArray(consumed) ? consumed : [consumed]) addCapacity(counts, c, isWrite);
       }
-      if (out.Responses) for (const items of Object.values(out.Responses)) counts.itemsRead += items.length;
+      if (statements.length > 0) {
+        const answers = (output.output as { Responses?: { Error?: { Code?: string } }[] }).Responses ?? [];
+        statements.forEach((statement, i) => {
+          const refused = answers[i]?.Error?.Code !== undefined;
+          counts.statements.sent++;
+          if (refused) counts.statements.refused++;
+          else counts.itemsWritten++;
+          // Computed only where the server reported nothing for the request (DynamoDB Local).
+          if (!consumed) counts.computedStatementWriteUnits += statementWriteUnits(statement, refused);
+        });
+      } else if (out.Responses) for (const items of Object.values(out.Responses)) counts.itemsRead += items.length;
       if (out.Items) counts.itemsRead += out.Items.length;
       if (out.Item) counts.itemsRead++;
       return output;
@@ -115,6 +151,53 @@ export function countingClient(config: Config) {
     { step: "initialize", name: "countRequests" },
   );
   return { db, counts };
+}
+
+interface PartiqlStatement {
+  Statement: string;
+  Parameters?: unknown[];
+}
+
+/** The short name of a table (`Events`) from a stage's table name. */
+const shortTable = (name: string) => name.replace(/^.*?(Entities|Events)$/, "$1");
+
+/** What a request touched, `Events` or `Events:byUser`, for the breakdown by target. */
+function targetsOf(input: Record<string, unknown>): string[] {
+  if (typeof input.TableName === "string")
+    return [`${shortTable(input.TableName)}${typeof input.IndexName === "string" ? `:${input.IndexName}` : ""}`];
+  if (input.RequestItems) return Object.keys(input.RequestItems).map(shortTable);
+  if (Array.isArray(input.Statements))
+    return [...new Set((input.Statements as PartiqlStatement[]).map((s) => shortTable(statementTable(s))))];
+  return ["?"];
+}
+
+const statementTable = (s: PartiqlStatement) => /"([^"]+)"/.exec(s.Statement)?.[1] ?? "?";
+
+/**
+ * The item a PartiQL INSERT writes (`INSERT INTO "t" VALUE {'a': ?, ...}`), its attribute names
+ * from the statement and values from the parameters; for an UPDATE, the attributes it sets.
+ */
+function statementItem(s: PartiqlStatement): Record<string, unknown> {
+  const names = [...s.Statement.matchAll(/'((?:[^']|'')*)'\s*:\s*\?|\b(\w+)\s*=\s*\?/g)].map((m) =>
+    (m[1] ?? m[2] ?? "").replaceAll("''", "'"),
+  );
+  return Object.fromEntries(names.map((n, i) => [n, s.Parameters?.[i]]));
+}
+
+/**
+ * Write units of one statement as AWS bills them: an applied INSERT 1 WCU per started KB of the
+ * item on the table and again on each index whose key attributes it carries; a refused one the
+ * table alone (a failed condition writes no index), sized from the attempted item.
+ */
+function statementWriteUnits(s: PartiqlStatement, refused: boolean): number {
+  const item = statementItem(s);
+  const units = Math.max(1, Math.ceil(dynamoItemBytes(item) / 1024));
+  if (refused) return units;
+  const table = tables.find((t) => shortTable(statementTable(s)) === t.name);
+  const indexes = (table?.globalIndexes ?? []).filter(
+    (i) => item[i.partitionKey] !== undefined && item[i.sortKey] !== undefined,
+  );
+  return units * (1 + indexes.length);
 }
 
 export interface DynamoCostResult {
@@ -129,6 +212,10 @@ export interface DynamoCostResult {
     itemsRead: number;
     /** As DynamoDB reported them (table + indexes); null when the server reports none. */
     reportedWriteUnits: number | null;
+    /** BatchExecuteStatement's write units, computed (DynamoDB Local reports none for it): see `RequestCounts`. */
+    computedStatementWriteUnits: number;
+    /** Reported write units plus the computed ones: what the ratio to the floor uses. */
+    totalWriteUnits: number;
     reportedReadUnits: number | null;
     /** Computed from the key design: each stored event item's units on the table and on each index it is in. */
     computedEventWriteUnits: number;
@@ -140,8 +227,12 @@ export interface DynamoCostResult {
   /** Where the reported capacity went, per 1,000 track events: `Events`, `Events:byAccount`, ... */
   reportedByTarget: Record<string, number>;
   /** Which write-unit figure the ratio uses. */
-  writeUnitsSource: "reported by DynamoDB Local (INDEXES)" | "computed from key design";
+  writeUnitsSource: string;
   requests: Record<string, number>;
+  /** Requests per 1,000 track events by operation and table or index (`Query Events:byUser`). */
+  requestsByTarget: Record<string, number>;
+  /** PartiQL statements per 1,000 track events, and those refused by their condition. */
+  statements: { sent: number; refused: number };
   /** Milliseconds of this process's CPU spent in the counted pass, per 1,000 events (all calls). */
   cpuMsPerThousandEvents: number;
 }
@@ -214,7 +305,8 @@ export async function benchDynamoCost(
   const floor = stored.reduce((n, item) => n + eventWriteUnits(item), 0);
   const scale = 1000 / trackEvents;
   const reports = counts.requestsReporting > 0;
-  const writes = reports ? counts.consumed.write : counts.writeUnits;
+  const writes = (reports ? counts.consumed.write : counts.writeUnits) + counts.computedStatementWriteUnits;
+  const perK = (n: number) => Math.round(n * scale * 10) / 10;
   return {
     label: options.label,
     events: calls.length,
@@ -226,15 +318,23 @@ export async function benchDynamoCost(
       itemsRead: Math.round(counts.itemsRead * scale),
       reportedWriteUnits: reports ? Math.round(counts.consumed.write * scale) : null,
       reportedReadUnits: reports ? Math.round(counts.consumed.read * scale) : null,
+      computedStatementWriteUnits: Math.round(counts.computedStatementWriteUnits * scale),
+      totalWriteUnits: Math.round(writes * scale),
       computedEventWriteUnits: Math.round(floor * scale),
       floorWriteUnits: Math.round(floor * scale),
     },
     ratioToFloor: writes / floor,
-    reportedByTarget: Object.fromEntries(
-      Object.entries(counts.consumed.byTarget).map(([k, v]) => [k, Math.round(v * scale * 10) / 10]),
-    ),
-    writeUnitsSource: reports ? "reported by DynamoDB Local (INDEXES)" : "computed from key design",
+    reportedByTarget: Object.fromEntries(Object.entries(counts.consumed.byTarget).map(([k, v]) => [k, perK(v)])),
+    writeUnitsSource: `${reports ? "reported by DynamoDB Local (INDEXES)" : "estimated from item sizes, base table only"}${
+      counts.statements.sent > 0 ? " + BatchExecuteStatement computed from item sizes and key design" : ""
+    }`,
     requests: counts.requests,
+    requestsByTarget: Object.fromEntries(
+      Object.entries(counts.requestsByTarget)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([k, v]) => [k, perK(v)]),
+    ),
+    statements: { sent: perK(counts.statements.sent), refused: perK(counts.statements.refused) },
     cpuMsPerThousandEvents: ((cpu.user + cpu.system) / 1000) * (1000 / calls.length),
   };
 }

@@ -117,7 +117,7 @@ try {
   results.dynamoCost = cost;
   for (const c of cost) {
     const p = c.perThousand;
-    const units = p.reportedWriteUnits ?? p.writeUnits;
+    const units = p.totalWriteUnits;
     row(
       `DynamoDB per 1,000 track events (${c.label})`,
       `${units} WCU incl. indexes (${c.writeUnitsSource}; floor ${p.floorWriteUnits}) = ${round(c.ratioToFloor, 2)}x floor, ${p.reportedReadUnits ?? "?"} RCU, ${p.requests} requests`,
@@ -197,7 +197,7 @@ const shape = (
     ...options,
     ingestNsPerEvent: ingestCase?.ingestNsPerEvent ?? 0,
     normalizeMsPerEvent: (dynamo?.cpuMsPerThousandEvents ?? 0) / 1000,
-    writeUnitsPerEvent: (dynamo?.perThousand.reportedWriteUnits ?? dynamo?.perThousand.writeUnits ?? 0) * perEvent,
+    writeUnitsPerEvent: (dynamo?.perThousand.totalWriteUnits ?? 0) * perEvent,
     readUnitsPerEvent: (dynamo?.perThousand.reportedReadUnits ?? dynamo?.perThousand.itemsRead ?? 0) * perEvent,
     callBytes,
     logBytesPerEvent: logBytesPerRequest / options.eventsPerRequest,

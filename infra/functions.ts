@@ -24,6 +24,11 @@ const runtime = {
 const tableArns = (table: sst.aws.Dynamo) => [table.arn, $interpolate`${table.arn}/index/*`];
 const read = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"];
 const write = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"];
+/**
+ * PartiQL INSERTs in BatchExecuteStatement (the event inserts, 25 conditional writes a request):
+ * IAM authorises each statement by its verb, not by PutItem.
+ */
+const partiqlInsert = ["dynamodb:PartiQLInsert"];
 
 /**
  * The one way configuration reaches the functions (docs/deploy.md): these variables, read by
@@ -87,7 +92,10 @@ export const normalize = rawQueue.subscribe(
     timeout: `${functionSettings.normalize.timeoutSeconds} seconds`,
     memory: `${functionSettings.normalize.memoryMb} MB`,
     environment,
-    permissions: [{ actions: [...read, ...write], resources: [...tableArns(entities), ...tableArns(events)] }],
+    permissions: [
+      { actions: [...read, ...write], resources: [...tableArns(entities), ...tableArns(events)] },
+      { actions: partiqlInsert, resources: [events.arn] },
+    ],
   },
   {
     batch: {

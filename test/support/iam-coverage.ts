@@ -9,7 +9,8 @@ import type { InfraModel } from "./infra-model";
  * function. IAM authorises some calls by other actions than their names: a transaction by its
  * items' actions (`Put` needs `dynamodb:PutItem`, `ConditionCheck` needs
  * `dynamodb:ConditionCheckItem`; there is no `dynamodb:TransactWriteItems`), the SQS batch calls
- * by their single-message actions (`SendMessageBatch` is `sqs:SendMessage`).
+ * by their single-message actions (`SendMessageBatch` is `sqs:SendMessage`), PartiQL statements by
+ * their verb (`BatchExecuteStatement` of INSERTs needs `dynamodb:PartiQLInsert` on that table).
  */
 
 export interface Need {
@@ -67,7 +68,7 @@ export function needsOf(call: SdkCall): { action: string; resource: string }[] {
   if (call.items) {
     return call.items.map((item) => {
       const [kind = "", table = ""] = item.split(":");
-      const action = transactionItemAction[kind];
+      const action = kind.startsWith("PartiQL") ? kind : transactionItemAction[kind];
       if (!action) throw new Error(`unknown transaction item kind ${kind}`);
       return { action: `dynamodb:${action}`, resource: `{{${tableOf(table)}.arn}}` };
     });

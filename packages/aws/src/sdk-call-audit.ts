@@ -19,7 +19,10 @@ export interface SdkCall {
   /** Table names (DynamoDB) or queue URLs (SQS). */
   targets: string[];
   indexName?: string;
-  /** `TransactWriteItems` / `TransactGetItems`: each item's kind with its table, `Put:<table>`. */
+  /**
+   * `TransactWriteItems` / `TransactGetItems`: each item's kind with its table, `Put:<table>`;
+   * `BatchExecuteStatement` / `ExecuteStatement`: each statement's PartiQL action, `PartiQLInsert:<table>`.
+   */
   items?: string[];
 }
 
@@ -53,6 +56,19 @@ function describeCall(fn: AuditedFunction, service: SdkCall["service"], operatio
         items.add(`${kind}:${detail?.TableName ?? ""}`);
         if (detail?.TableName) targets.add(detail.TableName);
       }
+    }
+    call.items = [...items].sort();
+  }
+  if (Array.isArray(given.Statements) || typeof given.Statement === "string") {
+    // PartiQL: IAM authorises each statement by its verb on its table (`PartiQLInsert:<table>`).
+    const statements = Array.isArray(given.Statements) ? (given.Statements as { Statement?: string }[]) : [given];
+    const items = new Set<string>();
+    for (const { Statement } of statements as { Statement?: string }[]) {
+      const found = /^\s*(INSERT\s+INTO|UPDATE|DELETE\s+FROM|SELECT\b.*?\bFROM)\s+"([^"]+)"/is.exec(Statement ?? "");
+      const verb = (found?.[1] ?? "").split(/\s/)[0]?.toUpperCase() ?? "";
+      const kind = { INSERT: "Insert", UPDATE: "Update", DELETE: "Delete", SELECT: "Select" }[verb] ?? "Unknown";
+      items.add(`PartiQL${kind}:${found?.[2] ?? ""}`);
+      if (found?.[2]) targets.add(found[2]);
     }
     call.items = [...items].sort();
   }

@@ -87,7 +87,8 @@ describe("a permanent refusal of a shared write", () => {
     const ws = freshWorkspace();
     const handler = handlerRefusing(
       (command, input) =>
-        (command === "BatchWriteItemCommand" || command === "PutItemCommand") && input.includes("poison-1"),
+        ["BatchWriteItemCommand", "PutItemCommand", "BatchExecuteStatementCommand"].includes(command) &&
+        input.includes("poison-1"),
     );
     const records = [0, 1, 2, 3, 4].map((r) =>
       rawMessage(

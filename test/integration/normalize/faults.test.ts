@@ -107,10 +107,14 @@ describe("transient DynamoDB failures", () => {
   it("sends back every message whose events were in a throttled write, and stores each event once on redelivery", async () => {
     const ws = freshWorkspace();
     let failures = 0;
-    // Event writes: one conditional PutItem each on the Events table.
-    const db = faultyClient(
-      (command, input) => command === "PutItemCommand" && input.TableName === config.eventsTable && failures++ < 100,
-    );
+    // Event writes: PartiQL INSERTs in BatchExecuteStatement (conditional PutItem for a taken id) on the Events table.
+    const eventWrite = (command: string, input: Record<string, unknown>) =>
+      (command === "PutItemCommand" && input.TableName === config.eventsTable) ||
+      (command === "BatchExecuteStatementCommand" &&
+        ((input.Statements as { Statement?: string }[] | undefined) ?? []).some((s) =>
+          s.Statement?.includes(`"${config.eventsTable}"`),
+        ));
+    const db = faultyClient((command, input) => eventWrite(command, input) && failures++ < 100);
     const handler = createNormalizeHandler({ store: new DynamoModelStore(db, config) });
     const event = sqsEvent([
       rawMessage(ws, [

@@ -108,7 +108,7 @@ describe("calls set aside to run alone", () => {
     let refused = 0;
     refusing.middlewareStack.add(
       (next, context) => async (args) => {
-        const put = String(context.commandName) === "PutItemCommand";
+        const put = ["PutItemCommand", "BatchExecuteStatementCommand"].includes(String(context.commandName));
         if (put && JSON.stringify(args.input).includes("refuse-once") && refused++ === 0) {
           throw Object.assign(new Error("invalid"), {
             name: "ValidationException",

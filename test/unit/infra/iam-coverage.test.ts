@@ -1,6 +1,10 @@
+import { readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { SdkCall } from "../../../packages/aws/src/sdk-call-audit";
-import { iamCoverage, needsOf } from "../../support/iam-coverage";
+import { auditSdkCalls } from "../../../packages/aws/src/sdk-call-audit";
+import { iamCoverage, needsOf, readSdkCalls } from "../../support/iam-coverage";
 import type { InfraFunction, InfraModel } from "../../support/infra-model";
 
 /** The IAM rules the coverage check applies: AWS authorises some calls by other actions than their names. */
@@ -12,6 +16,22 @@ const call = (overrides: Partial<SdkCall>): SdkCall => ({
   targets: ["t1-Entities"],
   ...overrides,
 });
+
+const logFile = join(tmpdir(), `iam-coverage-unit-${process.pid}.jsonl`);
+
+/** A middleware stack holding what `auditSdkCalls` adds, run on one command. */
+function recordingStack() {
+  type Handler = (args: { input: unknown }) => Promise<unknown>;
+  const added: ((next: Handler, context: { commandName?: string }) => Handler)[] = [];
+  return {
+    add: (middleware: (typeof added)[number]) => void added.push(middleware),
+    run: (commandName: string, input: unknown) =>
+      added.reduceRight<Handler>(
+        (next, m) => m(next, { commandName }),
+        async () => ({}),
+      )({ input }),
+  };
+}
 
 function infraGranting(permissions: InfraFunction["permissions"]): InfraModel {
   const fn = { name: "api", permissions } as InfraFunction;
@@ -40,6 +60,54 @@ describe("IAM coverage", () => {
       { action: "dynamodb:UpdateItem", resource: "{{Entities.arn}}" },
       { action: "dynamodb:DeleteItem", resource: "{{Entities.arn}}" },
     ]);
+  });
+
+  it("needs each PartiQL statement's own action on its table, which PutItem/UpdateItem grants do not cover", () => {
+    const statements = call({
+      operation: "BatchExecuteStatement",
+      targets: ["t1-Events"],
+      items: ["PartiQLInsert:t1-Events", "PartiQLUpdate:t1-Events"],
+    });
+    expect(needsOf(statements)).toEqual([
+      { action: "dynamodb:PartiQLInsert", resource: "{{Events.arn}}" },
+      { action: "dynamodb:PartiQLUpdate", resource: "{{Events.arn}}" },
+    ]);
+    const itemActions = infraGranting([
+      { actions: ["dynamodb:PutItem", "dynamodb:UpdateItem"], resources: ["{{Events.arn}}"] },
+    ]);
+    expect(iamCoverage([statements], itemActions).missing.map((m) => m.action)).toEqual([
+      "dynamodb:PartiQLInsert",
+      "dynamodb:PartiQLUpdate",
+    ]);
+  });
+
+  it("records a PartiQL statement's verb and table, never its values", () => {
+    const client = { middlewareStack: recordingStack() };
+    process.env.AWS_CALL_LOG = logFile;
+    try {
+      auditSdkCalls(client, "normalize", "dynamodb");
+    } finally {
+      delete process.env.AWS_CALL_LOG;
+    }
+    return client.middlewareStack
+      .run("BatchExecuteStatementCommand", {
+        Statements: [
+          { Statement: `INSERT INTO "t1-Events" VALUE {'pk': ?}`, Parameters: ["secret-1"] },
+          { Statement: `UPDATE "t1-Entities" SET a = ? WHERE pk = ? AND sk = ?`, Parameters: ["secret-2"] },
+        ],
+      })
+      .then(() => {
+        const [recorded] = readSdkCalls(logFile);
+        expect(recorded).toEqual({
+          function: "normalize",
+          service: "dynamodb",
+          operation: "BatchExecuteStatement",
+          targets: ["t1-Entities", "t1-Events"],
+          items: ["PartiQLInsert:t1-Events", "PartiQLUpdate:t1-Entities"],
+        });
+        expect(readFileSync(logFile, "utf8")).not.toContain("secret");
+        rmSync(logFile, { force: true });
+      });
   });
 
   it("authorises SQS batch calls by their single-message actions", () => {

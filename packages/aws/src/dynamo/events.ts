@@ -2,10 +2,13 @@ import { type DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
 import type { EventVersion, StoredEvent } from "../../../core/src/pipeline/model-store";
 import { type Key, keys, monthOf } from "./keys";
 import type { ProfileStore, TableNames } from "./profiles";
-import { batchGet, getItem, ifCondition, queryAll } from "./table-ops";
+import { batchGet, batchStatements, getItem, ifCondition, insertStatement, queryAll } from "./table-ops";
 
 /** Conditional event puts run this many at a time (BatchWriteItem has no conditions). */
 const PUT_CONCURRENCY = 8;
+
+/** Where an insert may write: a free id, or the same call again (a legacy event has no hash). */
+const INSERT_CONDITION = "attribute_not_exists(pk) OR attribute_not_exists(content_hash) OR content_hash = :h";
 
 /** The stored form of an event: its fields plus the keys of the table and its two indexes. */
 export function eventItem(event: StoredEvent): Record<string, unknown> {
@@ -76,10 +79,21 @@ export class EventStore {
     );
   }
 
+  /**
+   * The events are ones the consistent read found absent, so nearly all ids are free: PartiQL
+   * INSERTs, 25 a request (each applied or refused on its own, at PutItem's write units). An id
+   * taken since the read (a concurrent normalizer) is decided by the conditional put as before: the
+   * same call again overwrites itself, another call's event is reported taken and settled.
+   */
   async insertEvents(events: StoredEvent[]): Promise<Set<string>> {
+    const inserted = await batchStatements(
+      this.db,
+      events.map((event) => insertStatement(this.tables.eventsTable, eventItem(event))),
+      "event write",
+    );
     return this.conditionalPuts(
-      events,
-      "attribute_not_exists(pk) OR attribute_not_exists(content_hash) OR content_hash = :h",
+      events.filter((_, i) => !inserted[i]),
+      INSERT_CONDITION,
     );
   }
 
@@ -87,7 +101,7 @@ export class EventStore {
     return this.putEventIf(event, "content_hash = :h", expectedHash);
   }
 
-  /** One conditional put per event, a few at a time; returns the ids whose condition failed. */
+  /** One conditional put per event, a few at a time (rewrites, and inserts whose id was taken since the read); returns the ids whose condition failed. */
   private async conditionalPuts(events: StoredEvent[], condition: string): Promise<Set<string>> {
     // One conditional put each (BatchWriteItem has no conditions): the same write units, more requests.
     const taken = new Set<string>();
