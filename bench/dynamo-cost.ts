@@ -277,24 +277,40 @@ export function eventWriteUnits(item: Record<string, unknown>): number {
  */
 export async function benchDynamoCost(
   config: Config,
-  options: { label: string; events: number; callsPerMessage: number; recordsPerBatch: number; workspace: string },
+  options: {
+    label: string;
+    events: number;
+    callsPerMessage: number;
+    recordsPerBatch: number;
+    workspace: string;
+    /**
+     * true: the counted pass is the first traffic of a new month for every profile (each profile
+     * records the month once: one write per profile); false: the profiles already have events in
+     * that month (the rest of a month's traffic).
+     */
+    newMonth: boolean;
+  },
 ): Promise<DynamoCostResult> {
   // Steady state: a first pass (not counted) creates the profiles and memberships; the counted
-  // pass is the next month's traffic of the same users, in time order as it would arrive.
+  // pass is the same users' traffic a month later (or, with `newMonth` false, later the same
+  // month), in time order as it would arrive.
   const shape = { trackShare: 0.9, users: 100, accounts: 20 };
-  const warm = segmentCalls(options.events, { ...shape, seed: 3, prefix: `${options.workspace}-warm` });
+  const later =
+    (days: number) =>
+    (c: Record<string, unknown>): Record<string, unknown> => ({
+      ...c,
+      timestamp: new Date(Date.parse(c.timestamp as string) + days * 86400_000).toISOString(),
+    });
+  const warm = segmentCalls(options.events, { ...shape, seed: 3, prefix: `${options.workspace}-warm` }).map(
+    later(options.newMonth ? 0 : 31),
+  );
   const plain = createDocumentClient(config);
   await deliver(new DynamoModelStore(plain, config), warm, options);
   plain.destroy();
 
   const { db, counts } = countingClient(config);
   const calls = segmentCalls(options.events, { ...shape, seed: 4, prefix: options.workspace })
-    .map(
-      (c): Record<string, unknown> => ({
-        ...c,
-        timestamp: new Date(Date.parse(c.timestamp as string) + 31 * 86400_000).toISOString(),
-      }),
-    )
+    .map(later(31))
     .sort((a, b) => ((a.timestamp as string) < (b.timestamp as string) ? -1 : 1));
   const trackEvents = calls.filter((c) => c.type === "track").length;
   const cpuBefore = process.cpuUsage();

@@ -84,7 +84,7 @@ for (const c of cold) {
 }
 
 step("starting DynamoDB Local and fauxqs");
-let cost: DynamoCostResult[] = [];
+const cost: DynamoCostResult[] = [];
 const services = await startLocalServices();
 try {
   const db = new DynamoDBClient({
@@ -98,22 +98,25 @@ try {
 
   step("DynamoDB cost");
   const events = quick ? 400 : 4000;
-  cost = [
-    await benchDynamoCost(config, {
-      label: "batches of 10 messages × 100 calls",
-      events,
-      callsPerMessage: 100,
-      recordsPerBatch: 10,
-      workspace: "cost-a",
-    }),
-    await benchDynamoCost(config, {
-      label: "batches of 100 single-call messages",
-      events,
-      callsPerMessage: 1,
-      recordsPerBatch: 100,
-      workspace: "cost-b",
-    }),
+  // The first two (every profile's first events of a month) feed the cost model; the last two are
+  // the rest of a month's traffic, when the profiles already have events in that month.
+  const shapes = [
+    { label: "batches of 10 messages × 100 calls", callsPerMessage: 100, recordsPerBatch: 10 },
+    { label: "batches of 100 single-call messages", callsPerMessage: 1, recordsPerBatch: 100 },
   ];
+  for (const newMonth of [true, false]) {
+    for (const [i, s] of shapes.entries()) {
+      cost.push(
+        await benchDynamoCost(config, {
+          ...s,
+          label: `${s.label}, ${newMonth ? "a new month for every profile" : "profiles already seen that month"}`,
+          events,
+          newMonth,
+          workspace: `cost-${newMonth ? "new" : "seen"}-${i}`,
+        }),
+      );
+    }
+  }
   results.dynamoCost = cost;
   for (const c of cost) {
     const p = c.perThousand;
