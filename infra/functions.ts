@@ -25,10 +25,12 @@ const tableArns = (table: sst.aws.Dynamo) => [table.arn, $interpolate`${table.ar
 const read = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"];
 const write = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"];
 /**
- * PartiQL INSERTs in BatchExecuteStatement (the event inserts, 25 conditional writes a request):
- * IAM authorises each statement by its verb, not by PutItem.
+ * PartiQL statements in BatchExecuteStatement (25 conditional writes a request): INSERTs of events,
+ * UPDATEs of profiles' event months. IAM authorises each statement by its verb, not by PutItem or
+ * UpdateItem.
  */
 const partiqlInsert = ["dynamodb:PartiQLInsert"];
+const partiqlUpdate = ["dynamodb:PartiQLUpdate"];
 
 /**
  * The one way configuration reaches the functions (docs/deploy.md): these variables, read by
@@ -95,6 +97,7 @@ export const normalize = rawQueue.subscribe(
     permissions: [
       { actions: [...read, ...write], resources: [...tableArns(entities), ...tableArns(events)] },
       { actions: partiqlInsert, resources: [events.arn] },
+      { actions: partiqlUpdate, resources: [entities.arn] },
     ],
   },
   {

@@ -66,8 +66,8 @@ export class DynamoModelStore implements ModelStore {
   saveProfile(ref: ProfileRef, fields: VersionedFields, expectedVersion: number, bucket?: string): Promise<boolean> {
     return this.profiles.saveProfile(ref, fields, expectedVersion, bucket);
   }
-  touchLastSeen(ref: ProfileRef, _time: string, months: string[]): Promise<void> {
-    return this.profiles.touchLastSeen(ref, months);
+  touchLastSeen(ref: ProfileRef, _time: string, months: string[], exists?: boolean): Promise<void> {
+    return this.profiles.touchLastSeen(ref, months, exists);
   }
   recomputeLastSeen(ref: ProfileRef): Promise<void> {
     return this.profiles.recomputeLastSeen(ref);

@@ -6,7 +6,7 @@ import { profileKey } from "../../../core/src/pipeline/model-store";
 import { type Key, keys } from "./keys";
 import { monthsOfItem, newestEventTime } from "./last-seen";
 import { storageCall } from "./storage-error";
-import { batchGet, getItem, ifCondition, queryPage } from "./table-ops";
+import { batchGet, getItem, ifCondition, queryPage, StatementCoalescer } from "./table-ops";
 
 /** The tables the model lives in (config names them). */
 export interface TableNames {
@@ -23,10 +23,15 @@ export const profileItemKey = (ref: ProfileRef): Key =>
  * index, and the months that have their events (`last_seen_at` is derived from those events).
  */
 export class ProfileStore {
+  /** Month writes of profiles that exist, gathered 25 a request (see `touchLastSeen`). */
+  private readonly monthWrites: StatementCoalescer;
+
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tables: TableNames,
-  ) {}
+  ) {
+    this.monthWrites = new StatementCoalescer(db, "event months write");
+  }
 
   async loadProfiles(refs: ProfileRef[]): Promise<Map<string, StoredProfile>> {
     const result = new Map<string, StoredProfile>();
@@ -146,7 +151,12 @@ export class ProfileStore {
    * only from events sits in the default bucket until its group call arrives. `last_seen_at` is
    * not stored: readers derive it from the event indexes (last-seen.ts).
    */
-  async touchLastSeen(ref: ProfileRef, months: string[]): Promise<void> {
+  async touchLastSeen(ref: ProfileRef, months: string[], exists = false): Promise<void> {
+    // A profile read as existing takes the months by a PartiQL UPDATE, gathered with the batch's
+    // other month writes into one request per 25. It applies only where the item has everything
+    // the UpdateItem below would otherwise fill in (so both leave the same item); else, or when
+    // the profile has gone since it was read, the UpdateItem does it, creating what is missing.
+    if (exists && (await this.monthWrites.submit(this.monthStatement(ref, months)))) return;
     const values: Record<string, unknown> = {
       ":months": new Set(months),
       ":kind": ref.kind,
@@ -174,6 +184,19 @@ export class ProfileStore {
         }),
       ),
     );
+  }
+
+  /** `event_months` gets `months`, where the profile item exists complete (kind, id, workspace, bucket). */
+  private monthStatement(ref: ProfileRef, months: string[]) {
+    const key = profileItemKey(ref);
+    const complete = `"kind" IS NOT MISSING AND "id" IS NOT MISSING AND workspace_id IS NOT MISSING${
+      ref.kind === "account" ? ` AND gsi2pk IS NOT MISSING AND gsi2sk IS NOT MISSING AND "bucket" IS NOT MISSING` : ""
+    }`;
+    return {
+      Statement: `UPDATE "${this.tables.entitiesTable}" SET event_months = set_add(event_months, ?) WHERE pk = ? AND sk = ? AND ${complete}`,
+      Parameters: [new Set(months), key.pk, key.sk],
+      key,
+    };
   }
 
   /**

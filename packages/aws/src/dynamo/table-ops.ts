@@ -320,3 +320,57 @@ function statementRequests(statements: Statement[]): { statement: Statement; at:
   });
   return requests;
 }
+
+/**
+ * Gathers the conditional writes that callers hand it in the same turn of the event loop into one
+ * `batchStatements` call (25 a request), so stages that write one item per profile, a few dozen at
+ * a time, cost a request per 25 instead of one each. Each caller learns its own statement's
+ * outcome. When DynamoDB refuses the whole batch on its merits (one malformed statement), every
+ * statement is sent again alone, so only the bad one fails: one bad write never harms its
+ * neighbours.
+ *
+ * @example
+ * const months = new StatementCoalescer(db, "event months write");
+ * const applied = await months.submit({ Statement: `UPDATE …`, Parameters: [...], key });
+ */
+export class StatementCoalescer {
+  private pending: { statement: Statement; settle: (applied: boolean) => void; fail: (e: unknown) => void }[] = [];
+
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly operation: string,
+  ) {}
+
+  submit(statement: Statement): Promise<boolean> {
+    return new Promise((settle, fail) => {
+      if (this.pending.length === 0) setImmediate(() => void this.flush());
+      this.pending.push({ statement, settle, fail });
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.pending;
+    this.pending = [];
+    try {
+      const applied = await batchStatements(
+        this.db,
+        batch.map((p) => p.statement),
+        this.operation,
+      );
+      for (const [i, p] of batch.entries()) p.settle(applied[i] ?? false);
+    } catch (error) {
+      if (batch.length === 1 || !(error instanceof IngestError) || error.retryable) {
+        for (const p of batch) p.fail(error);
+        return;
+      }
+      await Promise.all(
+        batch.map((p) =>
+          batchStatements(this.db, [p.statement], this.operation).then(
+            ([applied]) => p.settle(applied ?? false),
+            p.fail,
+          ),
+        ),
+      );
+    }
+  }
+}

@@ -131,8 +131,10 @@ export interface ModelStore {
    * those events are written; called only for months the profile does not have yet. `time` is the
    * newest of those events: stores derive `last_seen_at` at read time from the stored events
    * themselves (the newest in the profile's newest month), so the DynamoDB adapter keeps no copy.
+   * `exists`: the batch read the profile (a hint: a store may write an existing profile more
+   * cheaply; it must still create one that has gone since).
    */
-  touchLastSeen(ref: ProfileRef, time: string, months: string[]): Promise<void>;
+  touchLastSeen(ref: ProfileRef, time: string, months: string[], exists?: boolean): Promise<void>;
   /**
    * After events left a profile (moved to another account or user, deleted, lost a conflict):
    * `last_seen_at` follows by itself (it is derived from the events left); what is recomputed here is

@@ -1,5 +1,8 @@
-import { type BatchContext, type CallUnit, CONCURRENCY, eachLimited } from "../batch-context";
+import { type BatchContext, type CallUnit, eachLimited } from "../batch-context";
 import { type ModelStore, type ProfileRef, profileKey } from "../model-store";
+
+/** Month writes in flight at once (a PartiQL batch holds 25). */
+const MONTH_WRITES_AT_ONCE = 25;
 
 /** Profiles seen by a batch's events: the latest time, the months, and the calls that saw them. */
 export type SeenMap = Map<string, { ref: ProfileRef; time: string; months: Set<string>; units: CallUnit[] }>;
@@ -43,9 +46,11 @@ export async function touchSeenProfiles(ctx: BatchContext, seen: SeenMap): Promi
     const current = stored.get(profileKey(entry.ref));
     return !current || [...entry.months].some((m) => !current.eventMonths.includes(m));
   });
-  await eachLimited(stale, CONCURRENCY, async (entry) => {
+  // Up to 25 at once: the DynamoDB store gathers the writes of existing profiles into one request.
+  await eachLimited(stale, MONTH_WRITES_AT_ONCE, async (entry) => {
+    const exists = stored.has(profileKey(entry.ref));
     const touched = await ctx.run(entry.units, "last_seen_at", () =>
-      ctx.store.touchLastSeen(entry.ref, entry.time, [...entry.months]),
+      ctx.store.touchLastSeen(entry.ref, entry.time, [...entry.months], exists),
     );
     if (!touched) failed.add(profileKey(entry.ref));
   });

@@ -1,0 +1,129 @@
+import { GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
+import { beforeAll, describe, expect, it } from "vitest";
+import { createDocumentClient } from "../../../packages/aws/src/clients";
+import type { Config } from "../../../packages/aws/src/config";
+import { keys } from "../../../packages/aws/src/dynamo/keys";
+import { DynamoModelReader } from "../../../packages/aws/src/dynamo/model-reader";
+import { DynamoModelStore } from "../../../packages/aws/src/dynamo/model-store";
+import { StatementCoalescer } from "../../../packages/aws/src/dynamo/table-ops";
+import { createNormalizeHandler } from "../../../packages/aws/src/handlers/normalize";
+import { provisionTestResources } from "../../support/local-resources";
+import { freshWorkspace, rawMessage, sqsEvent } from "../../support/normalize-harness";
+
+let config: Config;
+
+beforeAll(async () => {
+  ({ config } = await provisionTestResources());
+});
+
+/** A document client that lists the requests it sends, by operation. */
+function countingClient() {
+  const db = createDocumentClient(config);
+  const sent: string[] = [];
+  db.middlewareStack.add(
+    (next, context) => async (args) => {
+      sent.push(String(context.commandName).replace(/Command$/, ""));
+      return next(args);
+    },
+    { step: "initialize", name: "countRequests" },
+  );
+  return { db, sent };
+}
+
+const track = (id: string, userId: string, timestamp: string) => ({
+  type: "track",
+  messageId: id,
+  userId,
+  event: "Report Built",
+  timestamp,
+  properties: { account_id: "acc-1" },
+});
+const identify = (id: string, userId: string) => ({
+  type: "identify",
+  messageId: id,
+  userId,
+  timestamp: "2024-05-01T00:00:00.000Z",
+  traits: { email: `${userId}@example.com` },
+});
+
+describe("profiles' event months, gathered into batched PartiQL UPDATEs", () => {
+  it("record a new month for 60 known profiles in a few requests instead of one UpdateItem each", async () => {
+    const ws = freshWorkspace();
+    const users = Array.from({ length: 60 }, (_, i) => `u${i}`);
+    const setup = createNormalizeHandler({ store: new DynamoModelStore(createDocumentClient(config), config) });
+    await setup(
+      sqsEvent([
+        rawMessage(ws, [
+          ...users.map((u) => identify(`i-${u}`, u)),
+          ...users.map((u) => track(`m-${u}`, u, "2024-05-03T00:00:00.000Z")),
+        ]),
+      ]),
+    );
+    const { db, sent } = countingClient();
+    const handler = createNormalizeHandler({ store: new DynamoModelStore(db, config) });
+    const june = users.map((u) => track(`j-${u}`, u, "2024-06-03T10:00:00.000Z"));
+    const out = await handler(sqsEvent([rawMessage(ws, june, "product", "2024-06-04T00:00:00.000Z")]));
+    expect(out.batchItemFailures).toEqual([]);
+    // 60 users and acc-1 take June: 61 month writes in 3 requests (25 a request), no UpdateItem.
+    expect(sent.filter((s) => s === "UpdateItem" || s === "PutItem")).toEqual([]);
+    expect(sent.filter((s) => s === "BatchExecuteStatement").length).toBeLessThanOrEqual(3 + 3);
+    const reader = new DynamoModelReader(createDocumentClient(config), config);
+    for (const u of ["u0", "u31", "u59"]) {
+      const item = await createDocumentClient(config).send(
+        new GetCommand({ TableName: config.entitiesTable, Key: keys.user(ws, u), ConsistentRead: true }),
+      );
+      expect([...((item.Item?.event_months as Set<string> | undefined) ?? [])].sort()).toEqual(["2024-05", "2024-06"]);
+      expect((await reader.getUser(ws, u))?.last_seen_at).toBe("2024-06-03T10:00:00.000Z");
+    }
+  });
+
+  it("fill in what an incomplete or vanished profile lacks, as the UpdateItem always did", async () => {
+    const ws = freshWorkspace();
+    const doc = createDocumentClient(config);
+    // An item without kind/id/workspace (written by hand here) and a profile that is gone.
+    await doc.send(new PutCommand({ TableName: config.entitiesTable, Item: { ...keys.user(ws, "bare"), note: "x" } }));
+    const store = new DynamoModelStore(doc, config);
+    await Promise.all([
+      store.touchLastSeen({ workspaceId: ws, kind: "user", id: "bare" }, "2024-06-01T00:00:00.000Z", ["2024-06"], true),
+      store.touchLastSeen({ workspaceId: ws, kind: "user", id: "gone" }, "2024-06-01T00:00:00.000Z", ["2024-06"], true),
+    ]);
+    for (const id of ["bare", "gone"]) {
+      const item = (
+        await doc.send(
+          new GetCommand({ TableName: config.entitiesTable, Key: keys.user(ws, id), ConsistentRead: true }),
+        )
+      ).Item;
+      expect(item).toMatchObject({ kind: "user", id, workspace_id: ws });
+      expect([...((item?.event_months as Set<string> | undefined) ?? [])]).toEqual(["2024-06"]);
+    }
+  });
+
+  it("send a batch DynamoDB refuses again statement by statement, so only the bad one fails", async () => {
+    const ws = freshWorkspace();
+    const doc = createDocumentClient(config);
+    const coalescer = new StatementCoalescer(doc, "test write");
+    const good = (n: number) => ({
+      Statement: `INSERT INTO "${config.entitiesTable}" VALUE {'pk': ?, 'sk': ?, 'n': ?}`,
+      Parameters: [`${ws}#coalesce`, `ITEM#${n}`, n],
+      key: { pk: `${ws}#coalesce`, sk: `ITEM#${n}` },
+    });
+    const bad = {
+      Statement: `INSERT INTO "${config.entitiesTable}" VALUE {'pk': ?}`,
+      Parameters: [`${ws}#coalesce-bad`],
+      key: { pk: `${ws}#coalesce-bad`, sk: "" },
+    };
+    const outcomes = await Promise.allSettled([
+      coalescer.submit(good(1)),
+      coalescer.submit(bad),
+      coalescer.submit(good(2)),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+    expect((outcomes[1] as PromiseRejectedResult).reason).toMatchObject({ code: "storage.rejected" });
+    for (const n of [1, 2]) {
+      const item = await doc.send(
+        new GetCommand({ TableName: config.entitiesTable, Key: { pk: `${ws}#coalesce`, sk: `ITEM#${n}` } }),
+      );
+      expect(item.Item?.n).toBe(n);
+    }
+  });
+});
