@@ -6,7 +6,7 @@
  * index entries; it also keeps its own estimate of the base-table units (1 WCU per started KB of
  * each item sent), to check the reported figures against.
  */
-import { BatchGetCommand } from "@aws-sdk/lib-dynamodb";
+import { BatchGetCommand, GetCommand } from "@aws-sdk/lib-dynamodb";
 import { createDocumentClient } from "../packages/aws/src/clients";
 import type { Config } from "../packages/aws/src/config";
 import { keys } from "../packages/aws/src/dynamo/keys";
@@ -94,6 +94,13 @@ export function countingClient(config: Config) {
     requestsReporting: 0,
   };
   const db = createDocumentClient(config);
+  // Reads the items UPDATE statements wrote, to size them (not counted: a separate client).
+  const plain = createDocumentClient(config);
+  const destroy = db.destroy.bind(db);
+  db.destroy = () => {
+    plain.destroy();
+    destroy();
+  };
   const units = (item: unknown) => Math.max(1, Math.ceil(Buffer.byteLength(JSON.stringify(item)) / 1024));
   db.middlewareStack.add(
     (next, context) => async (args) => {
@@ -135,14 +142,17 @@ export function countingClient(config: Config) {
       }
       if (statements.length > 0) {
         const answers = (output.output as { Responses?: { Error?: { Code?: string } }[] }).Responses ?? [];
-        statements.forEach((statement, i) => {
+        for (const [i, statement] of statements.entries()) {
           const refused = answers[i]?.Error?.Code !== undefined;
           counts.statements.sent++;
           if (refused) counts.statements.refused++;
           else counts.itemsWritten++;
           // Computed only where the server reported nothing for the request (DynamoDB Local).
-          if (!consumed) counts.computedStatementWriteUnits += statementWriteUnits(statement, refused);
-        });
+          if (!consumed)
+            counts.computedStatementWriteUnits += /^\s*UPDATE/i.test(statement.Statement)
+              ? await updateWriteUnits(plain, statement, refused)
+              : statementWriteUnits(statement, refused);
+        }
       } else if (out.Responses) for (const items of Object.values(out.Responses)) counts.itemsRead += items.length;
       if (out.Items) counts.itemsRead += out.Items.length;
       if (out.Item) counts.itemsRead++;
@@ -151,6 +161,35 @@ export function countingClient(config: Config) {
     { step: "initialize", name: "countRequests" },
   );
   return { db, counts };
+}
+
+/**
+ * Write units of a PartiQL UPDATE as AWS bills an UpdateItem: the item's size after the update (an
+ * update bills the larger of before and after; these only add) on the table, and the same on each
+ * index the item is in (the Entities indexes project ALL, so every index entry is rewritten); a
+ * refused condition bills the table alone. The item is read back after the request to size it.
+ */
+async function updateWriteUnits(
+  plain: ReturnType<typeof createDocumentClient>,
+  s: PartiqlStatement,
+  refused: boolean,
+): Promise<number> {
+  const params = s.Parameters ?? [];
+  const key: Record<string, unknown> = {};
+  let at = 0;
+  for (const m of s.Statement.matchAll(/(\b(pk|sk)\s*=\s*)?\?/g)) {
+    if (m[2]) key[m[2]] = params[at];
+    at++;
+  }
+  const table = statementTable(s);
+  const item = (await plain.send(new GetCommand({ TableName: table, Key: key, ConsistentRead: true }))).Item ?? key;
+  const units = Math.max(1, Math.ceil(dynamoItemBytes(item) / 1024));
+  if (refused) return units;
+  const definition = tables.find((t) => shortTable(table) === t.name);
+  const indexes = (definition?.globalIndexes ?? []).filter(
+    (i) => item[i.partitionKey] !== undefined && item[i.sortKey] !== undefined,
+  );
+  return units * (1 + indexes.length);
 }
 
 interface PartiqlStatement {
