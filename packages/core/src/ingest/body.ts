@@ -57,6 +57,20 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
  * const body = parseJsonBody(request.body);
  */
 export function parseJsonBody(body: Uint8Array): unknown {
+  return parseScannedJsonBody(body, (text, limit) => (jsonNestingExceeds(text, limit) ? undefined : true)).value;
+}
+
+/**
+ * `parseJsonBody` with the nesting-depth check done by `scan`, which reads the text once before it
+ * is parsed and returns what it found, or undefined when the text nests too deep.
+ *
+ * @example
+ * const { value, scanned } = parseScannedJsonBody(request.body, scanCallTexts);
+ */
+export function parseScannedJsonBody<T>(
+  body: Uint8Array,
+  scan: (text: string, maxDepth: number) => T | undefined,
+): { value: unknown; scanned: T } {
   let text: string;
   try {
     text = utf8.decode(body);
@@ -64,14 +78,15 @@ export function parseJsonBody(body: Uint8Array): unknown {
     throw new ValidationError("request.invalid_json", "Request body is not valid UTF-8", { cause });
   }
   if (text.trim() === "") throw new ValidationError("request.invalid_json", "Request body is empty");
-  if (jsonNestingExceeds(text, ingestLimits.maxJsonDepth)) {
+  const scanned = scan(text, ingestLimits.maxJsonDepth);
+  if (scanned === undefined) {
     throw new ValidationError(
       "request.too_deep",
       `Request body nests arrays and objects more than ${ingestLimits.maxJsonDepth} levels deep`,
     );
   }
   try {
-    return JSON.parse(text);
+    return { value: JSON.parse(text), scanned };
   } catch (cause) {
     // The parser's message quotes the body; the answer names the problem without echoing data.
     throw new ValidationError("request.invalid_json", "Request body is not valid JSON", { cause });

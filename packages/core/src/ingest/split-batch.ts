@@ -1,6 +1,6 @@
 import { LimitError } from "../errors";
 import type { RawQueueMessage } from "../queue-message";
-import { callJson, type QueuedCall } from "./calls";
+import { callJson, callJsonBytes, type QueuedCall } from "./calls";
 
 /** What every raw queue message of one request says about where its calls came from. */
 export type RawMessageMeta = Pick<RawQueueMessage, "workspaceId" | "source" | "receivedAt" | "requestId" | "route">;
@@ -56,7 +56,7 @@ export function splitBatch(calls: readonly QueuedCall[], meta: RawMessageMeta, m
   };
   for (const call of calls) {
     const json = sqsSafeText(callJson(call));
-    const callBytes = Buffer.byteLength(json, "utf8");
+    const callBytes = callJsonBytes(call, json);
     if (fixedBytes + callBytes > maxBytes) {
       throw new LimitError("event.too_large", `An event of ${callBytes} bytes does not fit a queue message`);
     }

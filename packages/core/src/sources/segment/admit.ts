@@ -9,7 +9,7 @@ import type { ReceivedCalls } from "../source";
 
 /**
  * The calls of a Segment request to queue: the envelope of every call checked (all or nothing:
- * `checkCalls`), then each call judged on its own (id rules, who may send `delete`: `admitCalls`),
+ * `checkCalls`, measured and queued by their own texts when given), then each call judged on its own (id rules, who may send `delete`: `admitCalls`),
  * then `prepare`d (the tracking API corrects clock skew).
  *
  * @example
@@ -21,10 +21,16 @@ export function admitSegmentCalls(
     maxEventsPerBatch: number;
     origin: DeleteOrigin;
     single: boolean;
+    /** The calls' own texts from the body (`scanCallTexts`), queued instead of re-serialising them. */
+    texts?: readonly (string | undefined)[];
     prepare?: (call: QueuedCall) => QueuedCall;
   },
 ): Pick<ReceivedCalls, "calls" | "refused"> {
-  const { admitted, refused } = admitCalls(checkCalls(sent, options.maxEventsPerBatch), options.origin, options.single);
+  const { admitted, refused } = admitCalls(
+    checkCalls(sent, options.maxEventsPerBatch, options.texts),
+    options.origin,
+    options.single,
+  );
   const prepare = options.prepare;
   return { calls: prepare ? admitted.map((call) => prepare(call)) : admitted, refused };
 }

@@ -1,0 +1,92 @@
+/**
+ * Each call's own text, sliced from the request body, so ingest queues the bytes the sender sent
+ * instead of serialising every parsed call again. One pass over the text, which also answers the
+ * nesting-depth check `parseJsonBody` makes before parsing.
+ */
+
+/**
+ * The text of each top-level call of a JSON body: for an array body, each element that is an
+ * object, by its index in the array (other elements have none); for an object body, index 0. A
+ * call's text is given only when the parsed call serialises to no more bytes than the text and
+ * reads back as the same value: a number with an exponent (`1e400`) or of 16 digits or more can
+ * parse to something `JSON.stringify` writes differently (`null`, a longer form), so such a call
+ * has no text and is serialised as before.
+ */
+export type CallTexts = (string | undefined)[];
+
+// Character codes the scan looks at.
+const quote = 0x22;
+const backslash = 0x5c;
+const openArray = 0x5b;
+const closeArray = 0x5d;
+const openObject = 0x7b;
+const closeObject = 0x7d;
+const comma = 0x2c;
+const dot = 0x2e;
+const zero = 0x30;
+const nine = 0x39;
+const lowerE = 0x65;
+const upperE = 0x45;
+
+/** Digits in a number from which its serialisation may differ from its text. */
+const longNumberDigits = 16;
+
+/**
+ * Scans a JSON text once: undefined when arrays and objects nest deeper than `maxDepth` (brackets
+ * inside strings do not count), else the texts of its calls (`CallTexts`). The text need not be
+ * valid JSON; the spans are only meaningful once `JSON.parse` accepted it.
+ *
+ * @example
+ * scanCallTexts('[{"type":"track"}, 1]', 64); // ['{"type":"track"}', undefined]
+ */
+export function scanCallTexts(text: string, maxDepth: number): CallTexts | undefined {
+  const texts: CallTexts = [];
+  let depth = 0;
+  let inString = false;
+  // The call (depth-1 object of an array body, or the root object) being read.
+  const callDepth = firstNonSpace(text) === openArray ? 2 : 1;
+  let index = 0;
+  let start = -1;
+  let exact = true;
+  let digits = 0;
+  let afterDigit = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === backslash) i++;
+      else if (c === quote) inString = false;
+      continue;
+    }
+    if (c >= zero && c <= nine) {
+      if (++digits >= longNumberDigits) exact = false;
+      afterDigit = true;
+      continue;
+    }
+    if ((c === lowerE || c === upperE) && afterDigit) exact = false;
+    afterDigit = false;
+    if (c !== dot) digits = 0;
+    if (c === quote) inString = true;
+    else if (c === openArray || c === openObject) {
+      if (++depth > maxDepth) return undefined;
+      if (depth === callDepth && c === openObject) {
+        start = i;
+        exact = true;
+      }
+    } else if (c === closeArray || c === closeObject) {
+      if (depth === callDepth && start >= 0) {
+        if (exact && c === closeObject) texts[index] = text.slice(start, i + 1);
+        start = -1;
+      }
+      depth--;
+    } else if (c === comma && depth === 1 && callDepth === 2) index++;
+  }
+  return texts;
+}
+
+function firstNonSpace(text: string): number {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) return c;
+  }
+  return -1;
+}
