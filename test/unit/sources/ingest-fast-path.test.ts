@@ -156,6 +156,9 @@ describe("the envelope fast path against the schema (differential)", () => {
   });
 });
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the characters SQS refuses, as split-batch.ts escapes them.
+const outsideSqsCharset = /[^\x09\x0A\x0D\x20-\uD7FF\uE000-\uFFFD]/;
+
 /** A JSON text of `value` with random white space and escapes (what a sender may send). */
 function looseJson(value: unknown, r: Random): string {
   const ws = () => r.pick(["", "", " ", "\n  ", "\t"]);
@@ -194,8 +197,11 @@ describe("each call's text, sliced from the body", () => {
       const texts = scanCallTexts(text, 64);
       expect(texts).toBeDefined();
       values.forEach((value, index) => {
-        const own = texts?.[index];
-        if (own === undefined) return;
+        const found = texts?.[index];
+        if (found === undefined) return;
+        const own = found.text;
+        expect(found.bytes).toBe(Buffer.byteLength(own));
+        expect(found.sqsSafe).toBe(!outsideSqsCharset.test(own));
         sliced++;
         expect(JSON.parse(own)).toEqual(value);
         expect(JSON.stringify(JSON.parse(own))).toBe(JSON.stringify(value));
@@ -210,14 +216,14 @@ describe("each call's text, sliced from the body", () => {
   });
 
   it("gives no text to a non-object element, and indexes elements by their place", () => {
-    expect(scanCallTexts('[ 1, "{}", {"a":[1,{}]} ,null,{ } ]', 64)).toEqual([
+    expect(scanCallTexts('[ 1, "{}", {"a":[1,{}]} ,null,{ } ]', 64)?.map((t) => t?.text)).toEqual([
       undefined,
       undefined,
       '{"a":[1,{}]}',
       undefined,
       "{ }",
     ]);
-    expect(scanCallTexts(' {"type":"track"} ', 64)).toEqual(['{"type":"track"}']);
+    expect(scanCallTexts(' {"type":"track"} ', 64)).toEqual([{ text: '{"type":"track"}', bytes: 16, sqsSafe: true }]);
   });
 });
 

@@ -24,22 +24,23 @@ function problemsError(
   return new ErrorClass(code, `${problems.length} ${summary}${more}${example}`, { details: { problems: listed } });
 }
 
-/**
- * The JSON text of each checked call and its UTF-8 bytes, found once while measuring its size (the
- * text as sent, when the request's body gave it, else serialised) and reused when the calls are
- * packed into queue messages.
- */
-const serialized = new WeakMap<QueuedCall, { text: string; bytes: number }>();
-
-/** A call's JSON text: the one measured by `checkCalls`, or made now. */
-export function callJson(call: QueuedCall): string {
-  return serialized.get(call)?.text ?? JSON.stringify(call);
+/** A call's JSON text, its UTF-8 bytes, and whether SQS takes it unescaped (false: not known). */
+export interface MeasuredCall {
+  text: string;
+  bytes: number;
+  sqsSafe: boolean;
 }
 
-/** The UTF-8 bytes of `callJson(call)`. */
-export function callJsonBytes(call: QueuedCall, json: string): number {
-  const known = serialized.get(call);
-  return known !== undefined && known.text === json ? known.bytes : Buffer.byteLength(json, "utf8");
+/**
+ * The JSON text of each checked call, found once while measuring its size (the text as sent, when
+ * the request's body gave it, else serialised) and reused when the calls are packed into queue
+ * messages.
+ */
+const measuredCalls = new WeakMap<QueuedCall, MeasuredCall>();
+
+/** A call's JSON text as `checkCalls` measured it; undefined for a call it did not return. */
+export function measuredCall(call: QueuedCall): MeasuredCall | undefined {
+  return measuredCalls.get(call);
 }
 
 /** The call without a `writeKey` field: a credential is never queued or stored. */
@@ -67,7 +68,7 @@ function withoutWriteKey(call: QueuedCall): QueuedCall {
 export function checkCalls(
   calls: readonly unknown[],
   maxEventsPerBatch: number = requestLimits.tracking.maxEventsPerBatch,
-  texts: readonly (string | undefined)[] = [],
+  texts: readonly (MeasuredCall | undefined)[] = [],
 ): QueuedCall[] {
   if (calls.length === 0) throw new ValidationError("batch.empty", "The batch holds no events");
   if (calls.length > maxEventsPerBatch) {
@@ -78,14 +79,16 @@ export function checkCalls(
   }
 
   const tooLarge: ItemProblem[] = [];
-  const measured: ({ text: string; bytes: number } | undefined)[] = [];
+  const measured: (MeasuredCall | undefined)[] = [];
   calls.forEach((call, index) => {
-    const sent = texts[index];
-    const sentBytes = sent === undefined ? Number.POSITIVE_INFINITY : Buffer.byteLength(sent, "utf8");
-    const text = sentBytes <= ingestLimits.maxEventBytes ? sent : JSON.stringify(call);
-    const bytes =
-      text !== undefined && text === sent ? sentBytes : text === undefined ? 0 : Buffer.byteLength(text, "utf8");
-    measured.push(text === undefined ? undefined : { text, bytes });
+    let known = texts[index];
+    // A text over the limit is measured again as serialised: white space and escapes may be all it is over by.
+    if (known === undefined || known.bytes > ingestLimits.maxEventBytes) {
+      const text = JSON.stringify(call);
+      known = text === undefined ? undefined : { text, bytes: Buffer.byteLength(text, "utf8"), sqsSafe: false };
+    }
+    measured.push(known);
+    const bytes = known?.bytes ?? 0;
     if (bytes > ingestLimits.maxEventBytes) {
       tooLarge.push({
         index,
@@ -114,7 +117,7 @@ export function checkCalls(
     }
     const queued = withoutWriteKey(call);
     const text = measured[index];
-    if (queued === call && text !== undefined) serialized.set(queued, text);
+    if (queued === call && text !== undefined) measuredCalls.set(queued, text);
     checked.push(queued);
   });
   if (invalid.length > 0) {

@@ -1,6 +1,6 @@
 import { LimitError } from "../errors";
 import type { RawQueueMessage } from "../queue-message";
-import { callJson, callJsonBytes, type QueuedCall } from "./calls";
+import { measuredCall, type QueuedCall } from "./calls";
 
 /** What every raw queue message of one request says about where its calls came from. */
 export type RawMessageMeta = Pick<RawQueueMessage, "workspaceId" | "source" | "receivedAt" | "requestId" | "route">;
@@ -55,8 +55,16 @@ export function splitBatch(calls: readonly QueuedCall[], meta: RawMessageMeta, m
     bytes = fixedBytes;
   };
   for (const call of calls) {
-    const json = sqsSafeText(callJson(call));
-    const callBytes = callJsonBytes(call, json);
+    const known = measuredCall(call);
+    let json: string;
+    let callBytes: number;
+    if (known?.sqsSafe) {
+      json = known.text;
+      callBytes = known.bytes;
+    } else {
+      json = sqsSafeText(known?.text ?? JSON.stringify(call));
+      callBytes = known !== undefined && json === known.text ? known.bytes : Buffer.byteLength(json, "utf8");
+    }
     if (fixedBytes + callBytes > maxBytes) {
       throw new LimitError("event.too_large", `An event of ${callBytes} bytes does not fit a queue message`);
     }

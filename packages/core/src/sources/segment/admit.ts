@@ -6,10 +6,12 @@
 import { admitCalls, type CallOrigin as DeleteOrigin } from "../../ingest/call-admission";
 import { checkCalls, type QueuedCall } from "../../ingest/calls";
 import type { ReceivedCalls } from "../source";
+import type { CallTexts } from "./call-texts";
 
 /**
  * The calls of a Segment request to queue: the envelope of every call checked (all or nothing:
- * `checkCalls`, measured and queued by their own texts when given), then each call judged on its own (id rules, who may send `delete`: `admitCalls`),
+ * `checkCalls`, measured and queued by their own texts when given), then each call judged on its
+ * own (id rules, who may send `delete`: `admitCalls`),
  * then `prepare`d (the tracking API corrects clock skew).
  *
  * @example
@@ -22,7 +24,7 @@ export function admitSegmentCalls(
     origin: DeleteOrigin;
     single: boolean;
     /** The calls' own texts from the body (`scanCallTexts`), queued instead of re-serialising them. */
-    texts?: readonly (string | undefined)[];
+    texts?: CallTexts;
     prepare?: (call: QueuedCall) => QueuedCall;
   },
 ): Pick<ReceivedCalls, "calls" | "refused"> {

@@ -12,7 +12,14 @@
  * parse to something `JSON.stringify` writes differently (`null`, a longer form), so such a call
  * has no text and is serialised as before.
  */
-export type CallTexts = (string | undefined)[];
+export type CallTexts = (CallText | undefined)[];
+
+/** A call's text as sent, its UTF-8 bytes, and whether SQS takes it unescaped (`split-batch.ts`). */
+export interface CallText {
+  text: string;
+  bytes: number;
+  sqsSafe: boolean;
+}
 
 // Character codes the scan looks at.
 const quote = 0x22;
@@ -36,8 +43,11 @@ const longNumberDigits = 16;
  * inside strings do not count), else the texts of its calls (`CallTexts`). The text need not be
  * valid JSON; the spans are only meaningful once `JSON.parse` accepted it.
  *
+ * The UTF-8 bytes are counted on the way (the text came from valid UTF-8, so it holds no lone
+ * surrogate), and so is any character SQS refuses (astral ones, U+FFFE, U+FFFF).
+ *
  * @example
- * scanCallTexts('[{"type":"track"}, 1]', 64); // ['{"type":"track"}', undefined]
+ * scanCallTexts('[{"type":"track"}, 1]', 64); // [{ text: '{"type":"track"}', bytes: 16, sqsSafe: true }, undefined]
  */
 export function scanCallTexts(text: string, maxDepth: number): CallTexts | undefined {
   const texts: CallTexts = [];
@@ -50,11 +60,24 @@ export function scanCallTexts(text: string, maxDepth: number): CallTexts | undef
   let exact = true;
   let digits = 0;
   let afterDigit = false;
+  let extraBytes = 0;
+  let sqsSafe = true;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
       if (c === backslash) i++;
       else if (c === quote) inString = false;
+      else if (c >= 0x80) {
+        // UTF-8: up to U+07FF two bytes, the rest of the BMP three, a surrogate pair four.
+        if (c < 0x800) extraBytes += 1;
+        else if (c >= 0xd800 && c <= 0xdfff) {
+          extraBytes += 1;
+          sqsSafe = false;
+        } else {
+          extraBytes += 2;
+          if (c >= 0xfffe) sqsSafe = false;
+        }
+      }
       continue;
     }
     if (c >= zero && c <= nine) {
@@ -71,10 +94,14 @@ export function scanCallTexts(text: string, maxDepth: number): CallTexts | undef
       if (depth === callDepth && c === openObject) {
         start = i;
         exact = true;
+        extraBytes = 0;
+        sqsSafe = true;
       }
     } else if (c === closeArray || c === closeObject) {
       if (depth === callDepth && start >= 0) {
-        if (exact && c === closeObject) texts[index] = text.slice(start, i + 1);
+        if (exact && c === closeObject) {
+          texts[index] = { text: text.slice(start, i + 1), bytes: i + 1 - start + extraBytes, sqsSafe };
+        }
         start = -1;
       }
       depth--;
