@@ -1,3 +1,4 @@
+import { isAscii } from "node:buffer";
 import { LimitError, ValidationError } from "../errors";
 import { isJsonMediaType, mediaTypeOf } from "../http/media-type";
 import { describeBytes, ingestLimits, requestLimits } from "./limits";
@@ -50,6 +51,16 @@ export function checkRequestSize(body: Uint8Array, maxBytes: number = requestLim
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
+/** A body's text (a leading BOM dropped); ASCII, the common case, is copied without decoding. */
+function decodeUtf8(body: Uint8Array): string {
+  if (isAscii(body)) return Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString("latin1");
+  try {
+    return utf8.decode(body);
+  } catch (cause) {
+    throw new ValidationError("request.invalid_json", "Request body is not valid UTF-8", { cause });
+  }
+}
+
 /**
  * The JSON value of a request body (UTF-8, a leading BOM ignored).
  *
@@ -71,12 +82,7 @@ export function parseScannedJsonBody<T>(
   body: Uint8Array,
   scan: (text: string, maxDepth: number) => T | undefined,
 ): { value: unknown; scanned: T } {
-  let text: string;
-  try {
-    text = utf8.decode(body);
-  } catch (cause) {
-    throw new ValidationError("request.invalid_json", "Request body is not valid UTF-8", { cause });
-  }
+  const text = decodeUtf8(body);
   if (text.trim() === "") throw new ValidationError("request.invalid_json", "Request body is empty");
   const scanned = scan(text, ingestLimits.maxJsonDepth);
   if (scanned === undefined) {
