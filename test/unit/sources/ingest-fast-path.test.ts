@@ -184,6 +184,7 @@ describe("each call's text, sliced from the body", () => {
     const r = prng(testSeed(2102));
     const calls = generateAdversarialCalls(testSeed(2102), 300).map((c) => c.call);
     let sliced = 0;
+    let asciiTexts = 0;
     for (let i = 0; i < 300; i++) {
       const batch = Array.from({ length: 1 + r.int(5) }, () => ({
         ...(r.pick(calls) as object),
@@ -208,11 +209,16 @@ describe("each call's text, sliced from the body", () => {
         expect(Buffer.byteLength(JSON.stringify(value))).toBeLessThanOrEqual(Buffer.byteLength(own));
         for (const inexact of inexactNumbers) expect(own).not.toContain(`"k":${inexact},`);
       });
+      const ascii = Buffer.byteLength(text) === text.length;
       for (const limit of [1, 2, 3, 4, 64]) {
         expect(scanCallTexts(text, limit) === undefined).toBe(jsonNestingExceeds(text, limit));
+        // Skipping through strings of an ASCII text finds the same.
+        if (ascii) expect(scanCallTexts(text, limit, true)).toEqual(scanCallTexts(text, limit));
       }
+      if (ascii) asciiTexts++;
     }
     expect(sliced).toBeGreaterThan(300);
+    expect(asciiTexts).toBeGreaterThan(30);
   });
 
   it("gives no text to a non-object element, and indexes elements by their place", () => {

@@ -73,18 +73,20 @@ export function parseJsonBody(body: Uint8Array): unknown {
 
 /**
  * `parseJsonBody` with the nesting-depth check done by `scan`, which reads the text once before it
- * is parsed and returns what it found, or undefined when the text nests too deep.
+ * is parsed (told whether it is all ASCII) and returns what it found, or undefined when the text
+ * nests too deep.
  *
  * @example
  * const { value, scanned } = parseScannedJsonBody(request.body, scanCallTexts);
  */
 export function parseScannedJsonBody<T>(
   body: Uint8Array,
-  scan: (text: string, maxDepth: number) => T | undefined,
+  scan: (text: string, maxDepth: number, ascii: boolean) => T | undefined,
 ): { value: unknown; scanned: T } {
   const text = decodeUtf8(body);
   if (text.trim() === "") throw new ValidationError("request.invalid_json", "Request body is empty");
-  const scanned = scan(text, ingestLimits.maxJsonDepth);
+  // One UTF-16 unit per byte only when every byte is ASCII (a BOM is three bytes and no unit).
+  const scanned = scan(text, ingestLimits.maxJsonDepth, text.length === body.byteLength);
   if (scanned === undefined) {
     throw new ValidationError(
       "request.too_deep",

@@ -32,16 +32,12 @@ export interface MeasuredCall {
 }
 
 /**
- * The JSON text of each checked call, found once while measuring its size (the text as sent, when
- * the request's body gave it, else serialised) and reused when the calls are packed into queue
- * messages.
+ * The JSON text of each checked call of one request, found once while measuring its size (the text
+ * as sent, when the request's body gave it) and reused when the calls are packed into queue
+ * messages. One map per request: a long-lived WeakMap of many short-lived calls costs more in
+ * garbage collection than it saves.
  */
-const measuredCalls = new WeakMap<QueuedCall, MeasuredCall>();
-
-/** A call's JSON text as `checkCalls` measured it; undefined for a call it did not return. */
-export function measuredCall(call: QueuedCall): MeasuredCall | undefined {
-  return measuredCalls.get(call);
-}
+export type CallMeasures = WeakMap<QueuedCall, MeasuredCall>;
 
 /** The call without a `writeKey` field: a credential is never queued or stored. */
 function withoutWriteKey(call: QueuedCall): QueuedCall {
@@ -59,7 +55,7 @@ function withoutWriteKey(call: QueuedCall): QueuedCall {
  * `admitCalls` applies after this, refuse a call on its own and are listed in a 200.)
  *
  * `texts` are the calls' own texts from the request body, where it gives them (`scanCallTexts`):
- * a call's text is measured and queued instead of its serialisation. Only a call over the limit by
+ * a call's text is measured instead of its serialisation, and kept in `measures` to be queued. Only a call over the limit by
  * its text is serialised to measure it (its serialisation can be shorter: white space, escapes).
  *
  * @example
@@ -69,6 +65,7 @@ export function checkCalls(
   calls: readonly unknown[],
   maxEventsPerBatch: number = requestLimits.tracking.maxEventsPerBatch,
   texts: readonly (MeasuredCall | undefined)[] = [],
+  measures?: CallMeasures,
 ): QueuedCall[] {
   if (calls.length === 0) throw new ValidationError("batch.empty", "The batch holds no events");
   if (calls.length > maxEventsPerBatch) {
@@ -117,7 +114,7 @@ export function checkCalls(
     }
     const queued = withoutWriteKey(call);
     const text = measured[index];
-    if (queued === call && text !== undefined) measuredCalls.set(queued, text);
+    if (measures !== undefined && queued === call && text !== undefined) measures.set(queued, text);
     checked.push(queued);
   });
   if (invalid.length > 0) {

@@ -4,7 +4,7 @@
  * folder owns. (Their shared decoding is `decode.ts`, loaded by normalize only.)
  */
 import { admitCalls, type CallOrigin as DeleteOrigin } from "../../ingest/call-admission";
-import { checkCalls, type QueuedCall } from "../../ingest/calls";
+import { type CallMeasures, checkCalls, type QueuedCall } from "../../ingest/calls";
 import type { ReceivedCalls } from "../source";
 import type { CallTexts } from "./call-texts";
 
@@ -27,12 +27,14 @@ export function admitSegmentCalls(
     texts?: CallTexts;
     prepare?: (call: QueuedCall) => QueuedCall;
   },
-): Pick<ReceivedCalls, "calls" | "refused"> {
+): Pick<ReceivedCalls, "calls" | "refused" | "measures"> {
+  // The calls' own texts are only of use when the calls are queued unchanged.
+  const measures: CallMeasures | undefined = options.texts && !options.prepare ? new WeakMap() : undefined;
   const { admitted, refused } = admitCalls(
-    checkCalls(sent, options.maxEventsPerBatch, options.texts),
+    checkCalls(sent, options.maxEventsPerBatch, options.texts, measures),
     options.origin,
     options.single,
   );
   const prepare = options.prepare;
-  return { calls: prepare ? admitted.map((call) => prepare(call)) : admitted, refused };
+  return { calls: prepare ? admitted.map((call) => prepare(call)) : admitted, refused, measures };
 }

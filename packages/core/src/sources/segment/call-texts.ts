@@ -40,7 +40,8 @@ const longNumberDigits = 16;
 
 /**
  * Scans a JSON text once: undefined when arrays and objects nest deeper than `maxDepth` (brackets
- * inside strings do not count), else the texts of its calls (`CallTexts`). The text need not be
+ * inside strings do not count), else the texts of its calls (`CallTexts`); `ascii` says the text is
+ * all ASCII (each unit one byte, nothing for SQS to refuse), which lets it skip through strings. The text need not be
  * valid JSON; the spans are only meaningful once `JSON.parse` accepted it.
  *
  * The UTF-8 bytes are counted on the way (the text came from valid UTF-8, so it holds no lone
@@ -49,7 +50,7 @@ const longNumberDigits = 16;
  * @example
  * scanCallTexts('[{"type":"track"}, 1]', 64); // [{ text: '{"type":"track"}', bytes: 16, sqsSafe: true }, undefined]
  */
-export function scanCallTexts(text: string, maxDepth: number): CallTexts | undefined {
+export function scanCallTexts(text: string, maxDepth: number, ascii = false): CallTexts | undefined {
   const texts: CallTexts = [];
   let depth = 0;
   let inString = false;
@@ -64,6 +65,12 @@ export function scanCallTexts(text: string, maxDepth: number): CallTexts | undef
   let sqsSafe = true;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
+    if (inString && ascii) {
+      // All ASCII: nothing to count inside a string, so jump to the quote that ends it.
+      i = stringEnd(text, i);
+      inString = false;
+      continue;
+    }
     if (inString) {
       if (c === backslash) i++;
       else if (c === quote) inString = false;
@@ -108,6 +115,18 @@ export function scanCallTexts(text: string, maxDepth: number): CallTexts | undef
     } else if (c === comma && depth === 1 && callDepth === 2) index++;
   }
   return texts;
+}
+
+/** The index of the quote that ends the string whose text starts at `from` (or the text's end). */
+function stringEnd(text: string, from: number): number {
+  let end = from - 1;
+  for (;;) {
+    end = text.indexOf('"', end + 1);
+    if (end < 0) return text.length;
+    let backslashes = 0;
+    while (end - backslashes - 1 >= from && text.charCodeAt(end - backslashes - 1) === backslash) backslashes++;
+    if (backslashes % 2 === 0) return end;
+  }
 }
 
 function firstNonSpace(text: string): number {
