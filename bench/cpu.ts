@@ -12,7 +12,7 @@ import { normalizeCall } from "../packages/core/src/normalize/call";
 import { mergeFields, type VersionedFields } from "../packages/core/src/normalize/merge";
 import type { SegmentCall } from "../packages/core/src/segment/envelope";
 import type { Source } from "../packages/core/src/workspace/workspace";
-import { nsPerIteration } from "./measure";
+import { median, nsPerIteration } from "./measure";
 import { segmentCalls } from "./workload";
 
 const secret = "bench-shared-secret";
@@ -66,21 +66,30 @@ async function ingestCase(label: string, body: string, events: number, iteration
   const check = await receiveIngestRequest(request, ports);
   if (!check.ok) throw new Error(`bench request refused: ${check.error.code} ${check.error.message}`);
   const bytes = Buffer.byteLength(body);
-  const ingest = await nsPerIteration(async () => {
-    const r = await receiveIngestRequest(request, ports);
-    if (!r.ok) throw new Error("refused");
-  }, iterations);
-  const floor = await nsPerIteration(() => {
+  const floorWork = () => {
     JSON.parse(body);
     createHmac("sha1", secret).update(body).digest("hex");
-  }, iterations);
+  };
+  const ingestWork = async () => {
+    const r = await receiveIngestRequest(request, ports);
+    if (!r.ok) throw new Error("refused");
+  };
+  // Rounds of the two alternate, so a change in the machine's load (other processes) moves both.
+  const ingestRounds: number[] = [];
+  const floorRounds: number[] = [];
+  for (let round = 0; round < 7; round++) {
+    ingestRounds.push(await nsPerIteration(ingestWork, iterations, 1));
+    floorRounds.push(await nsPerIteration(floorWork, iterations, 1));
+  }
+  const ingest = median(ingestRounds);
+  const floor = median(floorRounds);
   return {
     label,
     events,
     bytes,
     ingestNsPerEvent: ingest / events,
     floorNsPerEvent: floor / events,
-    ratio: ingest / floor,
+    ratio: median(ingestRounds.map((ns, i) => ns / (floorRounds[i] as number))),
   };
 }
 

@@ -34,23 +34,29 @@ function attributesOf(meta: RawMessageMeta): Record<string, MessageAttributeValu
   };
 }
 
-/** Size SQS counts for an entry: body, and each attribute's name, type and value. */
-function entryBytes(entry: SendMessageBatchRequestEntry): number {
-  let bytes = Buffer.byteLength(entry.MessageBody ?? "", "utf8");
-  for (const [name, value] of Object.entries(entry.MessageAttributes ?? {})) {
+/** Size SQS counts for attributes: each one's name, type and value. */
+function attributeBytes(attributes: Record<string, MessageAttributeValue>): number {
+  let bytes = 0;
+  for (const [name, value] of Object.entries(attributes)) {
     bytes +=
       Buffer.byteLength(name) + Buffer.byteLength(value.DataType ?? "") + Buffer.byteLength(value.StringValue ?? "");
   }
   return bytes;
 }
 
-/** Groups entries into SendMessageBatch calls: at most 10 entries and 256 KiB each. */
-function batchCalls(entries: SendMessageBatchRequestEntry[]): SendMessageBatchRequestEntry[][] {
+/**
+ * Groups entries into SendMessageBatch calls: at most 10 entries and 256 KiB each (an entry's
+ * body and its attributes, which all entries of a request share: `sharedAttributeBytes`).
+ */
+function batchCalls(
+  entries: SendMessageBatchRequestEntry[],
+  sharedAttributeBytes: number,
+): SendMessageBatchRequestEntry[][] {
   const calls: SendMessageBatchRequestEntry[][] = [];
   let current: SendMessageBatchRequestEntry[] = [];
   let bytes = 0;
   for (const entry of entries) {
-    const size = entryBytes(entry);
+    const size = Buffer.byteLength(entry.MessageBody ?? "", "utf8") + sharedAttributeBytes;
     if (current.length === maxEntriesPerCall || (current.length > 0 && bytes + size > maxBytesPerCall)) {
       calls.push(current);
       current = [];
@@ -135,7 +141,7 @@ export function createRawQueueSender(
     async send(bodies, meta) {
       const attributes = attributesOf(meta);
       const entries = bodies.map((body, i) => ({ Id: `m${i}`, MessageBody: body, MessageAttributes: attributes }));
-      const results = await Promise.allSettled(batchCalls(entries).map(sendCall));
+      const results = await Promise.allSettled(batchCalls(entries, attributeBytes(attributes)).map(sendCall));
       const failure = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
       if (failure) throw failure.reason;
     },

@@ -23,6 +23,9 @@ export function pathSegments(path: string, trailing: "all" | "one" = "all"): str
     .slice(1);
 }
 
+/** Each template's segments, split once (the templates are a fixed set). */
+const templateParts = new Map<string, string[]>();
+
 /**
  * The raw (still percent-encoded) path parameters of segments that match a template, or undefined.
  * A parameter never matches an empty segment.
@@ -31,7 +34,11 @@ export function pathSegments(path: string, trailing: "all" | "one" = "all"): str
  * matchTemplate("/v1/users/{userId}", ["v1", "users", "u%201"]); // { userId: "u%201" }
  */
 export function matchTemplate(template: string, segments: readonly string[]): Record<string, string> | undefined {
-  const parts = pathSegments(template);
+  let parts = templateParts.get(template);
+  if (parts === undefined) {
+    parts = pathSegments(template);
+    templateParts.set(template, parts);
+  }
   if (parts.length !== segments.length) return undefined;
   const params: Record<string, string> = {};
   for (const [i, part] of parts.entries()) {

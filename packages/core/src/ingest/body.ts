@@ -1,3 +1,4 @@
+import { isAscii } from "node:buffer";
 import { LimitError, ValidationError } from "../errors";
 import { isJsonMediaType, mediaTypeOf } from "../http/media-type";
 import { describeBytes, ingestLimits, requestLimits } from "./limits";
@@ -50,6 +51,16 @@ export function checkRequestSize(body: Uint8Array, maxBytes: number = requestLim
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
+/** A body's text (a leading BOM dropped); ASCII, the common case, is copied without decoding. */
+function decodeUtf8(body: Uint8Array): string {
+  if (isAscii(body)) return Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString("latin1");
+  try {
+    return utf8.decode(body);
+  } catch (cause) {
+    throw new ValidationError("request.invalid_json", "Request body is not valid UTF-8", { cause });
+  }
+}
+
 /**
  * The JSON value of a request body (UTF-8, a leading BOM ignored).
  *
@@ -57,21 +68,33 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
  * const body = parseJsonBody(request.body);
  */
 export function parseJsonBody(body: Uint8Array): unknown {
-  let text: string;
-  try {
-    text = utf8.decode(body);
-  } catch (cause) {
-    throw new ValidationError("request.invalid_json", "Request body is not valid UTF-8", { cause });
-  }
+  return parseScannedJsonBody(body, (text, limit) => (jsonNestingExceeds(text, limit) ? undefined : true)).value;
+}
+
+/**
+ * `parseJsonBody` with the nesting-depth check done by `scan`, which reads the text once before it
+ * is parsed (told whether it is all ASCII) and returns what it found, or undefined when the text
+ * nests too deep.
+ *
+ * @example
+ * const { value, scanned } = parseScannedJsonBody(request.body, scanCallTexts);
+ */
+export function parseScannedJsonBody<T>(
+  body: Uint8Array,
+  scan: (text: string, maxDepth: number, ascii: boolean) => T | undefined,
+): { value: unknown; scanned: T } {
+  const text = decodeUtf8(body);
   if (text.trim() === "") throw new ValidationError("request.invalid_json", "Request body is empty");
-  if (jsonNestingExceeds(text, ingestLimits.maxJsonDepth)) {
+  // One UTF-16 unit per byte only when every byte is ASCII (a BOM is three bytes and no unit).
+  const scanned = scan(text, ingestLimits.maxJsonDepth, text.length === body.byteLength);
+  if (scanned === undefined) {
     throw new ValidationError(
       "request.too_deep",
       `Request body nests arrays and objects more than ${ingestLimits.maxJsonDepth} levels deep`,
     );
   }
   try {
-    return JSON.parse(text);
+    return { value: JSON.parse(text), scanned };
   } catch (cause) {
     // The parser's message quotes the body; the answer names the problem without echoing data.
     throw new ValidationError("request.invalid_json", "Request body is not valid JSON", { cause });

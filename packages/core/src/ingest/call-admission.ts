@@ -80,9 +80,16 @@ export const trackingOrigin: CallOrigin = {
  * source's bearer token, when the source has one (it was checked before this runs).
  */
 export function webhookOrigin(coverage: SignatureCoverage, hasBearerToken: boolean): CallOrigin {
-  return {
-    mayDelete: (index) => coverage === "body" || index === 0 || hasBearerToken,
-    deleteRefusal: () =>
-      "this delete is not covered by the signature (only the first call of a batch is) and the source has no bearer token; send it signed on its own, or configure the source's bearer token",
-  };
+  return new WebhookOrigin(coverage === "body" || hasBearerToken);
+}
+
+/** `webhookOrigin`'s answer (a class: one per request, with no closures to make). */
+class WebhookOrigin implements CallOrigin {
+  constructor(private readonly allCovered: boolean) {}
+  mayDelete(index: number): boolean {
+    return this.allCovered || index === 0;
+  }
+  deleteRefusal(): string {
+    return "this delete is not covered by the signature (only the first call of a batch is) and the source has no bearer token; send it signed on its own, or configure the source's bearer token";
+  }
 }

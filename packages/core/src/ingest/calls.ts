@@ -1,6 +1,7 @@
 import { LimitError, ValidationError } from "../errors";
 import type { ItemProblem } from "../http/status";
 import { describeIssues, SegmentCall } from "../segment/envelope";
+import { isCertainlySegmentCall } from "../sources/segment/envelope-check";
 import { isJsonObject } from "./body";
 import { ingestLimits, requestLimits } from "./limits";
 
@@ -23,16 +24,20 @@ function problemsError(
   return new ErrorClass(code, `${problems.length} ${summary}${more}${example}`, { details: { problems: listed } });
 }
 
-/**
- * The JSON text of each checked call, made once while measuring its size and reused when the
- * calls are packed into queue messages (serialising twice was a third of ingest's CPU per event).
- */
-const serialized = new WeakMap<QueuedCall, string>();
-
-/** A call's JSON text: the one measured by `checkCalls`, or made now. */
-export function callJson(call: QueuedCall): string {
-  return serialized.get(call) ?? JSON.stringify(call);
+/** A call's JSON text, its UTF-8 bytes, and whether SQS takes it unescaped (false: not known). */
+export interface MeasuredCall {
+  text: string;
+  bytes: number;
+  sqsSafe: boolean;
 }
+
+/**
+ * The JSON text of each checked call of one request, found once while measuring its size (the text
+ * as sent, when the request's body gave it) and reused when the calls are packed into queue
+ * messages. One map per request: a long-lived WeakMap of many short-lived calls costs more in
+ * garbage collection than it saves.
+ */
+export type CallMeasures = WeakMap<QueuedCall, MeasuredCall>;
 
 /** The call without a `writeKey` field: a credential is never queued or stored. */
 function withoutWriteKey(call: QueuedCall): QueuedCall {
@@ -49,12 +54,18 @@ function withoutWriteKey(call: QueuedCall): QueuedCall {
  * listing every bad call by index, and nothing is queued. (Id rules and `delete` refusals, which
  * `admitCalls` applies after this, refuse a call on its own and are listed in a 200.)
  *
+ * `texts` are the calls' own texts from the request body, where it gives them (`scanCallTexts`):
+ * a call's text is measured instead of its serialisation, and kept in `measures` to be queued. Only a call over the limit by
+ * its text is serialised to measure it (its serialisation can be shorter: white space, escapes).
+ *
  * @example
  * const calls = checkCalls(Array.isArray(body) ? body : [body], requestLimits.webhook.maxEventsPerBatch);
  */
 export function checkCalls(
   calls: readonly unknown[],
   maxEventsPerBatch: number = requestLimits.tracking.maxEventsPerBatch,
+  texts: readonly (MeasuredCall | undefined)[] = [],
+  measures?: CallMeasures,
 ): QueuedCall[] {
   if (calls.length === 0) throw new ValidationError("batch.empty", "The batch holds no events");
   if (calls.length > maxEventsPerBatch) {
@@ -65,11 +76,16 @@ export function checkCalls(
   }
 
   const tooLarge: ItemProblem[] = [];
-  const texts: (string | undefined)[] = [];
+  const measured: (MeasuredCall | undefined)[] = [];
   calls.forEach((call, index) => {
-    const text = JSON.stringify(call);
-    texts.push(text);
-    const bytes = text === undefined ? 0 : Buffer.byteLength(text, "utf8");
+    let known = texts[index];
+    // A text over the limit is measured again as serialised: white space and escapes may be all it is over by.
+    if (known === undefined || known.bytes > ingestLimits.maxEventBytes) {
+      const text = JSON.stringify(call);
+      known = text === undefined ? undefined : { text, bytes: Buffer.byteLength(text, "utf8"), sqsSafe: false };
+    }
+    measured.push(known);
+    const bytes = known?.bytes ?? 0;
     if (bytes > ingestLimits.maxEventBytes) {
       tooLarge.push({
         index,
@@ -88,14 +104,17 @@ export function checkCalls(
       invalid.push({ index, message: "a call must be a JSON object" });
       return;
     }
-    const result = SegmentCall.safeParse(call);
-    if (!result.success) {
-      invalid.push({ index, message: describeIssues(result.error) });
-      return;
+    // The common valid call passes the hand-written check; zod decides (and explains) the rest.
+    if (!isCertainlySegmentCall(call)) {
+      const result = SegmentCall.safeParse(call);
+      if (!result.success) {
+        invalid.push({ index, message: describeIssues(result.error) });
+        return;
+      }
     }
     const queued = withoutWriteKey(call);
-    const text = texts[index];
-    if (queued === call && text !== undefined) serialized.set(queued, text);
+    const text = measured[index];
+    if (measures !== undefined && queued === call && text !== undefined) measures.set(queued, text);
     checked.push(queued);
   });
   if (invalid.length > 0) {

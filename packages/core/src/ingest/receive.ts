@@ -100,7 +100,7 @@ export async function receiveIngestRequest(received: HttpRequest, ports: IngestP
     }
 
     // The source verifies the request and reads it into the calls to queue (`sources/`).
-    const { workspaceId, source, calls, refused } = await matched.receive(request, {
+    const { workspaceId, source, calls, refused, measures } = await matched.receive(request, {
       credentials: ports.credentials,
       facts,
       stripeClient: ports.stripeClient,
@@ -113,7 +113,7 @@ export async function receiveIngestRequest(received: HttpRequest, ports: IngestP
       requestId: request.requestId,
       route: matched.route.kind,
     };
-    const bodies = splitBatch(calls, meta, ports.maxMessageBytes ?? maxRawMessageBodyBytes);
+    const bodies = splitBatch(calls, meta, ports.maxMessageBytes ?? maxRawMessageBodyBytes, measures);
     await ports.queue.send(bodies, meta);
     facts.messages = bodies.length;
     return { ok: true, facts, accepted: calls.length, refused };

@@ -1,6 +1,6 @@
 import { LimitError } from "../errors";
 import type { RawQueueMessage } from "../queue-message";
-import { callJson, type QueuedCall } from "./calls";
+import type { CallMeasures, QueuedCall } from "./calls";
 
 /** What every raw queue message of one request says about where its calls came from. */
 export type RawMessageMeta = Pick<RawQueueMessage, "workspaceId" | "source" | "receivedAt" | "requestId" | "route">;
@@ -27,12 +27,18 @@ function sqsSafeText(json: string): string {
 /**
  * Splits the calls of one request into raw queue message bodies (serialised `RawQueueMessage`s),
  * each at most `maxBytes` bytes of UTF-8, keeping every call exactly once and in order. Calls are
- * packed greedily; the sizes are exact because each body is assembled from the calls' own JSON.
+ * packed greedily; the sizes are exact because each body is assembled from the calls' own JSON
+ * (the text `checkCalls` measured, in `measures`, else serialised now).
  *
  * @example
  * const bodies = splitBatch(calls, { workspaceId, source, receivedAt, requestId }, maxRawMessageBodyBytes);
  */
-export function splitBatch(calls: readonly QueuedCall[], meta: RawMessageMeta, maxBytes: number): string[] {
+export function splitBatch(
+  calls: readonly QueuedCall[],
+  meta: RawMessageMeta,
+  maxBytes: number,
+  measures?: CallMeasures,
+): string[] {
   const envelope: RawQueueMessage = {
     v: 1,
     workspaceId: meta.workspaceId,
@@ -55,8 +61,16 @@ export function splitBatch(calls: readonly QueuedCall[], meta: RawMessageMeta, m
     bytes = fixedBytes;
   };
   for (const call of calls) {
-    const json = sqsSafeText(callJson(call));
-    const callBytes = Buffer.byteLength(json, "utf8");
+    const known = measures?.get(call);
+    let json: string;
+    let callBytes: number;
+    if (known?.sqsSafe) {
+      json = known.text;
+      callBytes = known.bytes;
+    } else {
+      json = sqsSafeText(known?.text ?? JSON.stringify(call));
+      callBytes = known !== undefined && json === known.text ? known.bytes : Buffer.byteLength(json, "utf8");
+    }
     if (fixedBytes + callBytes > maxBytes) {
       throw new LimitError("event.too_large", `An event of ${callBytes} bytes does not fit a queue message`);
     }

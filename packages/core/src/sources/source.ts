@@ -11,7 +11,7 @@ import type { HttpRequest } from "../http/request";
 import type { RouteTemplate } from "../http/route-template";
 import { matchTemplate } from "../http/route-template";
 import type { ItemProblem } from "../http/status";
-import type { QueuedCall } from "../ingest/calls";
+import type { CallMeasures, QueuedCall } from "../ingest/calls";
 import type { RequestLimits } from "../ingest/limits";
 import type { CredentialLookup, IngestFacts } from "../ingest/receive";
 import type { NormalizedCall } from "../normalize/call";
@@ -41,6 +41,8 @@ export interface ReceivedCalls {
   calls: QueuedCall[];
   /** Calls refused on their own (the others are queued; a 200 lists these). */
   refused: (ItemProblem & { code: string })[];
+  /** The calls' texts as sent, where they are queued as sent (`checkCalls`). */
+  measures?: CallMeasures;
 }
 
 /** One queued call, decoded and normalized: what the batch pipeline works on. */

@@ -7,13 +7,14 @@
 import { AuthError, NotFoundError } from "../../errors";
 import type { HttpRequest } from "../../http/request";
 import { bearerToken } from "../../ingest/authorization";
-import { parseJsonBody } from "../../ingest/body";
+import { parseScannedJsonBody } from "../../ingest/body";
 import { webhookOrigin } from "../../ingest/call-admission";
 import { requestLimits } from "../../ingest/limits";
 import { isJsonArrayText, segmentSignatureCoverage } from "../../ingest/signature";
 import { credentialMatches } from "../../workspace/credentials";
 import { primarySourceName, type Source } from "../../workspace/workspace";
 import { admitSegmentCalls } from "../segment/admit";
+import { type CallTexts, scanCallTexts } from "../segment/call-texts";
 import { decodePathSegment, type ReceivePorts, type SourceAdapter, type SourceRouteDoc } from "../source";
 
 /** A webhook delivery's route: the workspace and source its URL names. */
@@ -26,22 +27,23 @@ export interface SegmentWebhookRoute {
 /**
  * Checks the signature (and the source's bearer token) over the raw body, and reads the calls. An
  * array body may be signed on its first element only (Actions batching): it is parsed once, for
- * the signature and for the calls; a parse failure counts as a wrong signature first.
+ * the signature and for the calls; a parse failure counts as a wrong signature first. The calls'
+ * own texts come with them (`scanCallTexts`), to be queued as sent.
  */
 function verifiedCalls(request: HttpRequest, source: Source) {
   const signature = request.headers["x-signature"];
   if (!signature) throw new AuthError("segment.signature_missing", "X-Signature header is missing");
   const secrets = source.secrets.map((s) => s.value);
-  let parsed: unknown;
+  let parsed: { value: unknown; scanned: CallTexts } | undefined;
   let parseFailure: unknown;
   if (isJsonArrayText(request.body)) {
     try {
-      parsed = parseJsonBody(request.body);
+      parsed = parseScannedJsonBody(request.body, scanCallTexts);
     } catch (error) {
       parseFailure = error;
     }
   }
-  const coverage = segmentSignatureCoverage(request.body, signature, secrets, parsed);
+  const coverage = segmentSignatureCoverage(request.body, signature, secrets, parsed?.value);
   if (coverage === undefined) {
     throw new AuthError("segment.signature_invalid", "X-Signature does not match the body and the shared secret");
   }
@@ -52,9 +54,11 @@ function verifiedCalls(request: HttpRequest, source: Source) {
     }
   }
   if (parseFailure !== undefined) throw parseFailure;
-  const body = parsed ?? parseJsonBody(request.body);
+  const { value: body, scanned: texts } = parsed ?? parseScannedJsonBody(request.body, scanCallTexts);
   const origin = webhookOrigin(coverage, source.bearerTokenHash !== undefined);
-  return Array.isArray(body) ? { sent: body, single: false, origin } : { sent: [body], single: true, origin };
+  return Array.isArray(body)
+    ? { sent: body, texts, single: false, origin }
+    : { sent: [body], texts, single: true, origin };
 }
 
 async function receive(request: HttpRequest, route: SegmentWebhookRoute, { credentials, facts }: ReceivePorts) {
@@ -63,10 +67,11 @@ async function receive(request: HttpRequest, route: SegmentWebhookRoute, { crede
   const source = await credentials.findSource(route.workspaceId, route.source);
   if (!source || source.kind !== undefined)
     throw new NotFoundError("workspace.not_found", "Unknown workspace or source");
-  const { sent, single, origin } = verifiedCalls(request, source);
+  const { sent, texts, single, origin } = verifiedCalls(request, source);
   facts.events = sent.length;
   const admitted = admitSegmentCalls(sent, {
     maxEventsPerBatch: requestLimits.webhook.maxEventsPerBatch,
+    texts,
     origin,
     single,
   });
