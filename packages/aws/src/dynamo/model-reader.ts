@@ -13,7 +13,7 @@ import type { ProfileKind } from "../../../core/src/normalize/profile-fields";
 import type { StoredEvent } from "../../../core/src/pipeline/model-store";
 import { eventFromItem } from "./events";
 import { type Key, keys } from "./keys";
-import { LAST_SEEN_CONCURRENCY, mapLimited, monthsOfItem, newestEventTime } from "./last-seen";
+import { isLeftover, LAST_SEEN_CONCURRENCY, mapLimited, monthsOfItem, newestEventTime } from "./last-seen";
 import type { TableNames } from "./profiles";
 import { rejectFromItem, type StoredReject } from "./rejects";
 import { batchGetByKey, getItem, itemKeyOf, type Page, queryAll, queryPage } from "./table-ops";
@@ -59,11 +59,12 @@ export class DynamoModelReader {
     options: { provenance?: boolean } = {},
   ): Promise<(Account & Activity & WithProvenance) | undefined> {
     const item = await this.get(this.tables.entitiesTable, keys.account(workspaceId, accountId));
-    if (!item) return undefined;
+    const activity = item && (await this.shown(workspaceId, "account", accountId, item));
+    if (!item || !activity) return undefined;
     const fields = (item.f as VersionedFields) ?? {};
     return {
       ...materializeAccount(workspaceId, accountId, fields),
-      ...(await this.activity(workspaceId, "account", accountId, item)),
+      ...activity,
       ...(options.provenance ? { provenance: accountProvenance(fields) } : {}),
     };
   }
@@ -79,12 +80,14 @@ export class DynamoModelReader {
     const found = await this.batchGet([keys.user(workspaceId, userId), keys.tombstone(workspaceId, userId)]);
     const item = found.get(itemKeyOf(keys.user(workspaceId, userId)));
     if (!item || found.has(itemKeyOf(keys.tombstone(workspaceId, userId)))) return undefined;
+    const activity = await this.shown(workspaceId, "user", userId, item);
+    if (!activity) return undefined;
     const accountIds = (await this.userAccountIds(workspaceId, userId)).sort();
     const fields = (item.f as VersionedFields) ?? {};
     return {
       ...materializeUser(workspaceId, userId, fields),
       account_ids: accountIds,
-      ...(await this.activity(workspaceId, "user", userId, item)),
+      ...activity,
       ...(options.provenance ? { provenance: userProvenance(fields) } : {}),
     };
   }
@@ -177,11 +180,16 @@ export class DynamoModelReader {
       Limit: limit,
       ExclusiveStartKey: start,
     });
-    const items = await mapLimited(page.items, LAST_SEEN_CONCURRENCY, async (item) => ({
-      ...materializeAccount(workspaceId, item.id as string, (item.f as VersionedFields) ?? {}),
-      ...(await this.activity(workspaceId, "account", item.id as string, item)),
-    }));
-    return { items, next: page.next };
+    const items = await mapLimited(page.items, LAST_SEEN_CONCURRENCY, async (item) => {
+      const activity = await this.shown(workspaceId, "account", item.id as string, item);
+      return (
+        activity && {
+          ...materializeAccount(workspaceId, item.id as string, (item.f as VersionedFields) ?? {}),
+          ...activity,
+        }
+      );
+    });
+    return { items: items.filter((a) => a !== undefined), next: page.next };
   }
 
   /** One page of the users of an account, by user id, each with the start of the membership. */
@@ -281,6 +289,19 @@ export class DynamoModelReader {
   private async activity(workspaceId: string, kind: ProfileKind, id: string, item?: Record<string, unknown>) {
     const ref = { workspaceId, kind, id };
     return { last_seen_at: (await newestEventTime(this.db, this.tables.eventsTable, ref, monthsOfItem(item))) ?? null };
+  }
+
+  /** `activity` of a stored profile, or undefined for what is left of one only events made (`isLeftover`). */
+  private async shown(workspaceId: string, kind: ProfileKind, id: string, item: Record<string, unknown>) {
+    const activity = await this.activity(workspaceId, kind, id, item);
+    const leftover = await isLeftover(
+      this.db,
+      this.tables.entitiesTable,
+      { workspaceId, kind, id },
+      item,
+      activity.last_seen_at,
+    );
+    return leftover ? undefined : activity;
   }
 
   /**

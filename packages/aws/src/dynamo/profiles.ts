@@ -1,10 +1,10 @@
-import { DeleteCommand, type DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { type DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { DEFAULT_BUCKET } from "../../../core/src/model/account-fields";
 import type { VersionedFields } from "../../../core/src/normalize/merge";
 import type { ProfileRef, StoredProfile } from "../../../core/src/pipeline/model-store";
 import { profileKey } from "../../../core/src/pipeline/model-store";
 import { type Key, keys } from "./keys";
-import { monthsOfItem, newestEventTime } from "./last-seen";
+import { hasMembers, monthsOfItem, newestEventTime } from "./last-seen";
 import { storageCall } from "./storage-error";
 import { batchGet, getItem, ifCondition, queryPage, StatementCoalescer } from "./table-ops";
 
@@ -200,10 +200,13 @@ export class ProfileStore {
   }
 
   /**
-   * Removes a profile that only events made (no fields; for an account, no members either) once no
+   * Marks a profile that only events made (no fields; for an account, no members either) once no
    * event of it is left: in whatever order the calls came, it would not exist (an alias re-pointed
-   * before the event). `last_seen_at` needs nothing: it is derived from the events left. The delete
-   * holds only while the profile still has no fields and no new month, so a concurrent writer wins.
+   * before the event), so readers stop showing it (`isLeftover` in last-seen.ts). It is marked, not
+   * deleted: a concurrent normalizer may be storing an event of it in a month it already has, which
+   * writes no profile, and that event must find its profile (readers show it again by its events).
+   * `last_seen_at` needs nothing: it is derived from the events left. The mark holds only while the
+   * profile still has no fields and no new month.
    */
   async recomputeLastSeen(ref: ProfileRef): Promise<void> {
     const key = profileItemKey(ref);
@@ -211,35 +214,23 @@ export class ProfileStore {
       consistent: true,
       operation: "profile read",
     });
-    if (!item || item.f !== undefined) return;
-    if (ref.kind === "account" && (await this.hasMembers(ref))) return;
+    if (!item || item.f !== undefined || item.leftover === true) return;
+    if (ref.kind === "account" && (await hasMembers(this.db, this.tables.entitiesTable, ref))) return;
     const months = monthsOfItem(item);
     if ((await newestEventTime(this.db, this.tables.eventsTable, ref, months)) !== undefined) return;
-    await ifCondition("profile delete", () =>
+    await ifCondition("profile mark", () =>
       this.db.send(
-        new DeleteCommand({
+        new UpdateCommand({
           TableName: this.tables.entitiesTable,
           Key: key,
+          UpdateExpression: "SET leftover = :yes",
           ConditionExpression:
             months.length === 0
-              ? "attribute_not_exists(f) AND attribute_not_exists(event_months)"
-              : "attribute_not_exists(f) AND size(event_months) = :n",
-          ...(months.length === 0 ? {} : { ExpressionAttributeValues: { ":n": months.length } }),
+              ? "attribute_exists(pk) AND attribute_not_exists(f) AND attribute_not_exists(event_months)"
+              : "attribute_exists(pk) AND attribute_not_exists(f) AND size(event_months) = :n",
+          ExpressionAttributeValues: { ":yes": true, ...(months.length === 0 ? {} : { ":n": months.length }) },
         }),
       ),
     );
-  }
-
-  /** Whether a membership names this account (it is then listed whatever its events). */
-  private async hasMembers(ref: ProfileRef): Promise<boolean> {
-    const prefix = keys.accountMembersPrefix(ref.workspaceId, ref.id);
-    const page = await queryPage(this.db, {
-      TableName: this.tables.entitiesTable,
-      KeyConditionExpression: "pk = :pk AND begins_with(sk, :sk)",
-      ExpressionAttributeValues: { ":pk": prefix.pk, ":sk": prefix.skPrefix },
-      ConsistentRead: true,
-      Limit: 1,
-    });
-    return page.items.length > 0;
   }
 }
