@@ -6,7 +6,7 @@ import { profileKey } from "../../../core/src/pipeline/model-store";
 import { type Key, keys } from "./keys";
 import { hasMembers, monthsOfItem, newestEventTime } from "./last-seen";
 import { storageCall } from "./storage-error";
-import { batchGet, getItem, ifCondition, queryPage, StatementCoalescer } from "./table-ops";
+import { batchGet, getItem, ifCondition, StatementCoalescer } from "./table-ops";
 
 /** The tables the model lives in (config names them). */
 export interface TableNames {
