@@ -1,4 +1,5 @@
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import pLimit from "p-limit";
 import type { ProfileKind } from "../../../core/src/normalize/profile-fields";
 import { keys } from "./keys";
 import { queryPage } from "./table-ops";
@@ -55,50 +56,18 @@ export async function newestEventTime(
  * const times = await mapLimited(ids, 8, (id) => lastSeenOf(id));
  */
 export async function mapLimited<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await work(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
-
-/** Whether a membership names this account (it is then listed whatever its events). */
-export async function hasMembers(
-  db: DynamoDBDocumentClient,
-  entitiesTable: string,
-  ref: { workspaceId: string; id: string },
-): Promise<boolean> {
-  const prefix = keys.accountMembersPrefix(ref.workspaceId, ref.id);
-  const page = await queryPage(db, {
-    TableName: entitiesTable,
-    KeyConditionExpression: "pk = :pk AND begins_with(sk, :sk)",
-    ExpressionAttributeValues: { ":pk": prefix.pk, ":sk": prefix.skPrefix },
-    ConsistentRead: true,
-    Limit: 1,
-  });
-  return page.items.length > 0;
+  const run = pLimit(Math.max(1, limit));
+  return Promise.all(items.map((item) => run(() => work(item))));
 }
 
 /**
  * Whether a stored profile item is what is left of a profile that only events made, after it lost
  * them all (`leftover`, set by `ProfileStore.recomputeLastSeen`) and nothing has named it since: no
- * fields, no event left, and for an account no member. Readers do not show it, as if it had never
- * been made. It is kept rather than deleted so that an event a concurrent normalizer stores for it
+ * fields and no event left (an account that a membership names is shown all the same: the reader
+ * checks that). Readers do not show it, as if it had never been made. It is kept rather than deleted so that an event a concurrent normalizer stores for it
  * (in a month it already has, which writes no profile) finds its profile there: it is then shown
  * again, by its events.
  */
-export async function isLeftover(
-  db: DynamoDBDocumentClient,
-  entitiesTable: string,
-  ref: { workspaceId: string; kind: ProfileKind; id: string },
-  item: Record<string, unknown>,
-  lastSeenAt: string | null,
-): Promise<boolean> {
-  if (item.leftover !== true || item.f !== undefined || lastSeenAt !== null) return false;
-  return ref.kind === "user" || !(await hasMembers(db, entitiesTable, ref));
+export function isLeftover(item: Record<string, unknown>, lastSeenAt: string | null): boolean {
+  return item.leftover === true && item.f === undefined && lastSeenAt === null;
 }

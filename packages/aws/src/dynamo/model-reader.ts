@@ -294,14 +294,8 @@ export class DynamoModelReader {
   /** `activity` of a stored profile, or undefined for what is left of one only events made (`isLeftover`). */
   private async shown(workspaceId: string, kind: ProfileKind, id: string, item: Record<string, unknown>) {
     const activity = await this.activity(workspaceId, kind, id, item);
-    const leftover = await isLeftover(
-      this.db,
-      this.tables.entitiesTable,
-      { workspaceId, kind, id },
-      item,
-      activity.last_seen_at,
-    );
-    return leftover ? undefined : activity;
+    const hidden = isLeftover(item, activity.last_seen_at) && !(await this.hasMemberships(workspaceId, kind, id));
+    return hidden ? undefined : activity;
   }
 
   /**

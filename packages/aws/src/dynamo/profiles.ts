@@ -4,9 +4,9 @@ import type { VersionedFields } from "../../../core/src/normalize/merge";
 import type { ProfileRef, StoredProfile } from "../../../core/src/pipeline/model-store";
 import { profileKey } from "../../../core/src/pipeline/model-store";
 import { type Key, keys } from "./keys";
-import { hasMembers, monthsOfItem, newestEventTime } from "./last-seen";
+import { monthsOfItem, newestEventTime } from "./last-seen";
 import { storageCall } from "./storage-error";
-import { batchGet, getItem, ifCondition, StatementCoalescer } from "./table-ops";
+import { batchGet, getItem, ifCondition, queryPage, StatementCoalescer } from "./table-ops";
 
 /** The tables the model lives in (config names them). */
 export interface TableNames {
@@ -215,7 +215,7 @@ export class ProfileStore {
       operation: "profile read",
     });
     if (!item || item.f !== undefined || item.leftover === true) return;
-    if (ref.kind === "account" && (await hasMembers(this.db, this.tables.entitiesTable, ref))) return;
+    if (ref.kind === "account" && (await this.hasMembers(ref))) return;
     const months = monthsOfItem(item);
     if ((await newestEventTime(this.db, this.tables.eventsTable, ref, months)) !== undefined) return;
     await ifCondition("profile mark", () =>
@@ -232,5 +232,18 @@ export class ProfileStore {
         }),
       ),
     );
+  }
+
+  /** Whether a membership names this account, read consistently (it is then listed whatever its events). */
+  private async hasMembers(ref: ProfileRef): Promise<boolean> {
+    const prefix = keys.accountMembersPrefix(ref.workspaceId, ref.id);
+    const page = await queryPage(this.db, {
+      TableName: this.tables.entitiesTable,
+      KeyConditionExpression: "pk = :pk AND begins_with(sk, :sk)",
+      ExpressionAttributeValues: { ":pk": prefix.pk, ":sk": prefix.skPrefix },
+      ConsistentRead: true,
+      Limit: 1,
+    });
+    return page.items.length > 0;
   }
 }
