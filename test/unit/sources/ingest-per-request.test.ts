@@ -1,8 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { callIdProblems } from "../../../packages/core/src/ids";
 import { admitCalls, trackingOrigin, webhookOrigin } from "../../../packages/core/src/ingest/call-admission";
+import { isoDay, isoTime } from "../../../packages/core/src/ingest/iso-time";
 import { findIngestRoute, matchIngestRoute } from "../../../packages/core/src/ingest/routes";
 import { messageHeadOf, splitBatch } from "../../../packages/core/src/ingest/split-batch";
+import { dayOf, dayStartMs } from "../../../packages/core/src/sources/delivery-status";
 import { ingestFunctionSources } from "../../../packages/core/src/sources/registry";
 import { stripeFunctionSources } from "../../../packages/core/src/sources/stripe-registry";
 import { generateAdversarialCalls } from "../../support/adversarial-calls";
@@ -10,7 +12,8 @@ import { prng, testSeed } from "../../support/seeded-random";
 
 /**
  * The per-request shortcuts of ingest (issue 21) against the plain code they stand for: the
- * remembered route matches, the id rules' fast path, and the message head written key by key.
+ * remembered route matches, the id rules' fast path, the message head written key by key, and ISO
+ * times written by hand.
  */
 
 describe("remembered route matches", () => {
@@ -186,5 +189,24 @@ describe("the message head, written key by key", () => {
       const [body] = splitBatch([{ type: "track", event: "E", userId: "u1" }], meta, 256 * 1024);
       expect(body).toBe(`${messageHeadOf(meta)}${JSON.stringify({ type: "track", event: "E", userId: "u1" })}]}`);
     }
+  });
+});
+
+describe("ISO times written by hand", () => {
+  it("are toISOString's text, and its day, for any date; an invalid date is refused as it refuses it", () => {
+    const r = prng(testSeed(2114));
+    const edges = [0, -1, 1, 999, Date.UTC(999, 11, 31, 23, 59, 59, 999), Date.UTC(1000, 0, 1), 253402300799999];
+    const times = [...edges, 253402300800000, -62198755200001, 8.64e15, -8.64e15];
+    for (let i = 0; i < 5000; i++) times.push(Math.floor((r.next() - 0.2) * 2 * 253402300799999));
+    for (let i = 0; i < 2000; i++)
+      times.push(Date.UTC(2000 + r.int(40), r.int(12), 1 + r.int(31), r.int(24), r.int(60), r.int(60), r.int(1000)));
+    for (const t of times) {
+      const date = new Date(t);
+      expect(isoTime(date), String(t)).toBe(date.toISOString());
+      expect(isoDay(date), String(t)).toBe(date.toISOString().slice(0, 10));
+      expect(dayOf(date), String(t)).toBe(date.toISOString().slice(0, 10));
+      expect(dayStartMs(date), String(t)).toBe(Date.parse(`${dayOf(date)}T00:00:00.000Z`));
+    }
+    for (const fn of [isoTime, isoDay, dayOf, dayStartMs]) expect(() => fn(new Date(Number.NaN))).toThrow(RangeError);
   });
 });

@@ -53,7 +53,10 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** A body's text (a leading BOM dropped); ASCII, the common case, is copied without decoding. */
 function decodeUtf8(body: Uint8Array): string {
-  if (isAscii(body)) return Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString("latin1");
+  if (isAscii(body)) {
+    const bytes = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+    return bytes.toString("latin1");
+  }
   try {
     return utf8.decode(body);
   } catch (cause) {
