@@ -14,6 +14,8 @@ import { describeBytes, ingestLimits, requestLimits } from "./limits";
 const otherJsonLabels = new Set(["text/plain", "application/x-www-form-urlencoded"]);
 
 function isJsonLabel(contentType: string | undefined): boolean {
+  // What Segment and most senders send, answered without reading it apart.
+  if (contentType === "application/json") return true;
   if (contentType === undefined || contentType.trim() === "") return true;
   const media = mediaTypeOf(contentType);
   return isJsonMediaType(media) || otherJsonLabels.has(media);

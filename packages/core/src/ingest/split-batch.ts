@@ -19,8 +19,13 @@ export function sqsSafeJson(value: unknown): string {
   return sqsSafeText(JSON.stringify(value));
 }
 
-/** JSON text made safe for SQS (see `outsideSqsCharset`); most text has nothing to escape. */
+/** `outsideSqsCharset` without the global flag: a test of whether there is anything to escape at all. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: these are exactly the characters to escape.
+const anyOutsideSqsCharset = /[^\x09\x0A\x0D\x20-\uD7FF\uE000-\uFFFD]/;
+
+/** JSON text made safe for SQS (see `outsideSqsCharset`); most text has nothing to escape, and is returned as it is. */
 function sqsSafeText(json: string): string {
+  if (!anyOutsideSqsCharset.test(json)) return json;
   return json.replace(outsideSqsCharset, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
