@@ -1,8 +1,10 @@
 import { type DynamoDBDocumentClient, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { isoTime } from "../../../core/src/ingest/iso-time";
 import {
   type DayCounters,
   type Delivery,
   dayOf,
+  dayStartMs,
   deliveryRetentionDays,
   signedKinds,
   slotOf,
@@ -33,11 +35,11 @@ export class DeliveryStatusStore {
    * await store.record(deliveryOf(outcome, new Date()));
    */
   async record(delivery: Delivery, options: { abortSignal?: AbortSignal } = {}): Promise<void> {
-    const at = delivery.at.toISOString();
+    const at = isoTime(delivery.at);
     const day = dayOf(delivery.at);
     const names: Record<string, string> = {};
     const values: Record<string, unknown> = {
-      ":exp": Math.floor(Date.parse(`${day}T00:00:00.000Z`) / 1000) + deliveryRetentionDays * 86_400,
+      ":exp": Math.floor(dayStartMs(delivery.at) / 1000) + deliveryRetentionDays * 86_400,
     };
     const set = ["expires_at = :exp"];
     const add: string[] = [];

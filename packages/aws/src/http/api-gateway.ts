@@ -14,7 +14,8 @@ export type HttpApiHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatew
  */
 export function httpRequestOf(event: APIGatewayProxyEventV2): HttpRequest {
   const headers: Record<string, string | undefined> = {};
-  for (const [name, value] of Object.entries(event.headers ?? {})) headers[name.toLowerCase()] = value;
+  const given = event.headers ?? {};
+  for (const name in given) if (Object.hasOwn(given, name)) headers[name.toLowerCase()] = given[name];
   const body =
     event.body === undefined ? Buffer.alloc(0) : Buffer.from(event.body, event.isBase64Encoded ? "base64" : "utf8");
   return {

@@ -25,23 +25,29 @@ export interface RawQueueSenderOptions {
 }
 
 function attributesOf(meta: RawMessageMeta): Record<string, MessageAttributeValue> {
-  const attribute = (value: string): MessageAttributeValue => ({ DataType: "String", StringValue: value });
   return {
-    [RawMessageAttribute.workspaceId]: attribute(meta.workspaceId),
-    [RawMessageAttribute.source]: attribute(meta.source),
-    [RawMessageAttribute.receivedAt]: attribute(meta.receivedAt),
-    [RawMessageAttribute.requestId]: attribute(meta.requestId),
+    [RawMessageAttribute.workspaceId]: { DataType: "String", StringValue: meta.workspaceId },
+    [RawMessageAttribute.source]: { DataType: "String", StringValue: meta.source },
+    [RawMessageAttribute.receivedAt]: { DataType: "String", StringValue: meta.receivedAt },
+    [RawMessageAttribute.requestId]: { DataType: "String", StringValue: meta.requestId },
   };
 }
 
-/** Size SQS counts for attributes: each one's name, type and value. */
-function attributeBytes(attributes: Record<string, MessageAttributeValue>): number {
-  let bytes = 0;
-  for (const [name, value] of Object.entries(attributes)) {
-    bytes +=
-      Buffer.byteLength(name) + Buffer.byteLength(value.DataType ?? "") + Buffer.byteLength(value.StringValue ?? "");
-  }
-  return bytes;
+/** The part of the attributes' size that is the same for every request: each one's name and type. */
+const fixedAttributeBytes = Object.values(RawMessageAttribute).reduce(
+  (bytes, name) => bytes + Buffer.byteLength(name) + Buffer.byteLength("String"),
+  0,
+);
+
+/** Size SQS counts for a request's attributes (`attributesOf`): each one's name, type and value. */
+function attributeBytes(meta: RawMessageMeta): number {
+  return (
+    fixedAttributeBytes +
+    Buffer.byteLength(meta.workspaceId) +
+    Buffer.byteLength(meta.source) +
+    Buffer.byteLength(meta.receivedAt) +
+    Buffer.byteLength(meta.requestId)
+  );
 }
 
 /**
@@ -52,6 +58,8 @@ function batchCalls(
   entries: SendMessageBatchRequestEntry[],
   sharedAttributeBytes: number,
 ): SendMessageBatchRequestEntry[][] {
+  // One entry is one call whatever its size (the sender keeps each body under the queue's limit).
+  if (entries.length === 1) return [entries];
   const calls: SendMessageBatchRequestEntry[][] = [];
   let current: SendMessageBatchRequestEntry[] = [];
   let bytes = 0;
@@ -141,7 +149,10 @@ export function createRawQueueSender(
     async send(bodies, meta) {
       const attributes = attributesOf(meta);
       const entries = bodies.map((body, i) => ({ Id: `m${i}`, MessageBody: body, MessageAttributes: attributes }));
-      const results = await Promise.allSettled(batchCalls(entries, attributeBytes(attributes)).map(sendCall));
+      const calls = batchCalls(entries, attributeBytes(meta));
+      // One call (most requests): its own outcome is the answer, with no settling of a list.
+      if (calls.length === 1) return sendCall(calls[0] as SendMessageBatchRequestEntry[]);
+      const results = await Promise.allSettled(calls.map(sendCall));
       const failure = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
       if (failure) throw failure.reason;
     },

@@ -14,6 +14,8 @@ import { describeBytes, ingestLimits, requestLimits } from "./limits";
 const otherJsonLabels = new Set(["text/plain", "application/x-www-form-urlencoded"]);
 
 function isJsonLabel(contentType: string | undefined): boolean {
+  // What Segment and most senders send, answered without reading it apart.
+  if (contentType === "application/json") return true;
   if (contentType === undefined || contentType.trim() === "") return true;
   const media = mediaTypeOf(contentType);
   return isJsonMediaType(media) || otherJsonLabels.has(media);
@@ -53,7 +55,10 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** A body's text (a leading BOM dropped); ASCII, the common case, is copied without decoding. */
 function decodeUtf8(body: Uint8Array): string {
-  if (isAscii(body)) return Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString("latin1");
+  if (isAscii(body)) {
+    const bytes = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+    return bytes.toString("latin1");
+  }
   try {
     return utf8.decode(body);
   } catch (cause) {

@@ -34,10 +34,10 @@ export interface MeasuredCall {
 /**
  * The JSON text of each checked call of one request, found once while measuring its size (the text
  * as sent, when the request's body gave it) and reused when the calls are packed into queue
- * messages. One map per request: a long-lived WeakMap of many short-lived calls costs more in
- * garbage collection than it saves.
+ * messages. One plain map per request, dropped with it: a WeakMap's entries cost the garbage
+ * collector more (a long-lived one more than it saved, a per-request one still more than a Map).
  */
-export type CallMeasures = WeakMap<QueuedCall, MeasuredCall>;
+export type CallMeasures = Map<QueuedCall, MeasuredCall>;
 
 /** The call without a `writeKey` field: a credential is never queued or stored. */
 function withoutWriteKey(call: QueuedCall): QueuedCall {

@@ -6,6 +6,7 @@ import type { FunctionSources, SourceKind } from "../sources/registry";
 import type { Source, SourceRef } from "../workspace/workspace";
 import { checkContentType, checkRequestSize } from "./body";
 import { decodeContent } from "./content-encoding";
+import { isoTime } from "./iso-time";
 import { maxRawMessageBodyBytes } from "./limits";
 import { matchIngestRoute } from "./routes";
 import { type RawMessageMeta, splitBatch } from "./split-batch";
@@ -83,7 +84,7 @@ export async function receiveIngestRequest(received: HttpRequest, ports: IngestP
   try {
     const matched = matchIngestRoute(request.path, ports.sources);
     if (!matched) throw new NotFoundError("route.not_found", `No ingest endpoint at ${request.path}`);
-    if (request.method.toUpperCase() !== "POST") {
+    if (request.method !== "POST" && request.method.toUpperCase() !== "POST") {
       throw new ValidationError("request.method_not_allowed", "Ingest endpoints take POST");
     }
     facts.route = matched.route.kind;
@@ -109,7 +110,7 @@ export async function receiveIngestRequest(received: HttpRequest, ports: IngestP
     const meta: RawMessageMeta = {
       workspaceId,
       source,
-      receivedAt: request.receivedAt.toISOString(),
+      receivedAt: isoTime(request.receivedAt),
       requestId: request.requestId,
       route: matched.route.kind,
     };

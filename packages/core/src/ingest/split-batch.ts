@@ -19,8 +19,13 @@ export function sqsSafeJson(value: unknown): string {
   return sqsSafeText(JSON.stringify(value));
 }
 
-/** JSON text made safe for SQS (see `outsideSqsCharset`); most text has nothing to escape. */
+/** `outsideSqsCharset` without the global flag: a test of whether there is anything to escape at all. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: these are exactly the characters to escape.
+const anyOutsideSqsCharset = /[^\x09\x0A\x0D\x20-\uD7FF\uE000-\uFFFD]/;
+
+/** JSON text made safe for SQS (see `outsideSqsCharset`); most text has nothing to escape, and is returned as it is. */
 function sqsSafeText(json: string): string {
+  if (!anyOutsideSqsCharset.test(json)) return json;
   return json.replace(outsideSqsCharset, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
@@ -39,27 +44,12 @@ export function splitBatch(
   maxBytes: number,
   measures?: CallMeasures,
 ): string[] {
-  const envelope: RawQueueMessage = {
-    v: 1,
-    workspaceId: meta.workspaceId,
-    source: meta.source,
-    receivedAt: meta.receivedAt,
-    requestId: meta.requestId,
-    ...(meta.route === undefined ? {} : { route: meta.route }),
-    calls: [],
-  };
-  // `calls` is the last key, so the body is this head, the calls joined by commas, and `]}`.
-  const head = sqsSafeJson(envelope).slice(0, -2);
+  const head = messageHead(meta);
   const fixedBytes = Buffer.byteLength(head, "utf8") + 2;
 
   const bodies: string[] = [];
   let parts: string[] = [];
   let bytes = fixedBytes;
-  const flush = () => {
-    if (parts.length > 0) bodies.push(`${head}${parts.join(",")}]}`);
-    parts = [];
-    bytes = fixedBytes;
-  };
   for (const call of calls) {
     const known = measures?.get(call);
     let json: string;
@@ -75,10 +65,56 @@ export function splitBatch(
       throw new LimitError("event.too_large", `An event of ${callBytes} bytes does not fit a queue message`);
     }
     const separator = parts.length > 0 ? 1 : 0;
-    if (bytes + separator + callBytes > maxBytes) flush();
+    if (bytes + separator + callBytes > maxBytes) {
+      bodies.push(`${head}${parts.join(",")}]}`);
+      parts = [];
+      bytes = fixedBytes;
+    }
     bytes += (parts.length > 0 ? 1 : 0) + callBytes;
     parts.push(json);
   }
-  flush();
+  if (parts.length > 0) bodies.push(`${head}${parts.join(",")}]}`);
   return bodies;
+}
+
+/**
+ * The text every message body of a request starts with: its `RawQueueMessage` serialised with no
+ * calls yet, less the closing `]}` (`calls` is the last key). Written key by key, as
+ * `JSON.stringify` writes the envelope object (`messageHeadOf`, which also serves a meta that is
+ * not all strings, and which the unit test holds it to).
+ */
+function messageHead(meta: RawMessageMeta): string {
+  const { workspaceId, source, receivedAt, requestId, route } = meta;
+  if (
+    typeof workspaceId !== "string" ||
+    typeof source !== "string" ||
+    typeof receivedAt !== "string" ||
+    typeof requestId !== "string" ||
+    (route !== undefined && typeof route !== "string")
+  ) {
+    return messageHeadOf(meta);
+  }
+  const routeKey = route === undefined ? "" : `,"route":${JSON.stringify(route)}`;
+  return sqsSafeText(
+    `{"v":1,"workspaceId":${JSON.stringify(workspaceId)},"source":${JSON.stringify(source)},"receivedAt":${JSON.stringify(receivedAt)},"requestId":${JSON.stringify(requestId)}${routeKey},"calls":[`,
+  );
+}
+
+/**
+ * `messageHead` from the envelope object itself.
+ *
+ * @example
+ * messageHeadOf({ workspaceId: "w", source: "product", receivedAt, requestId: "r" }); // '{"v":1,"workspaceId":"w",…,"calls":['
+ */
+export function messageHeadOf(meta: RawMessageMeta): string {
+  const envelope: RawQueueMessage = {
+    v: 1,
+    workspaceId: meta.workspaceId,
+    source: meta.source,
+    receivedAt: meta.receivedAt,
+    requestId: meta.requestId,
+    ...(meta.route === undefined ? {} : { route: meta.route }),
+    calls: [],
+  };
+  return sqsSafeJson(envelope).slice(0, -2);
 }

@@ -1,4 +1,5 @@
 import type { DeliveryStatus } from "../api/source-schemas";
+import { isoDay } from "../ingest/iso-time";
 import type { IngestResult } from "../ingest/receive";
 import type { SourceKind } from "./kinds";
 
@@ -84,7 +85,18 @@ export function deliveryOf(outcome: IngestResult, at: Date): Delivery | undefine
 
 /** The UTC day (`2026-12-01`) of a time. */
 export function dayOf(at: Date): string {
-  return at.toISOString().slice(0, 10);
+  return isoDay(at);
+}
+
+/**
+ * The start of the UTC day of a time, in ms since the epoch: ``Date.parse(`${dayOf(at)}T00:00:00.000Z`)``,
+ * without writing and parsing the text for the years `isoTime` writes itself (outside them, `Date.UTC`
+ * reads years 0-99 as 1900-1999 and the parse of a six-digit year differs: those are parsed, as before).
+ */
+export function dayStartMs(at: Date): number {
+  const year = at.getUTCFullYear();
+  if (!(year >= 1000 && year <= 9999)) return Date.parse(`${dayOf(at)}T00:00:00.000Z`);
+  return Date.UTC(year, at.getUTCMonth(), at.getUTCDate());
 }
 
 /** The five-minute slot of the day (0-287) of a time. */

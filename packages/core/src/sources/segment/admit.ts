@@ -29,7 +29,7 @@ export function admitSegmentCalls(
   },
 ): Pick<ReceivedCalls, "calls" | "refused" | "measures"> {
   // The calls' own texts are only of use when the calls are queued unchanged.
-  const measures: CallMeasures | undefined = options.texts && !options.prepare ? new WeakMap() : undefined;
+  const measures: CallMeasures | undefined = options.texts && !options.prepare ? new Map() : undefined;
   const { admitted, refused } = admitCalls(
     checkCalls(sent, options.maxEventsPerBatch, options.texts, measures),
     options.origin,
