@@ -6,13 +6,13 @@
  * index entries; it also keeps its own estimate of the base-table units (1 WCU per started KB of
  * each item sent), to check the reported figures against.
  */
-import { BatchGetCommand, GetCommand } from "@aws-sdk/lib-dynamodb";
+import { BatchGetCommand, GetCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { createDocumentClient } from "../packages/aws/src/clients";
 import type { Config } from "../packages/aws/src/config";
 import { keys } from "../packages/aws/src/dynamo/keys";
 import { DynamoModelStore } from "../packages/aws/src/dynamo/model-store";
 import { normalizeBatch } from "../packages/core/src/pipeline/normalize-batch";
-import { EventsTable, tables } from "../packages/resources/src/definitions";
+import { EntitiesTable, EventsTable, tables } from "../packages/resources/src/definitions";
 import { segmentCalls } from "./workload";
 
 export interface RequestCounts {
@@ -260,9 +260,16 @@ export interface DynamoCostResult {
     computedEventWriteUnits: number;
     /** The floor: the write units that storing each event once with its index entries cannot avoid. */
     floorWriteUnits: number;
+    /**
+     * What the identify and group calls cannot avoid: each profile and membership item the pass
+     * created or changed (a new version, an earlier `since`) stored once with its index entries.
+     */
+    entityFloorWriteUnits: number;
   };
   /** Write units over the floor (reported units where the server reports them). */
   ratioToFloor: number;
+  /** Write units over the floor of every call: the events' floor plus `entityFloorWriteUnits`. */
+  ratioToCallsFloor: number;
   /** Where the reported capacity went, per 1,000 track events: `Events`, `Events:byAccount`, ... */
   reportedByTarget: Record<string, number>;
   /** Which write-unit figure the ratio uses. */
@@ -346,6 +353,7 @@ export async function benchDynamoCost(
   const plain = createDocumentClient(config);
   await deliver(new DynamoModelStore(plain, config), warm, options);
   plain.destroy();
+  const before = await entityItems(config, options.workspace);
 
   const { db, counts } = countingClient(config);
   const calls = segmentCalls(options.events, { ...shape, seed: 4, prefix: options.workspace })
@@ -358,6 +366,7 @@ export async function benchDynamoCost(
   db.destroy();
   const stored = await storedEvents(config, options.workspace, calls);
   const floor = stored.reduce((n, item) => n + eventWriteUnits(item), 0);
+  const entityFloor = entityFloorUnits(before, await entityItems(config, options.workspace));
   const scale = 1000 / trackEvents;
   const reports = counts.requestsReporting > 0;
   const writes = (reports ? counts.consumed.write : counts.writeUnits) + counts.computedStatementWriteUnits;
@@ -377,8 +386,10 @@ export async function benchDynamoCost(
       totalWriteUnits: Math.round(writes * scale),
       computedEventWriteUnits: Math.round(floor * scale),
       floorWriteUnits: Math.round(floor * scale),
+      entityFloorWriteUnits: Math.round(entityFloor * scale),
     },
     ratioToFloor: writes / floor,
+    ratioToCallsFloor: writes / (floor + entityFloor),
     reportedByTarget: Object.fromEntries(Object.entries(counts.consumed.byTarget).map(([k, v]) => [k, perK(v)])),
     writeUnitsSource: `${reports ? "reported by DynamoDB Local (INDEXES)" : "estimated from item sizes, base table only"}${
       counts.statements.sent > 0 ? " + BatchExecuteStatement computed from item sizes and key design" : ""
@@ -392,6 +403,48 @@ export async function benchDynamoCost(
     statements: { sent: perK(counts.statements.sent), refused: perK(counts.statements.refused) },
     cpuMsPerThousandEvents: ((cpu.user + cpu.system) / 1000) * (1000 / calls.length),
   };
+}
+
+/** A workspace's profile and membership items (read by an uncounted client), by `pk sk`. */
+async function entityItems(config: Config, workspace: string): Promise<Map<string, Record<string, unknown>>> {
+  const db = createDocumentClient(config);
+  const items = new Map<string, Record<string, unknown>>();
+  let start: Record<string, unknown> | undefined;
+  do {
+    const out = await db.send(
+      new ScanCommand({
+        TableName: config.entitiesTable,
+        FilterExpression: "begins_with(pk, :p) AND (sk = :profile OR begins_with(sk, :member))",
+        ExpressionAttributeValues: { ":p": `WS#${workspace}#`, ":profile": "PROFILE", ":member": "MEMBER#" },
+        ExclusiveStartKey: start,
+      }),
+    );
+    for (const item of out.Items ?? []) items.set(`${item.pk} ${item.sk}`, item);
+    start = out.LastEvaluatedKey;
+  } while (start);
+  db.destroy();
+  return items;
+}
+
+/**
+ * The write units of the profile and membership items that are new after the pass, or whose
+ * `version` (fields) or `since` changed: each stored once, on the table and on every index whose
+ * key attributes it carries. A change of `event_months` alone is not counted: that is overhead.
+ */
+function entityFloorUnits(
+  before: Map<string, Record<string, unknown>>,
+  after: Map<string, Record<string, unknown>>,
+): number {
+  let units = 0;
+  for (const [key, item] of after) {
+    const old = before.get(key);
+    if (old && old.version === item.version && old.since === item.since) continue;
+    const indexes = EntitiesTable.globalIndexes.filter(
+      (i) => item[i.partitionKey] !== undefined && item[i.sortKey] !== undefined,
+    );
+    units += Math.max(1, Math.ceil(dynamoItemBytes(item) / 1024)) * (1 + indexes.length);
+  }
+  return units;
 }
 
 /** The event items the counted pass stored, read back (not counted) to size the floor. */
