@@ -30,6 +30,7 @@ import {
   EntitiesTable,
   EventsTable,
   maxDeployedRequestBodyBytes,
+  normalizeSubscription,
   RawQueue,
 } from "../../packages/resources/src/definitions";
 import { coverageTable, iamCoverage, readSdkCalls } from "../support/iam-coverage";
@@ -237,6 +238,8 @@ describe("deploy rehearsal: the bundles in the deployed environment", () => {
         function: "normalize",
         queue: `{{${RawQueue.name}.arn}}`,
         reportBatchItemFailures: true,
+        batchSize: normalizeSubscription.batchSize,
+        maximumBatchingWindowSeconds: normalizeSubscription.maximumBatchingWindowSeconds,
       }),
     ]);
     expect(infra.schedules).toEqual([{ function: "sweep", expression: "rate(1 hour)" }]);

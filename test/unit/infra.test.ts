@@ -7,6 +7,7 @@ import {
   EntitiesTable,
   EventsTable,
   functionSettings,
+  normalizeSubscription,
   RawQueue,
 } from "../../packages/resources/src/definitions";
 
@@ -125,6 +126,12 @@ describe("infrastructure settings", () => {
     expect(batch.partialResponses).toBe(true);
     expect(batch.size).toBeGreaterThan(10);
     expect(seconds(batch.window)).toBeGreaterThanOrEqual(1);
+    // The subscription's own settings, inside Lambda's limits for a standard queue (10,000 records;
+    // above 10 only with a window of at least 1 s; a window of at most 300 s).
+    expect(batch.size).toBe(normalizeSubscription.batchSize);
+    expect(seconds(batch.window)).toBe(normalizeSubscription.maximumBatchingWindowSeconds);
+    expect(normalizeSubscription.batchSize).toBeLessThanOrEqual(10_000);
+    expect(normalizeSubscription.maximumBatchingWindowSeconds).toBeLessThanOrEqual(300);
   });
 
   it("routes every public route to its function, on arm64 and a current Node runtime", () => {

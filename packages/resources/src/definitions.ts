@@ -101,9 +101,16 @@ export const queues = [DeadLetterQueue, RawQueue] as const;
 /**
  * How the normalize subscriber reads the raw queue. Partial batch responses must stay on: without
  * them one throttled message would send its whole batch back.
+ *
+ * Up to 1,000 records a batch: the per-batch reads and writes (profiles, months, memberships) are
+ * shared by more single-call messages, the shape of Segment's classic webhooks (one event per
+ * request, so one call per message). Lambda allows up to 10,000 for a standard queue once the
+ * window is at least 1 s, and whatever the size the invocation payload stays capped at 6 MB, so
+ * the most bytes (and calls) a batch can hold do not change, only the most records. The window
+ * bounds the wait when traffic is light: a batch goes as soon as it is full, 6 MB, or 2 s old.
  */
 export const normalizeSubscription = {
-  batchSize: 100,
+  batchSize: 1000,
   maximumBatchingWindowSeconds: 2,
   partialResponses: true,
 } as const;
