@@ -43,6 +43,8 @@ export interface ShapeMeasures {
   normalizeMsPerEvent: number;
   /** DynamoDB units per event (reported, including indexes). */
   writeUnitsPerEvent: number;
+  /** Write units of ingest's delivery-counter UpdateItem, one per HTTP request (reported). */
+  counterUnitsPerRequest: number;
   readUnitsPerEvent: number;
   /** Bytes of one call as sent, and log bytes the handlers write per event. */
   callBytes: number;
@@ -114,6 +116,12 @@ export function costPerMillion(m: ShapeMeasures): ShapeCost {
     },
     { item: "SQS requests (64 KB chunks)", quantity: sqsRequests, unit: "requests", dollars: 0 },
     { item: "DynamoDB write request units", quantity: events * m.writeUnitsPerEvent, unit: "WRU", dollars: 0 },
+    {
+      item: "DynamoDB write request units, ingest's delivery counters",
+      quantity: requests * m.counterUnitsPerRequest,
+      unit: "WRU",
+      dollars: 0,
+    },
     { item: "DynamoDB read request units", quantity: events * m.readUnitsPerEvent, unit: "RRU", dollars: 0 },
     { item: "CloudWatch Logs ingestion", quantity: logGb, unit: "GB", dollars: 0 },
   ];
@@ -123,6 +131,7 @@ export function costPerMillion(m: ShapeMeasures): ShapeCost {
     prices.lambdaArmPerGbSecond,
     prices.lambdaArmPerGbSecond,
     prices.sqsPerMillion / 1e6,
+    prices.dynamoWriteUnitsPerMillion / 1e6,
     prices.dynamoWriteUnitsPerMillion / 1e6,
     prices.dynamoReadUnitsPerMillion / 1e6,
     prices.logsIngestionPerGb,

@@ -9,6 +9,7 @@
 import { BatchGetCommand, GetCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { createDocumentClient } from "../packages/aws/src/clients";
 import type { Config } from "../packages/aws/src/config";
+import { DeliveryStatusStore } from "../packages/aws/src/dynamo/delivery-status";
 import { keys } from "../packages/aws/src/dynamo/keys";
 import { DynamoModelStore } from "../packages/aws/src/dynamo/model-store";
 import { normalizeBatch } from "../packages/core/src/pipeline/normalize-batch";
@@ -491,4 +492,46 @@ async function deliver(
       throw new Error(`bench batch had ${outcome.failedRecordIds.length} failures`);
     }
   }
+}
+
+/**
+ * Write units of ingest's delivery counters, which every HTTP request writes (one UpdateItem on
+ * its source's item of the UTC day, `DeliveryStatusStore.record`): `requests` accepted requests
+ * spread evenly over one day, so the item grows through the day's five-minute slots as it does on
+ * AWS (an update is billed for the larger of the item before and after it). Units as DynamoDB
+ * Local reports them.
+ */
+export async function benchDeliveryCounters(
+  config: Config,
+  requests: number,
+): Promise<{ requests: number; writeUnitsPerRequest: number; itemBytesAtEndOfDay: number }> {
+  const { db, counts } = countingClient(config);
+  const store = new DeliveryStatusStore(db, config.entitiesTable);
+  const day = Date.UTC(2024, 5, 3);
+  const workspaceId = `counters-${Date.now()}`;
+  for (let i = 0; i < requests; i++) {
+    const at = new Date(day + Math.floor((i * 86_400_000) / requests));
+    await store.record({
+      workspaceId,
+      source: "product",
+      at,
+      route: "webhook",
+      accepted: 1,
+      rejectedCalls: 0,
+      signatureFailure: false,
+    });
+  }
+  db.destroy();
+  const plain = createDocumentClient(config);
+  const item = (
+    await plain.send(
+      new GetCommand({ TableName: config.entitiesTable, Key: keys.deliveryDay(workspaceId, "product", "2024-06-03") }),
+    )
+  ).Item;
+  plain.destroy();
+  return {
+    requests,
+    writeUnitsPerRequest: counts.consumed.write / requests,
+    itemBytesAtEndOfDay: item ? dynamoItemBytes(item) : 0,
+  };
 }

@@ -18,7 +18,7 @@ import { normalizeSubscription } from "../packages/resources/src/definitions";
 import { benchColdStart } from "./cold-start";
 import { costPerMillion, prices, type ShapeMeasures } from "./cost-model";
 import { benchIngestCpu, benchNormalizeCpu } from "./cpu";
-import { benchDynamoCost, type DynamoCostResult } from "./dynamo-cost";
+import { benchDeliveryCounters, benchDynamoCost, type DynamoCostResult } from "./dynamo-cost";
 import { benchEndToEnd } from "./end-to-end";
 import { round } from "./measure";
 import { segmentCalls } from "./workload";
@@ -89,6 +89,7 @@ const full = normalizeSubscription.batchSize;
 
 step("starting DynamoDB Local and fauxqs");
 const cost: DynamoCostResult[] = [];
+let counters: Awaited<ReturnType<typeof benchDeliveryCounters>> | undefined;
 const services = await startLocalServices();
 try {
   const db = new DynamoDBClient({
@@ -140,6 +141,15 @@ try {
       c.ratioToCallsFloor <= 1.1 && p.requests <= 100,
     );
   }
+
+  step("delivery counters");
+  // Every ingest request adds to its source's counters of the day: a day's worth of slots.
+  counters = await benchDeliveryCounters(config, quick ? 576 : 2880);
+  results.deliveryCounters = counters;
+  row(
+    "ingest delivery counters, per HTTP request (one UpdateItem, a day's item growing)",
+    `${round(counters.writeUnitsPerRequest, 2)} WCU (item ${round(counters.itemBytesAtEndOfDay / 1024, 1)} KB at the day's end)`,
+  );
 
   step("normalize memory");
   const memory = JSON.parse(
@@ -213,6 +223,7 @@ const shape = (
     ingestNsPerEvent: ingestCase?.ingestNsPerEvent ?? 0,
     normalizeMsPerEvent: (dynamo?.cpuMsPerThousandEvents ?? 0) / 1000,
     writeUnitsPerEvent: (dynamo?.perThousand.totalWriteUnits ?? 0) * perEvent,
+    counterUnitsPerRequest: counters?.writeUnitsPerRequest ?? 0,
     readUnitsPerEvent: (dynamo?.perThousand.reportedReadUnits ?? dynamo?.perThousand.itemsRead ?? 0) * perEvent,
     callBytes,
     logBytesPerEvent: logBytesPerRequest / options.eventsPerRequest,

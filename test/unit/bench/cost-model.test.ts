@@ -29,6 +29,7 @@ describe("the cost model", () => {
     messagesPerBatch: 100,
     normalizeMsPerEvent: 2,
     writeUnitsPerEvent: 4,
+    counterUnitsPerRequest: 0,
     readUnitsPerEvent: 1,
     callBytes: 300,
     logBytesPerEvent: 0,
@@ -49,5 +50,15 @@ describe("the cost model", () => {
     expect(cost.growth.map((g) => g.dollars)).toEqual([1, 2, 4].map((n) => n * cost.dollarsPerMillion));
     const more = costPerMillion({ ...shape, writeUnitsPerEvent: 8 });
     expect(more.dollarsPerMillion - cost.dollarsPerMillion).toBeCloseTo(4 * prices.dynamoWriteUnitsPerMillion);
+  });
+
+  it("prices ingest's delivery-counter write once per HTTP request, not per event", () => {
+    const counted = (eventsPerRequest: number) =>
+      costPerMillion({ ...shape, eventsPerRequest, counterUnitsPerRequest: 1.5 }).lines.find((l) =>
+        l.item.includes("delivery counters"),
+      );
+    expect(counted(1)?.quantity).toBeCloseTo(1.5e6);
+    expect(counted(500)?.quantity).toBeCloseTo(1.5e6 / 500);
+    expect(counted(1)?.dollars).toBeCloseTo(1.5 * prices.dynamoWriteUnitsPerMillion);
   });
 });
