@@ -11,6 +11,7 @@ import { parseRecords } from "../../../packages/core/src/pipeline/stages/parse";
 import { writeProfiles } from "../../../packages/core/src/pipeline/stages/profiles";
 import { provisionTestResources } from "../../support/local-resources";
 import { freshWorkspace } from "../../support/normalize-harness";
+import { throttleStatements } from "../../support/statement-throttling";
 
 /**
  * The profiles and memberships stages write a batch's items in gathered requests (PartiQL in
@@ -224,6 +225,21 @@ describe("profile writes of a batch, gathered", () => {
     expect(user).toMatchObject({ version: 1, kind: "user", id: "seen" });
     expect(fieldOf(user, "first_name")).toBe("Seen");
     expect([...((user?.event_months as Set<string> | undefined) ?? [])]).toEqual(["2024-04"]);
+  });
+
+  it("a profile write DynamoDB keeps throttling fails alone, retryable; the others of its request land", async () => {
+    const ws = freshWorkspace();
+    const db = createDocumentClient(config);
+    throttleStatements(db, (s) => JSON.stringify(s.Parameters).includes("#U#hot"));
+    const store = new DynamoModelStore(db, config);
+    const small = { name: { v: "ok", t: "2024-05-01T00:00:00.000Z", m: "m" } };
+    const outcomes = await Promise.allSettled(
+      ["a", "hot", "b"].map((id) => store.saveProfile({ workspaceId: ws, kind: "user", id }, small, 0)),
+    );
+    expect(outcomes.map((o) => (o.status === "fulfilled" ? o.value : "failed"))).toEqual([true, "failed", true]);
+    expect((outcomes[1] as PromiseRejectedResult).reason).toMatchObject({ retryable: true });
+    expect(fieldOf(await itemOf(keys.user(ws, "b")), "name")).toBe("ok");
+    expect(await itemOf(keys.user(ws, "hot"))).toBeUndefined();
   });
 
   it("a profile write DynamoDB refuses fails alone; the batch's other writes land", async () => {

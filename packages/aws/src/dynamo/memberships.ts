@@ -1,9 +1,9 @@
 import { type DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { type MembershipEdge, membershipKey } from "../../../core/src/pipeline/model-store";
-import { updateStatement } from "./gathered";
+import { type Gathered, gatheredStatements, updateStatement } from "./gathered";
 import { keys } from "./keys";
 import type { ProfileStore, TableNames } from "./profiles";
-import { batchGet, ifCondition, insertStatement, queryAll, StatementCoalescer } from "./table-ops";
+import { batchGet, ifCondition, insertStatement, queryAll, type Statement } from "./table-ops";
 
 /**
  * Memberships: the account-side item `WS#/ACCOUNT#… / MEMBER#<user>` with the earliest `since`,
@@ -11,14 +11,14 @@ import { batchGet, ifCondition, insertStatement, queryAll, StatementCoalescer } 
  */
 export class MembershipStore {
   /** Membership writes, gathered 25 a request (see `saveMembership`). */
-  private readonly writes: StatementCoalescer;
+  private readonly writes: Gathered<Statement, boolean>;
 
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tables: TableNames,
     private readonly profiles: ProfileStore,
   ) {
-    this.writes = new StatementCoalescer(db, "membership write");
+    this.writes = gatheredStatements(db, "membership write");
   }
 
   async loadMemberships(edges: MembershipEdge[]): Promise<Map<string, string>> {
@@ -60,8 +60,8 @@ export class MembershipStore {
       workspace_id: edge.workspaceId,
     };
     const table = this.tables.entitiesTable;
-    if (await this.writes.submit(insertStatement(table, { ...key, ...values }))) return true;
-    if (await this.writes.submit(updateStatement(table, key, values, "since > ?", [edge.since]))) return true;
+    if (await this.writes.ask(insertStatement(table, { ...key, ...values }))) return true;
+    if (await this.writes.ask(updateStatement(table, key, values, "since > ?", [edge.since]))) return true;
     return ifCondition("membership write", () =>
       this.db.send(
         new UpdateCommand({

@@ -3,11 +3,19 @@ import { DEFAULT_BUCKET } from "../../../core/src/model/account-fields";
 import type { VersionedFields } from "../../../core/src/normalize/merge";
 import type { ProfileRef, StoredProfile } from "../../../core/src/pipeline/model-store";
 import { profileKey } from "../../../core/src/pipeline/model-store";
-import { type Gathered, gatheredReads, updateStatement } from "./gathered";
+import { type Gathered, gatheredReads, gatheredStatements, updateStatement } from "./gathered";
 import { type Key, keys } from "./keys";
 import { monthsOfItem, newestEventTime } from "./last-seen";
 import { storageCall } from "./storage-error";
-import { batchGet, getItem, ifCondition, insertStatement, queryPage, StatementCoalescer } from "./table-ops";
+import {
+  batchGet,
+  getItem,
+  ifCondition,
+  insertStatement,
+  queryPage,
+  type Statement,
+  StatementCoalescer,
+} from "./table-ops";
 
 /** The tables the model lives in (config names them). */
 export interface TableNames {
@@ -27,8 +35,8 @@ export class ProfileStore {
   /** Month writes of profiles that exist, gathered 25 a request (see `touchLastSeen`). */
   private readonly monthWrites: StatementCoalescer;
   /** Profile writes and account listings, gathered 25 a request (see `saveProfile`). */
-  private readonly profileWrites: StatementCoalescer;
-  private readonly listWrites: StatementCoalescer;
+  private readonly profileWrites: Gathered<Statement, boolean>;
+  private readonly listWrites: Gathered<Statement, boolean>;
   /** What `ensureAccountListed` reads of the accounts, gathered into one BatchGetItem. */
   private readonly accountReads: Gathered<Key, Record<string, unknown> | undefined>;
   /** Listings under way, by account, so a batch's memberships of one account share one. */
@@ -39,8 +47,8 @@ export class ProfileStore {
     private readonly tables: TableNames,
   ) {
     this.monthWrites = new StatementCoalescer(db, "event months write");
-    this.profileWrites = new StatementCoalescer(db, "profile write");
-    this.listWrites = new StatementCoalescer(db, "account write");
+    this.profileWrites = gatheredStatements(db, "profile write");
+    this.listWrites = gatheredStatements(db, "account write");
     this.accountReads = gatheredReads(db, tables.entitiesTable, {
       projection: "#v, #kind, #id, workspace_id, gsi2pk, gsi2sk, #bucket",
       names: { "#v": "version", "#kind": "kind", "#id": "id", "#bucket": "bucket" },
@@ -96,11 +104,11 @@ export class ProfileStore {
     };
     const table = this.tables.entitiesTable;
     if (expectedVersion > 0) {
-      return this.profileWrites.submit(updateStatement(table, key, values, `"version" = ?`, [expectedVersion]));
+      return this.profileWrites.ask(updateStatement(table, key, values, `"version" = ?`, [expectedVersion]));
     }
-    const insert = () => this.profileWrites.submit(insertStatement(table, { ...key, ...values }));
+    const insert = () => this.profileWrites.ask(insertStatement(table, { ...key, ...values }));
     const unversioned = () =>
-      this.profileWrites.submit(updateStatement(table, key, values, `("version" IS MISSING OR "version" = ?)`, [0]));
+      this.profileWrites.ask(updateStatement(table, key, values, `("version" IS MISSING OR "version" = ?)`, [0]));
     // An item read as there most likely still is; one read as missing most likely still is not.
     const [first, second] = exists ? [unversioned, insert] : [insert, unversioned];
     if ((await first()) || (await second())) return true;
@@ -146,7 +154,7 @@ export class ProfileStore {
     const index = keys.bucketIndex(ref.workspaceId, DEFAULT_BUCKET, ref.id);
     const listed = { kind: ref.kind, id: ref.id, workspace_id: ref.workspaceId, ...index, bucket: DEFAULT_BUCKET };
     if (item && Object.keys(listed).every((name) => item[name] !== undefined)) return;
-    if (!item && (await this.listWrites.submit(insertStatement(this.tables.entitiesTable, { ...key, ...listed })))) {
+    if (!item && (await this.listWrites.ask(insertStatement(this.tables.entitiesTable, { ...key, ...listed })))) {
       return;
     }
     await storageCall("account write", () =>
