@@ -227,6 +227,21 @@ describe("profile writes of a batch, gathered", () => {
     expect([...((user?.event_months as Set<string> | undefined) ?? [])]).toEqual(["2024-04"]);
   });
 
+  it("a profile near the 300 KB cap is written by INSERT and then by UPDATE, as UpdateItem wrote it", async () => {
+    const ws = freshWorkspace();
+    const store = new DynamoModelStore(createDocumentClient(config), config);
+    const big = (tag: string) => ({ blob: { v: tag.repeat(290 * 1024), t: "2024-05-01T00:00:00.000Z", m: "m" } });
+    const ref = { workspaceId: ws, kind: "user" as const, id: "big" };
+    expect(await store.saveProfile(ref, big("a"), 0)).toBe(true);
+    expect(await store.saveProfile(ref, big("b"), 1)).toBe(true);
+    const item = await itemOf(keys.user(ws, "big"));
+    expect([item?.version, (fieldOf(item, "blob") as string).length, (fieldOf(item, "blob") as string)[0]]).toEqual([
+      2,
+      290 * 1024,
+      "b",
+    ]);
+  });
+
   it("a profile write DynamoDB keeps throttling fails alone, retryable; the others of its request land", async () => {
     const ws = freshWorkspace();
     const db = createDocumentClient(config);
