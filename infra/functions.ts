@@ -26,8 +26,8 @@ const read = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"];
 const write = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"];
 /**
  * PartiQL statements in BatchExecuteStatement (25 conditional writes a request): INSERTs of events,
- * UPDATEs of profiles' event months. IAM authorises each statement by its verb, not by PutItem or
- * UpdateItem.
+ * UPDATEs of profiles' event months, INSERTs and UPDATEs of profiles, account listings and
+ * memberships. IAM authorises each statement by its verb, not by PutItem or UpdateItem.
  */
 const partiqlInsert = ["dynamodb:PartiQLInsert"];
 const partiqlUpdate = ["dynamodb:PartiQLUpdate"];
@@ -96,7 +96,7 @@ export const normalize = rawQueue.subscribe(
     environment,
     permissions: [
       { actions: [...read, ...write], resources: [...tableArns(entities), ...tableArns(events)] },
-      { actions: partiqlInsert, resources: [events.arn] },
+      { actions: partiqlInsert, resources: [events.arn, entities.arn] },
       { actions: partiqlUpdate, resources: [entities.arn] },
     ],
   },

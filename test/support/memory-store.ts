@@ -99,8 +99,14 @@ export class MemoryModelStore implements ModelStore {
     return result;
   }
 
-  async saveProfile(ref: ProfileRef, fields: VersionedFields, expectedVersion: number, bucket?: string) {
-    this.enter("saveProfile", [ref, fields, expectedVersion, bucket]);
+  async saveProfile(
+    ref: ProfileRef,
+    fields: VersionedFields,
+    expectedVersion: number,
+    bucket?: string,
+    exists?: boolean,
+  ) {
+    this.enter("saveProfile", [ref, fields, expectedVersion, bucket, exists]);
     const current = this.profiles.get(profileKey(ref));
     if ((current?.version ?? 0) !== expectedVersion) return false;
     const item = this.profile(ref);

@@ -7,6 +7,7 @@ import { DynamoModelStore } from "../../../packages/aws/src/dynamo/model-store";
 import { createNormalizeHandler } from "../../../packages/aws/src/handlers/normalize";
 import { provisionTestResources } from "../../support/local-resources";
 import { freshWorkspace, rawMessage, sqsEvent } from "../../support/normalize-harness";
+import { throttleStatements } from "../../support/statement-throttling";
 
 let config: Config;
 
@@ -56,10 +57,12 @@ describe("transient DynamoDB failures", () => {
     const ws = freshWorkspace();
     const healthy = createDocumentClient(config);
     let throttle = true;
-    // Throttle every write that touches user "u-hot"'s profile.
+    // Throttle every write that touches user "u-hot"'s profile (an UpdateItem, or its statement
+    // in a gathered BatchExecuteStatement).
     const db = faultyClient(
       (command, input) => throttle && command === "UpdateItemCommand" && JSON.stringify(input.Key).includes("#U#u-hot"),
     );
+    throttleStatements(db, (s) => throttle && JSON.stringify(s.Parameters).includes("#U#u-hot"));
     const handler = createNormalizeHandler({ store: new DynamoModelStore(db, config) });
     const event = sqsEvent([
       rawMessage(ws, [

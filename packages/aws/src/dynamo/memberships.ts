@@ -1,19 +1,25 @@
 import { type DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { type MembershipEdge, membershipKey } from "../../../core/src/pipeline/model-store";
+import { type Gathered, gatheredStatements, updateStatement } from "./gathered";
 import { keys } from "./keys";
 import type { ProfileStore, TableNames } from "./profiles";
-import { batchGet, ifCondition, queryAll } from "./table-ops";
+import { batchGet, ifCondition, insertStatement, queryAll, type Statement } from "./table-ops";
 
 /**
  * Memberships: the account-side item `WS#/ACCOUNT#… / MEMBER#<user>` with the earliest `since`,
  * and its inverted `byUser` index entry for "accounts of a user".
  */
 export class MembershipStore {
+  /** Membership writes, gathered 25 a request (see `saveMembership`). */
+  private readonly writes: Gathered<Statement, boolean>;
+
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tables: TableNames,
     private readonly profiles: ProfileStore,
-  ) {}
+  ) {
+    this.writes = gatheredStatements(db, "membership write");
+  }
 
   async loadMemberships(edges: MembershipEdge[]): Promise<Map<string, string>> {
     const items = await batchGet(
@@ -34,25 +40,40 @@ export class MembershipStore {
     );
   }
 
+  /**
+   * Records a membership with the earliest `since`, as PartiQL statements gathered with the
+   * batch's other membership writes (25 a request): an INSERT, and where the membership is stored
+   * already an UPDATE only if this `since` is earlier. Only when that UPDATE does not apply (the
+   * stored `since` is not later, or the item vanished meanwhile) does the UpdateItem with the
+   * whole condition settle it, so the outcome is the one that UpdateItem alone would give.
+   */
   async saveMembership(edge: MembershipEdge): Promise<boolean> {
-    const index = keys.membershipIndex(edge.workspaceId, edge.accountId, edge.userId);
     // First, so a retry after a failed membership write (which then finds the membership stored and
-    // does not write it again) has already listed the account. An account with fields is listed and
-    // stays so (only profiles without fields are ever removed): no write for it.
-    const account = { workspaceId: edge.workspaceId, kind: "account" as const, id: edge.accountId };
-    if (!(await this.profiles.hasFields(account))) await this.profiles.ensureAccountListed(account);
+    // does not write it again) has already listed the account.
+    await this.profiles.ensureAccountListed({ workspaceId: edge.workspaceId, kind: "account", id: edge.accountId });
+    const key = keys.membership(edge.workspaceId, edge.accountId, edge.userId);
+    const values = {
+      since: edge.since,
+      ...keys.membershipIndex(edge.workspaceId, edge.accountId, edge.userId),
+      account_id: edge.accountId,
+      user_id: edge.userId,
+      workspace_id: edge.workspaceId,
+    };
+    const table = this.tables.entitiesTable;
+    if (await this.writes.ask(insertStatement(table, { ...key, ...values }))) return true;
+    if (await this.writes.ask(updateStatement(table, key, values, "since > ?", [edge.since]))) return true;
     return ifCondition("membership write", () =>
       this.db.send(
         new UpdateCommand({
-          TableName: this.tables.entitiesTable,
-          Key: keys.membership(edge.workspaceId, edge.accountId, edge.userId),
+          TableName: table,
+          Key: key,
           UpdateExpression:
             "SET since = :s, gsi1pk = :g1pk, gsi1sk = :g1sk, account_id = :a, user_id = :u, workspace_id = :ws",
           ConditionExpression: "attribute_not_exists(since) OR since > :s",
           ExpressionAttributeValues: {
             ":s": edge.since,
-            ":g1pk": index.gsi1pk,
-            ":g1sk": index.gsi1sk,
+            ":g1pk": values.gsi1pk,
+            ":g1sk": values.gsi1sk,
             ":a": edge.accountId,
             ":u": edge.userId,
             ":ws": edge.workspaceId,

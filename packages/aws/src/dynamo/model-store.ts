@@ -63,8 +63,14 @@ export class DynamoModelStore implements ModelStore {
   loadProfiles(refs: ProfileRef[]): Promise<Map<string, StoredProfile>> {
     return this.profiles.loadProfiles(refs);
   }
-  saveProfile(ref: ProfileRef, fields: VersionedFields, expectedVersion: number, bucket?: string): Promise<boolean> {
-    return this.profiles.saveProfile(ref, fields, expectedVersion, bucket);
+  saveProfile(
+    ref: ProfileRef,
+    fields: VersionedFields,
+    expectedVersion: number,
+    bucket?: string,
+    exists?: boolean,
+  ): Promise<boolean> {
+    return this.profiles.saveProfile(ref, fields, expectedVersion, bucket, exists);
   }
   touchLastSeen(ref: ProfileRef, _time: string, months: string[], exists?: boolean): Promise<void> {
     return this.profiles.touchLastSeen(ref, months, exists);

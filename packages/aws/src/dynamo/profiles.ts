@@ -3,10 +3,19 @@ import { DEFAULT_BUCKET } from "../../../core/src/model/account-fields";
 import type { VersionedFields } from "../../../core/src/normalize/merge";
 import type { ProfileRef, StoredProfile } from "../../../core/src/pipeline/model-store";
 import { profileKey } from "../../../core/src/pipeline/model-store";
+import { type Gathered, gatheredReads, gatheredStatements, updateStatement } from "./gathered";
 import { type Key, keys } from "./keys";
 import { monthsOfItem, newestEventTime } from "./last-seen";
 import { storageCall } from "./storage-error";
-import { batchGet, getItem, ifCondition, queryPage, StatementCoalescer } from "./table-ops";
+import {
+  batchGet,
+  getItem,
+  ifCondition,
+  insertStatement,
+  queryPage,
+  type Statement,
+  StatementCoalescer,
+} from "./table-ops";
 
 /** The tables the model lives in (config names them). */
 export interface TableNames {
@@ -25,12 +34,25 @@ export const profileItemKey = (ref: ProfileRef): Key =>
 export class ProfileStore {
   /** Month writes of profiles that exist, gathered 25 a request (see `touchLastSeen`). */
   private readonly monthWrites: StatementCoalescer;
+  /** Profile writes and account listings, gathered 25 a request (see `saveProfile`). */
+  private readonly profileWrites: Gathered<Statement, boolean>;
+  private readonly listWrites: Gathered<Statement, boolean>;
+  /** What `ensureAccountListed` reads of the accounts, gathered into one BatchGetItem. */
+  private readonly accountReads: Gathered<Key, Record<string, unknown> | undefined>;
+  /** Listings under way, by account, so a batch's memberships of one account share one. */
+  private readonly listings = new Map<string, Promise<void>>();
 
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tables: TableNames,
   ) {
     this.monthWrites = new StatementCoalescer(db, "event months write");
+    this.profileWrites = gatheredStatements(db, "profile write");
+    this.listWrites = gatheredStatements(db, "account write");
+    this.accountReads = gatheredReads(db, tables.entitiesTable, {
+      projection: "#v, #kind, #id, workspace_id, gsi2pk, gsi2sk, #bucket",
+      names: { "#v": "version", "#kind": "kind", "#id": "id", "#bucket": "bucket" },
+    });
   }
 
   async loadProfiles(refs: ProfileRef[]): Promise<Map<string, StoredProfile>> {
@@ -54,57 +76,55 @@ export class ProfileStore {
     return result;
   }
 
+  /**
+   * Writes a profile's fields if its version is still `expectedVersion` (0: never written), as one
+   * PartiQL statement gathered with the batch's other profile writes (25 a request): an UPDATE on
+   * the version for a known profile; for a first write an INSERT, and where an item without
+   * fields is there already (a listed account, a profile only events made) an UPDATE of that
+   * unversioned item (first, when the caller read the item as there: `exists`). Only when that
+   * finds neither (the item vanished, or another writer gave it a version meanwhile) does the
+   * UpdateItem with the whole condition settle it, so every outcome is the one that UpdateItem
+   * alone would give.
+   */
   async saveProfile(
     ref: ProfileRef,
     fields: VersionedFields,
     expectedVersion: number,
     bucket?: string,
+    exists = false,
   ): Promise<boolean> {
-    const names: Record<string, string> = {
-      "#f": "f",
-      "#v": "version",
-      "#kind": "kind",
-      "#id": "id",
-      "#ws": "workspace_id",
-    };
+    const key = profileItemKey(ref);
     const values: Record<string, unknown> = {
-      ":f": fields,
-      ":nv": expectedVersion + 1,
-      ":kind": ref.kind,
-      ":id": ref.id,
-      ":ws": ref.workspaceId,
+      f: fields,
+      version: expectedVersion + 1,
+      kind: ref.kind,
+      id: ref.id,
+      workspace_id: ref.workspaceId,
+      ...(bucket === undefined ? {} : { bucket, ...keys.bucketIndex(ref.workspaceId, bucket, ref.id) }),
     };
-    let set = "SET #f = :f, #v = :nv, #kind = :kind, #id = :id, #ws = :ws";
-    if (bucket !== undefined) {
-      const index = keys.bucketIndex(ref.workspaceId, bucket, ref.id);
-      Object.assign(names, { "#bucket": "bucket", "#g2pk": "gsi2pk", "#g2sk": "gsi2sk" });
-      Object.assign(values, { ":bucket": bucket, ":g2pk": index.gsi2pk, ":g2sk": index.gsi2sk });
-      set += ", #bucket = :bucket, #g2pk = :g2pk, #g2sk = :g2sk";
+    const table = this.tables.entitiesTable;
+    if (expectedVersion > 0) {
+      return this.profileWrites.ask(updateStatement(table, key, values, `"version" = ?`, [expectedVersion]));
     }
-    values[":ev"] = expectedVersion;
-    const condition = expectedVersion === 0 ? "attribute_not_exists(#v) OR #v = :ev" : "#v = :ev";
+    const insert = () => this.profileWrites.ask(insertStatement(table, { ...key, ...values }));
+    const unversioned = () =>
+      this.profileWrites.ask(updateStatement(table, key, values, `("version" IS MISSING OR "version" = ?)`, [0]));
+    // An item read as there most likely still is; one read as missing most likely still is not.
+    const [first, second] = exists ? [unversioned, insert] : [insert, unversioned];
+    if ((await first()) || (await second())) return true;
+    const names = Object.keys(values);
     return ifCondition("profile write", () =>
       this.db.send(
         new UpdateCommand({
-          TableName: this.tables.entitiesTable,
-          Key: profileItemKey(ref),
-          UpdateExpression: set,
-          ConditionExpression: condition,
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
+          TableName: table,
+          Key: key,
+          UpdateExpression: `SET ${names.map((_, i) => `#a${i} = :a${i}`).join(", ")}`,
+          ConditionExpression: "attribute_not_exists(#v) OR #v = :zero",
+          ExpressionAttributeNames: { "#v": "version", ...Object.fromEntries(names.map((n, i) => [`#a${i}`, n])) },
+          ExpressionAttributeValues: { ":zero": 0, ...Object.fromEntries(names.map((n, i) => [`:a${i}`, values[n]])) },
         }),
       ),
     );
-  }
-
-  /** Whether a profile has fields (a versioned write made it), read consistently. */
-  async hasFields(ref: ProfileRef): Promise<boolean> {
-    const [item] = await batchGet(this.db, this.tables.entitiesTable, [profileItemKey(ref)], {
-      consistent: true,
-      projection: "#v",
-      names: { "#v": "version" },
-    });
-    return item?.version !== undefined;
   }
 
   /**
@@ -112,14 +132,36 @@ export class ProfileStore {
    * call) exist as a profile in the default bucket, so every list shows what `GET
    * /v1/accounts/{id}` answers: an account with no fields yet (`missing_required: ["name"]`). Leaves
    * whatever is stored alone (`if_not_exists`), so it never moves an account out of its bucket.
+   * An account with fields is listed and stays so (only profiles without fields are ever removed):
+   * no write for it, nor for one that has all a listing would set. The batch's accounts are read
+   * in one gathered consistent BatchGetItem; a missing one is INSERTed (gathered); the UpdateItem
+   * only fills in an incomplete item. Concurrent calls for one account share one listing.
    */
-  async ensureAccountListed(ref: ProfileRef): Promise<void> {
+  ensureAccountListed(ref: ProfileRef): Promise<void> {
+    const id = profileKey(ref);
+    let listing = this.listings.get(id);
+    if (!listing) {
+      listing = this.listAccount(ref).finally(() => this.listings.delete(id));
+      this.listings.set(id, listing);
+    }
+    return listing;
+  }
+
+  private async listAccount(ref: ProfileRef): Promise<void> {
+    const key = profileItemKey(ref);
+    const item = await this.accountReads.ask(key);
+    if (item?.version !== undefined) return;
     const index = keys.bucketIndex(ref.workspaceId, DEFAULT_BUCKET, ref.id);
+    const listed = { kind: ref.kind, id: ref.id, workspace_id: ref.workspaceId, ...index, bucket: DEFAULT_BUCKET };
+    if (item && Object.keys(listed).every((name) => item[name] !== undefined)) return;
+    if (!item && (await this.listWrites.ask(insertStatement(this.tables.entitiesTable, { ...key, ...listed })))) {
+      return;
+    }
     await storageCall("account write", () =>
       this.db.send(
         new UpdateCommand({
           TableName: this.tables.entitiesTable,
-          Key: profileItemKey(ref),
+          Key: key,
           UpdateExpression:
             "SET #kind = if_not_exists(#kind, :kind), #id = if_not_exists(#id, :id), workspace_id = if_not_exists(workspace_id, :ws), gsi2pk = if_not_exists(gsi2pk, :g2pk), gsi2sk = if_not_exists(gsi2sk, :g2sk), #bucket = if_not_exists(#bucket, :bucket)",
           ExpressionAttributeNames: { "#kind": "kind", "#id": "id", "#bucket": "bucket" },

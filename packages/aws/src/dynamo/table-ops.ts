@@ -45,7 +45,7 @@ export const unprocessedRetry: RetryPolicy = {
 };
 
 /** What is still unprocessed after the last try of a batch. */
-class UnprocessedError extends DependencyError {}
+export class UnprocessedError extends DependencyError {}
 
 /**
  * Whether a request failed only because its condition did not hold: a `ConditionExpression` of a
@@ -224,7 +224,7 @@ export interface Statement {
 export const BATCH_STATEMENT_LIMIT = 25;
 
 /** Per-statement error codes that may pass when the statement is sent again. */
-const STATEMENT_TRANSIENT = new Set([
+export const STATEMENT_TRANSIENT = new Set([
   "ProvisionedThroughputExceeded",
   "RequestLimitExceeded",
   "ThrottlingError",
@@ -233,7 +233,7 @@ const STATEMENT_TRANSIENT = new Set([
 ]);
 
 /** Per-statement error codes meaning "the item's condition did not hold" (not a fault). */
-const STATEMENT_CONDITION = new Set(["ConditionalCheckFailed", "DuplicateItem"]);
+export const STATEMENT_CONDITION = new Set(["ConditionalCheckFailed", "DuplicateItem"]);
 
 /**
  * A PartiQL `INSERT` of a whole item: applied only when no item has its key (else `DuplicateItem`,
@@ -302,7 +302,7 @@ export async function batchStatements(
 }
 
 /** Statements grouped into requests of at most 25, no item twice in one, in the order given per item. */
-function statementRequests(statements: Statement[]): { statement: Statement; at: number }[][] {
+export function statementRequests(statements: Statement[]): { statement: Statement; at: number }[][] {
   const requests: { statement: Statement; at: number }[][] = [];
   const itemsIn: Set<string>[] = [];
   const lastRequestOf = new Map<string, number>();

@@ -98,9 +98,17 @@ export interface ModelStore {
   loadProfiles(refs: ProfileRef[]): Promise<Map<string, StoredProfile>>;
   /**
    * Writes a profile's fields if its version is still `expectedVersion`; returns false when another
-   * writer got there first (the caller reloads and merges again).
+   * writer got there first (the caller reloads and merges again). `exists`: the caller read the
+   * profile's item as there (a hint, as for `touchLastSeen`: a store may write a profile read
+   * without a version more cheaply; the outcome must not depend on it).
    */
-  saveProfile(ref: ProfileRef, fields: VersionedFields, expectedVersion: number, bucket?: string): Promise<boolean>;
+  saveProfile(
+    ref: ProfileRef,
+    fields: VersionedFields,
+    expectedVersion: number,
+    bucket?: string,
+    exists?: boolean,
+  ): Promise<boolean>;
   /** The stored `since` of these memberships (absent ones are left out), keyed by `membershipKey`. */
   loadMemberships(edges: MembershipEdge[]): Promise<Map<string, string>>;
   /** Records a membership, keeping the earliest `since`; true when it is new or `since` moved earlier. */

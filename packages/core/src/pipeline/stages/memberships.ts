@@ -1,4 +1,4 @@
-import { type BatchContext, type CallUnit, CONCURRENCY, eachLimited } from "../batch-context";
+import type { BatchContext, CallUnit } from "../batch-context";
 import { type MembershipEdge, membershipKey } from "../model-store";
 
 /** The memberships of a batch that may move stored events to another account. */
@@ -51,13 +51,17 @@ export async function writeMemberships(ctx: BatchContext, units: CallUnit[]): Pr
     return since === undefined || since > e.edge.since;
   });
   const repeated = all.filter((e) => known.get(membershipKey(e.edge)) === e.edge.since).map((e) => e.edge);
-  await eachLimited(toWrite, CONCURRENCY, (entry) =>
-    ctx.run(entry.units, "membership", async () => {
-      if (await ctx.store.saveMembership(entry.edge)) {
-        changed.push(entry.edge);
-        ctx.stats.membershipsAdded++;
-      }
-    }),
+  // All at once (nothing to read first: the batch's read is done), so the store can gather the
+  // writes, and the reads of their accounts, into a few requests.
+  await Promise.all(
+    toWrite.map((entry) =>
+      ctx.run(entry.units, "membership", async () => {
+        if (await ctx.store.saveMembership(entry.edge)) {
+          changed.push(entry.edge);
+          ctx.stats.membershipsAdded++;
+        }
+      }),
+    ),
   );
   return { changed, repeated };
 }

@@ -1,3 +1,4 @@
+import pLimit from "p-limit";
 import { IngestError } from "../../errors";
 import { storedAccountBucket } from "../../normalize/materialize";
 import { type FieldOrigin, mergeFields, type Stamp } from "../../normalize/merge";
@@ -5,7 +6,7 @@ import { canonicalJson } from "../../normalize/message-id";
 import type { FieldValue } from "../../normalize/value";
 import { retryDelay } from "../../retry";
 import { defaultSourceKind } from "../../sources/kinds";
-import { type BatchContext, type CallUnit, CONCURRENCY, eachLimited } from "../batch-context";
+import { type BatchContext, type CallUnit, CONCURRENCY } from "../batch-context";
 import { type ProfileRef, problemReject, profileKey, type StoredProfile } from "../model-store";
 
 /** Largest serialised profile we write: far under DynamoDB's 400 KB item limit. */
@@ -52,17 +53,34 @@ export async function writeProfiles(ctx: BatchContext, units: CallUnit[]): Promi
   const preloaded =
     (await ctx.read(list.flatMap(unitsOf), "profile_read", () => ctx.store.loadProfiles(list.map((g) => g.ref)))) ??
     new Map<string, StoredProfile>();
-  await eachLimited(list, CONCURRENCY, (group) =>
-    ctx.run(unitsOf(group), "profile", () => writeProfile(ctx, group, preloaded.get(profileKey(group.ref)))),
+  // Every first attempt at once (it needs no read: the batch's is done), so the store can gather
+  // the writes into a few requests; only the re-reads after a lost race are bounded.
+  const reread = pLimit(CONCURRENCY);
+  await Promise.all(
+    list.map((group) =>
+      ctx.run(unitsOf(group), "profile", () =>
+        writeProfile(ctx, group, preloaded.get(profileKey(group.ref)), (ref) =>
+          reread(() => ctx.store.loadProfiles([ref])),
+        ),
+      ),
+    ),
   );
 }
 
-/** One profile's read-merge-write loop; `preloaded` is its state from the batch's read. */
-async function writeProfile(ctx: BatchContext, group: ProfileWrites, preloaded?: StoredProfile): Promise<void> {
+/**
+ * One profile's read-merge-write loop; `preloaded` is its state from the batch's read, `reload`
+ * reads it again after a lost race.
+ */
+async function writeProfile(
+  ctx: BatchContext,
+  group: ProfileWrites,
+  preloaded: StoredProfile | undefined,
+  reload: (ref: ProfileRef) => Promise<Map<string, StoredProfile>>,
+): Promise<void> {
   const { ref } = group;
   for (let attempt = 0; attempt < MAX_PROFILE_ATTEMPTS; attempt++) {
     if (attempt > 0) await lostRaceBackoff(attempt);
-    const stored = attempt === 0 ? preloaded : (await ctx.store.loadProfiles([ref])).get(profileKey(ref));
+    const stored = attempt === 0 ? preloaded : (await reload(ref)).get(profileKey(ref));
     let fields = stored?.fields ?? {};
     let changed = false;
     for (const write of group.writes) {
@@ -86,7 +104,7 @@ async function writeProfile(ctx: BatchContext, group: ProfileWrites, preloaded?:
     // A profile seen for the first time is written even with no fields: it exists now.
     if (!changed && stored) return;
     const bucket = ref.kind === "account" ? storedAccountBucket(fields) : undefined;
-    if (await ctx.store.saveProfile(ref, fields, stored?.version ?? 0, bucket)) {
+    if (await ctx.store.saveProfile(ref, fields, stored?.version ?? 0, bucket, stored !== undefined)) {
       ctx.stats.profilesWritten++;
       return;
     }
