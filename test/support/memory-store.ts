@@ -105,14 +105,16 @@ export class MemoryModelStore implements ModelStore {
     expectedVersion: number,
     bucket?: string,
     exists?: boolean,
+    months: string[] = [],
   ) {
-    this.enter("saveProfile", [ref, fields, expectedVersion, bucket, exists]);
+    this.enter("saveProfile", [ref, fields, expectedVersion, bucket, exists, months]);
     const current = this.profiles.get(profileKey(ref));
     if ((current?.version ?? 0) !== expectedVersion) return false;
     const item = this.profile(ref);
     item.fields = structuredClone(fields);
     item.version = expectedVersion + 1;
     if (bucket !== undefined) item.bucket = bucket;
+    for (const m of months) item.eventMonths.add(m);
     return true;
   }
 

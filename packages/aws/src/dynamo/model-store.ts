@@ -69,8 +69,9 @@ export class DynamoModelStore implements ModelStore {
     expectedVersion: number,
     bucket?: string,
     exists?: boolean,
+    months?: string[],
   ): Promise<boolean> {
-    return this.profiles.saveProfile(ref, fields, expectedVersion, bucket, exists);
+    return this.profiles.saveProfile(ref, fields, expectedVersion, bucket, exists, months);
   }
   touchLastSeen(ref: ProfileRef, _time: string, months: string[], exists?: boolean): Promise<void> {
     return this.profiles.touchLastSeen(ref, months, exists);

@@ -92,8 +92,11 @@ export class ProfileStore {
     expectedVersion: number,
     bucket?: string,
     exists = false,
+    months: string[] = [],
   ): Promise<boolean> {
     const key = profileItemKey(ref);
+    // New event months ride on the same write (`set_add`, as `touchLastSeen` records them).
+    const adds: Record<string, Set<string>> = months.length > 0 ? { event_months: new Set(months) } : {};
     const values: Record<string, unknown> = {
       f: fields,
       version: expectedVersion + 1,
@@ -104,11 +107,11 @@ export class ProfileStore {
     };
     const table = this.tables.entitiesTable;
     if (expectedVersion > 0) {
-      return this.profileWrites.ask(updateStatement(table, key, values, `"version" = ?`, [expectedVersion]));
+      return this.profileWrites.ask(updateStatement(table, key, values, `"version" = ?`, [expectedVersion], adds));
     }
-    const insert = () => this.profileWrites.ask(insertStatement(table, { ...key, ...values }));
+    const insert = () => this.profileWrites.ask(insertStatement(table, { ...key, ...values, ...adds }));
     const unversioned = () =>
-      this.profileWrites.ask(updateStatement(table, key, values, `("version" IS MISSING OR "version" = ?)`, [0]));
+      this.profileWrites.ask(updateStatement(table, key, values, `("version" IS MISSING OR "version" = ?)`, [0], adds));
     // An item read as there most likely still is; one read as missing most likely still is not.
     const [first, second] = exists ? [unversioned, insert] : [insert, unversioned];
     if ((await first()) || (await second())) return true;
@@ -118,10 +121,16 @@ export class ProfileStore {
         new UpdateCommand({
           TableName: table,
           Key: key,
-          UpdateExpression: `SET ${names.map((_, i) => `#a${i} = :a${i}`).join(", ")}`,
+          UpdateExpression: `SET ${names.map((_, i) => `#a${i} = :a${i}`).join(", ")}${
+            months.length > 0 ? " ADD event_months :months" : ""
+          }`,
           ConditionExpression: "attribute_not_exists(#v) OR #v = :zero",
           ExpressionAttributeNames: { "#v": "version", ...Object.fromEntries(names.map((n, i) => [`#a${i}`, n])) },
-          ExpressionAttributeValues: { ":zero": 0, ...Object.fromEntries(names.map((n, i) => [`:a${i}`, values[n]])) },
+          ExpressionAttributeValues: {
+            ":zero": 0,
+            ...Object.fromEntries(names.map((n, i) => [`:a${i}`, values[n]])),
+            ...(months.length > 0 ? { ":months": new Set(months) } : {}),
+          },
         }),
       ),
     );

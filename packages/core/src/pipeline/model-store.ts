@@ -100,7 +100,8 @@ export interface ModelStore {
    * Writes a profile's fields if its version is still `expectedVersion`; returns false when another
    * writer got there first (the caller reloads and merges again). `exists`: the caller read the
    * profile's item as there (a hint, as for `touchLastSeen`: a store may write a profile read
-   * without a version more cheaply; the outcome must not depend on it).
+   * without a version more cheaply; the outcome must not depend on it). `months`: event months
+   * the profile takes in the same write (as `touchLastSeen` records them), only if it applies.
    */
   saveProfile(
     ref: ProfileRef,
@@ -108,6 +109,7 @@ export interface ModelStore {
     expectedVersion: number,
     bucket?: string,
     exists?: boolean,
+    months?: string[],
   ): Promise<boolean>;
   /** The stored `since` of these memberships (absent ones are left out), keyed by `membershipKey`. */
   loadMemberships(edges: MembershipEdge[]): Promise<Map<string, string>>;

@@ -49,6 +49,7 @@ export async function writeProfiles(ctx: BatchContext, units: CallUnit[]): Promi
     }
   }
   const list = [...groups.values()];
+  const months = eventMonthsOf(units, groups);
   const unitsOf = (g: ProfileWrites) => g.writes.map((w) => w.unit);
   const preloaded =
     (await ctx.read(list.flatMap(unitsOf), "profile_read", () => ctx.store.loadProfiles(list.map((g) => g.ref)))) ??
@@ -59,8 +60,12 @@ export async function writeProfiles(ctx: BatchContext, units: CallUnit[]): Promi
   await Promise.all(
     list.map((group) =>
       ctx.run(unitsOf(group), "profile", () =>
-        writeProfile(ctx, group, preloaded.get(profileKey(group.ref)), (ref) =>
-          reread(() => ctx.store.loadProfiles([ref])),
+        writeProfile(
+          ctx,
+          group,
+          preloaded.get(profileKey(group.ref)),
+          (ref) => reread(() => ctx.store.loadProfiles([ref])),
+          months.get(profileKey(group.ref)),
         ),
       ),
     ),
@@ -68,14 +73,43 @@ export async function writeProfiles(ctx: BatchContext, units: CallUnit[]): Promi
 }
 
 /**
+ * The months of the batch's events that name each written profile by its id (the user; the
+ * account an event names itself: one taken from the user's memberships is resolved later, by the
+ * events stage). A profile written anyway takes its new months in the same write, so the events
+ * stage, which records the months before it stores the events, finds them there and writes the
+ * profile no second time. Months of an event that is then not stored (a duplicate, a conflict's
+ * loser, a refusal) are harmless: a month without an event of the profile only makes the
+ * `last_seen_at` reader look one month further back.
+ */
+function eventMonthsOf(units: CallUnit[], groups: Map<string, ProfileWrites>): Map<string, Set<string>> {
+  const months = new Map<string, Set<string>>();
+  const add = (ref: ProfileRef, time: string) => {
+    const key = profileKey(ref);
+    if (!groups.has(key)) return;
+    const set = months.get(key) ?? new Set<string>();
+    set.add(time.slice(0, 7));
+    months.set(key, set);
+  };
+  for (const unit of units) {
+    const event = unit.call.event;
+    if (event === null) continue;
+    const workspaceId = unit.call.workspaceId;
+    if (event.user_id !== null) add({ workspaceId, kind: "user", id: event.user_id }, event.timestamp);
+    if (event.account_id !== null) add({ workspaceId, kind: "account", id: event.account_id }, event.timestamp);
+  }
+  return months;
+}
+
+/**
  * One profile's read-merge-write loop; `preloaded` is its state from the batch's read, `reload`
- * reads it again after a lost race.
+ * reads it again after a lost race, `months` the batch's event months of it (see `eventMonthsOf`).
  */
 async function writeProfile(
   ctx: BatchContext,
   group: ProfileWrites,
   preloaded: StoredProfile | undefined,
   reload: (ref: ProfileRef) => Promise<Map<string, StoredProfile>>,
+  months: Set<string> = new Set(),
 ): Promise<void> {
   const { ref } = group;
   for (let attempt = 0; attempt < MAX_PROFILE_ATTEMPTS; attempt++) {
@@ -104,7 +138,8 @@ async function writeProfile(
     // A profile seen for the first time is written even with no fields: it exists now.
     if (!changed && stored) return;
     const bucket = ref.kind === "account" ? storedAccountBucket(fields) : undefined;
-    if (await ctx.store.saveProfile(ref, fields, stored?.version ?? 0, bucket, stored !== undefined)) {
+    const newMonths = [...months].filter((m) => !stored?.eventMonths.includes(m));
+    if (await ctx.store.saveProfile(ref, fields, stored?.version ?? 0, bucket, stored !== undefined, newMonths)) {
       ctx.stats.profilesWritten++;
       return;
     }
