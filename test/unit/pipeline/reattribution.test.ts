@@ -75,6 +75,42 @@ describe("membership re-attribution stage", () => {
   });
 });
 
+describe("membership re-attribution through the months marked on users", () => {
+  it("reads every user's months once and searches only users with a marked month from `since` on", async () => {
+    const store = new MemoryModelStore();
+    // u1: an event with no account context (marked); u2: an event with its own account (not marked).
+    await deliver(store, [track("m1"), track("m2", { userId: "u2", properties: { account_id: "ctx" } })]);
+    const edges = [
+      edge("acc", "2024-04-01T00:00:00.000Z"),
+      { ...edge("acc", "2024-04-01T00:00:00.000Z"), userId: "u2" },
+    ];
+    for (const e of edges) await store.saveMembership(e);
+    const { ctx, units } = batchOf([], store);
+    const before = store.calls.length;
+    await reattributeEvents(ctx, { changed: edges, repeated: [] }, units, new Map());
+    const called = store.calls.slice(before);
+    expect(called.filter((c) => c.method === "userMonths").length).toBe(1);
+    expect(called.filter((c) => c.method === "userMemberships").map((c) => c.args[1])).toEqual(["u1"]);
+    expect(store.event(WS, "m1")?.account_id).toBe("acc");
+    expect(store.event(WS, "m2")?.account_id).toBe("ctx");
+  });
+
+  it("a marked month before `since` is not searched", async () => {
+    const store = new MemoryModelStore();
+    await deliver(store, [track("m1")]);
+    await store.saveMembership(edge("acc", "2024-06-01T00:00:00.000Z"));
+    const { ctx, units } = batchOf([], store);
+    await reattributeEvents(
+      ctx,
+      { changed: [edge("acc", "2024-06-01T00:00:00.000Z")], repeated: [] },
+      units,
+      new Map(),
+    );
+    expect(store.count("userEventsResolvedFromMemberships")).toBe(0);
+    expect(store.event(WS, "m1")?.account_id).toBeNull();
+  });
+});
+
 describe("alias re-attribution stage", () => {
   it("a new link moves the anonymous id's events to the user", async () => {
     const store = new MemoryModelStore();
