@@ -1,7 +1,7 @@
 import { IngestError } from "../../errors";
 import { type NormalizedEvent, resolveEventAccount } from "../../normalize/event";
 import { type BatchContext, type CallUnit, CONCURRENCY, eachLimited } from "../batch-context";
-import { type StoredEvent, scopedKey, type UserMonths } from "../model-store";
+import { profileKey, type StoredEvent, scopedKey, type UserMonths } from "../model-store";
 import type { BatchEvent } from "./event-conflicts";
 import { noteSeen, recomputeLastSeen, type SeenMap, touchSeenProfiles } from "./last-seen";
 import type { MembershipChanges } from "./memberships";
@@ -75,7 +75,8 @@ export async function rewriteReattributed(
  * Another normalizer may have stored a membership of the user between this batch's membership
  * read and its event write, and looked for the user's events before they existed. Reading the
  * memberships again after the write closes that gap: whichever of the two runs second sees the
- * other's write. Events whose account changes are recorded (months, last seen) and rewritten.
+ * other's write. Events whose account changes are recorded (months, last seen: every user's at
+ * once) and then rewritten.
  *
  * @example
  * await recheckUserAccounts(ctx, "w1", written, membershipsReadBefore);
@@ -93,34 +94,43 @@ export async function recheckUserAccounts(
   }
   const same = (a: UserMemberships, b: UserMemberships) =>
     a.length === b.length && a.every((m) => b.some((n) => n.accountId === m.accountId && n.since === m.since));
-  await eachLimited([...byUser.entries()], CONCURRENCY, ([userId, events]) =>
-    ctx.run(
-      events.flatMap((e) => e.units),
-      "membership_recheck",
-      async () => {
-        const now = await ctx.store.userMemberships(ws, userId);
-        if (same(now, before.get(scopedKey(ws, userId)) ?? [])) return;
-        const seen: SeenMap = new Map();
-        const leftAccounts = new Set<string>();
-        const updates: StoredEvent[] = [];
-        for (const { event, units } of events) {
-          const { next, moved } = reresolve(event, now);
-          if (!moved) continue;
-          if (next.account_id !== null) {
-            noteSeen(seen, { workspaceId: ws, kind: "account", id: next.account_id }, next.timestamp, units);
-          }
-          if (event.account_id !== null && event.account_id !== next.account_id) leftAccounts.add(event.account_id);
-          updates.push({ ...next, workspace_id: ws });
+  const seen: SeenMap = new Map();
+  const moves: { units: CallUnit[]; profiles: Set<string>; r: Reattribution }[] = [];
+  await eachLimited([...byUser.entries()], CONCURRENCY, ([userId, events]) => {
+    const units = events.flatMap((e) => e.units);
+    return ctx.run(units, "membership_recheck", async () => {
+      const now = await ctx.store.userMemberships(ws, userId);
+      if (same(now, before.get(scopedKey(ws, userId)) ?? [])) return;
+      const profiles = new Set<string>();
+      const leftAccounts = new Set<string>();
+      const updates: StoredEvent[] = [];
+      for (const { event, units: eventUnits } of events) {
+        const { next, moved } = reresolve(event, now);
+        if (!moved) continue;
+        if (next.account_id !== null) {
+          const ref = { workspaceId: ws, kind: "account" as const, id: next.account_id };
+          noteSeen(seen, ref, next.timestamp, eventUnits);
+          profiles.add(profileKey(ref));
         }
-        if (updates.length === 0) return;
-        const recordFirst = {
-          seen,
-          code: "event.recheck_incomplete",
-          message: "could not record the re-resolved events' accounts",
-        };
-        await rewriteReattributed(ctx, ws, { updates, leftAccounts, recordFirst });
-      },
-    ),
+        if (event.account_id !== null && event.account_id !== next.account_id) leftAccounts.add(event.account_id);
+        updates.push({ ...next, workspace_id: ws });
+      }
+      if (updates.length > 0) moves.push({ units, profiles, r: { updates, leftAccounts } });
+    });
+  });
+  if (moves.length === 0) return;
+  // Months first, every user's in one pass; a user whose accounts could not be recorded is not
+  // rewritten (its records go back).
+  const unrecorded = await touchSeenProfiles(ctx, seen);
+  await eachLimited(moves, CONCURRENCY, ({ units, profiles, r }) =>
+    ctx.run(units, "membership_recheck", async () => {
+      if ([...profiles].some((key) => unrecorded.has(key))) {
+        throw new IngestError("event.recheck_incomplete", "could not record the re-resolved events' accounts", {
+          retryable: true,
+        });
+      }
+      await rewriteReattributed(ctx, ws, r);
+    }),
   );
 }
 
