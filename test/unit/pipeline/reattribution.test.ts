@@ -127,7 +127,7 @@ describe("membership recheck after the event write", () => {
         store.memberships.set(`${userId}-${accountId}`, { workspaceId: WS, accountId, userId, since });
       }
     };
-    return { store, ...batch };
+    return batch;
   }
 
   it("records every moved event's account in one pass before the rewrites", async () => {
