@@ -29,12 +29,12 @@ export function noteSeen(seen: SeenMap, ref: ProfileRef, time: string, units: Ca
 }
 
 /**
- * The marks a user's month write carries: its new marked months, and `complete` when this write
- * records its first month (nothing recorded before can lack a mark) or it was complete already.
+ * The marks a user's month write carries: its marked months, and `complete` when this write records
+ * the user's first month (no event of it was stored before, so none can lack a mark).
  */
 function marksToWrite(entry: { ref: ProfileRef; marks: Set<string> }, current?: StoredProfile): MonthMarks | undefined {
   if (entry.ref.kind !== "user") return undefined;
-  const complete = !current || current.eventMonths.length === 0 || current.marks?.complete === true;
+  const complete = !current || current.eventMonths.length === 0;
   return entry.marks.size === 0 && !complete ? undefined : { months: [...entry.marks], complete };
 }
 
