@@ -5,6 +5,7 @@ import {
   type EventVersion,
   type MembershipEdge,
   type ModelStore,
+  type MonthMarks,
   membershipKey,
   type PendingCall,
   type ProfileRef,
@@ -13,6 +14,7 @@ import {
   type StoredEvent,
   type StoredProfile,
   scopedKey,
+  type UserMonths,
 } from "../../packages/core/src/pipeline/model-store";
 
 /** A stored profile as the memory store keeps it (`fields` absent: only events or memberships made it). */
@@ -21,6 +23,8 @@ interface ProfileItem {
   fields?: VersionedFields;
   version: number;
   eventMonths: Set<string>;
+  /** A user's marked months and whether they are complete (`MonthMarks`), as the adapter's item. */
+  marks?: { months: Set<string>; complete: boolean };
   bucket?: string;
 }
 
@@ -94,7 +98,23 @@ export class MemoryModelStore implements ModelStore {
         fields: structuredClone(item.fields ?? {}),
         version: item.version,
         eventMonths: [...item.eventMonths],
+        ...this.marksOf(item),
       });
+    }
+    return result;
+  }
+
+  private marksOf(item: ProfileItem): { marks?: MonthMarks } {
+    return item.marks ? { marks: { months: [...item.marks.months].sort(), complete: item.marks.complete } } : {};
+  }
+
+  async userMonths(users: { workspaceId: string; userId: string }[]): Promise<Map<string, UserMonths>> {
+    this.enter("userMonths", [users]);
+    const result = new Map<string, UserMonths>();
+    for (const { workspaceId, userId } of users) {
+      const item = this.profiles.get(profileKey({ workspaceId, kind: "user", id: userId }));
+      if (item)
+        result.set(scopedKey(workspaceId, userId), { eventMonths: [...item.eventMonths], ...this.marksOf(item) });
     }
     return result;
   }
@@ -216,18 +236,22 @@ export class MemoryModelStore implements ModelStore {
       .map((e) => structuredClone(e));
   }
 
-  async userEventsResolvedFromMemberships(workspaceId: string, userId: string, fromTime: string) {
-    this.enter("userEventsResolvedFromMemberships", [workspaceId, userId, fromTime]);
+  async userEventsResolvedFromMemberships(workspaceId: string, userId: string, fromTime: string, months: string[]) {
+    this.enter("userEventsResolvedFromMemberships", [workspaceId, userId, fromTime, months]);
     return this.userEventsByMonths(workspaceId, userId, monthOf(fromTime)).filter(
-      (e) => e.account_from_user && order(e) >= fromTime,
+      (e) => e.account_from_user && order(e) >= fromTime && months.includes(monthOf(e.timestamp)),
     );
   }
 
-  async touchLastSeen(ref: ProfileRef, time: string, months: string[]): Promise<void> {
-    this.enter("touchLastSeen", [ref, time, months]);
+  async touchLastSeen(ref: ProfileRef, time: string, months: string[], exists?: boolean, marks?: MonthMarks) {
+    this.enter("touchLastSeen", [ref, time, months, exists, marks]);
     const item = this.profile(ref);
     if (ref.kind === "account") item.bucket ??= "subscribed";
     for (const m of months) item.eventMonths.add(m);
+    if (!marks) return;
+    item.marks ??= { months: new Set(), complete: false };
+    for (const m of marks.months) item.marks.months.add(m);
+    if (marks.complete) item.marks.complete = true;
   }
 
   async recomputeLastSeen(ref: ProfileRef): Promise<void> {

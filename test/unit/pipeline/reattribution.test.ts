@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { normalizeBatch } from "../../../packages/core/src/pipeline/normalize-batch";
 import { reattributeAliasedEvents } from "../../../packages/core/src/pipeline/stages/alias-reattribution";
+import { writeEvents } from "../../../packages/core/src/pipeline/stages/events";
 import type { SeenMap } from "../../../packages/core/src/pipeline/stages/last-seen";
 import { reattributeEvents } from "../../../packages/core/src/pipeline/stages/reattribution";
 import { MemoryModelStore } from "../../support/memory-store";
-import { batchOf, NOW, record, track, WS } from "./batch";
+import { batchOf, NOW, record, storageError, track, WS } from "./batch";
 
 /** Runs calls through the whole pipeline, as earlier deliveries would have. */
 async function deliver(store: MemoryModelStore, calls: Record<string, unknown>[]) {
@@ -72,6 +73,85 @@ describe("membership re-attribution stage", () => {
     expect([...seen.values()].map((s) => s.ref.id)).toEqual(["acc"]);
     expect(store.count("recomputeLastSeen")).toBe(1);
     expect(ctx.stats.eventsReattributed).toBe(0);
+  });
+});
+
+describe("membership re-attribution through the months marked on users", () => {
+  it("reads every user's months once and searches only users with a marked month from `since` on", async () => {
+    const store = new MemoryModelStore();
+    // u1: an event with no account context (marked); u2: an event with its own account (not marked).
+    await deliver(store, [track("m1"), track("m2", { userId: "u2", properties: { account_id: "ctx" } })]);
+    const edges = [
+      edge("acc", "2024-04-01T00:00:00.000Z"),
+      { ...edge("acc", "2024-04-01T00:00:00.000Z"), userId: "u2" },
+    ];
+    for (const e of edges) await store.saveMembership(e);
+    const { ctx, units } = batchOf([], store);
+    const before = store.calls.length;
+    await reattributeEvents(ctx, { changed: edges, repeated: [] }, units, new Map());
+    const called = store.calls.slice(before);
+    expect(called.filter((c) => c.method === "userMonths").length).toBe(1);
+    expect(called.filter((c) => c.method === "userMemberships").map((c) => c.args[1])).toEqual(["u1"]);
+    expect(store.event(WS, "m1")?.account_id).toBe("acc");
+    expect(store.event(WS, "m2")?.account_id).toBe("ctx");
+  });
+
+  it("a marked month before `since` is not searched", async () => {
+    const store = new MemoryModelStore();
+    await deliver(store, [track("m1")]);
+    await store.saveMembership(edge("acc", "2024-06-01T00:00:00.000Z"));
+    const { ctx, units } = batchOf([], store);
+    await reattributeEvents(
+      ctx,
+      { changed: [edge("acc", "2024-06-01T00:00:00.000Z")], repeated: [] },
+      units,
+      new Map(),
+    );
+    expect(store.count("userEventsResolvedFromMemberships")).toBe(0);
+    expect(store.event(WS, "m1")?.account_id).toBeNull();
+  });
+});
+
+describe("membership recheck after the event write", () => {
+  /** Two users' events, whose memberships another normalizer stores right after the event read. */
+  function racedBatch() {
+    const store = new MemoryModelStore();
+    const batch = batchOf([track("m1"), track("m2", { userId: "u2" })], store);
+    store.fault = (method) => {
+      if (method !== "insertEvents") return;
+      for (const [userId, accountId] of [
+        ["u1", "acc1"],
+        ["u2", "acc2"],
+      ] as const) {
+        const since = "2024-04-01T00:00:00.000Z";
+        store.memberships.set(`${userId}-${accountId}`, { workspaceId: WS, accountId, userId, since });
+      }
+    };
+    return batch;
+  }
+
+  it("records every moved event's account in one pass before the rewrites", async () => {
+    const { store, ctx, units } = racedBatch();
+    await writeEvents(ctx, units);
+    expect(store.event(WS, "m1")?.account_id).toBe("acc1");
+    expect(store.event(WS, "m2")?.account_id).toBe("acc2");
+    const after = store.calls.slice(store.calls.findIndex((c) => c.method === "insertEvents"));
+    const methods = after.map((c) => c.method);
+    expect(methods.filter((m) => m === "loadProfiles").length).toBe(1);
+    expect(methods.lastIndexOf("touchLastSeen")).toBeLessThan(methods.indexOf("rewriteEvents"));
+  });
+
+  it("a user whose account could not be recorded keeps its event as it was, and its record goes back", async () => {
+    const { store, ctx, units } = racedBatch();
+    const race = store.fault;
+    store.fault = (method, args) => {
+      race(method, args);
+      if (method === "touchLastSeen" && (args[0] as { id: string }).id === "acc2") throw storageError(true);
+    };
+    await writeEvents(ctx, units);
+    expect(store.event(WS, "m1")?.account_id).toBe("acc1");
+    expect(store.event(WS, "m2")?.account_id).toBeNull();
+    expect(ctx.failed.size).toBe(1);
   });
 });
 

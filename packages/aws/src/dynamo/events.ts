@@ -1,8 +1,14 @@
 import { type DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
-import type { EventVersion, StoredEvent } from "../../../core/src/pipeline/model-store";
+import {
+  type EventVersion,
+  type StoredEvent,
+  scopedKey,
+  type UserMonths,
+} from "../../../core/src/pipeline/model-store";
 import { type Key, keys, monthOf } from "./keys";
+import { marksOfItem, monthsOfItem } from "./last-seen";
 import type { ProfileStore, TableNames } from "./profiles";
-import { batchGet, batchStatements, getItem, ifCondition, insertStatement, queryAll } from "./table-ops";
+import { batchGet, batchStatements, ifCondition, insertStatement, queryAll } from "./table-ops";
 
 /** Conditional event puts run this many at a time (BatchWriteItem has no conditions). */
 const PUT_CONCURRENCY = 8;
@@ -130,17 +136,34 @@ export class EventStore {
     );
   }
 
+  /** The users' months and marks, one consistent BatchGetItem (100 keys a request) for all of them. */
+  async userMonths(users: { workspaceId: string; userId: string }[]): Promise<Map<string, UserMonths>> {
+    const byKey = new Map(users.map((u) => [JSON.stringify(keys.user(u.workspaceId, u.userId)), u]));
+    const items = await batchGet(
+      this.db,
+      this.tables.entitiesTable,
+      [...byKey.keys()].map((k) => JSON.parse(k)),
+      { consistent: true, projection: "event_months, from_user_months, from_user_complete" },
+    );
+    const found = new Map<string, UserMonths>();
+    for (const item of items) {
+      const user = byKey.get(JSON.stringify({ pk: item.pk, sk: item.sk }));
+      if (user)
+        found.set(scopedKey(user.workspaceId, user.userId), {
+          eventMonths: monthsOfItem(item),
+          marks: marksOfItem(item),
+        });
+    }
+    return found;
+  }
+
   async userEventsResolvedFromMemberships(
     workspaceId: string,
     userId: string,
     fromTime: string,
+    months: string[],
   ): Promise<StoredEvent[]> {
-    const user = await getItem(this.db, this.tables.entitiesTable, keys.user(workspaceId, userId), {
-      consistent: true,
-      operation: "user read",
-    });
-    const months = [...((user?.event_months as Set<string> | undefined) ?? [])].filter((m) => m >= monthOf(fromTime));
-    return this.userEventsIn(workspaceId, userId, months.sort(), {
+    return this.userEventsIn(workspaceId, userId, months, {
       from: fromTime,
       filter: "account_from_user = :yes",
       values: { ":yes": true },

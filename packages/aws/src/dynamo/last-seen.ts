@@ -1,6 +1,7 @@
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import pLimit from "p-limit";
 import type { ProfileKind } from "../../../core/src/normalize/profile-fields";
+import type { MonthMarks } from "../../../core/src/pipeline/model-store";
 import { keys } from "./keys";
 import { queryPage } from "./table-ops";
 
@@ -10,6 +11,17 @@ export const LAST_SEEN_CONCURRENCY = 8;
 /** The months a stored profile item has events in, newest first. */
 export function monthsOfItem(item: Record<string, unknown> | undefined): string[] {
   return [...((item?.event_months as Set<string> | undefined) ?? [])].sort().reverse();
+}
+
+/**
+ * A user item's marks (`MonthMarks`): `from_user_months`, the months holding events whose account
+ * came from the user's memberships, and `from_user_complete`, set by the write that recorded its
+ * first month. Readers of `event_months` never look at them. Undefined on an item without either.
+ */
+export function marksOfItem(item: Record<string, unknown> | undefined): MonthMarks | undefined {
+  const months = item?.from_user_months as Set<string> | undefined;
+  const complete = item?.from_user_complete === true;
+  return months === undefined && !complete ? undefined : { months: [...(months ?? [])].sort(), complete };
 }
 
 /**

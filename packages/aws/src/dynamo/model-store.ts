@@ -6,11 +6,13 @@ import type {
   EventVersion,
   MembershipEdge,
   ModelStore,
+  MonthMarks,
   PendingCall,
   ProfileRef,
   RejectRecord,
   StoredEvent,
   StoredProfile,
+  UserMonths,
 } from "../../../core/src/pipeline/model-store";
 import { AliasStore } from "./aliases";
 import { DeletionStore } from "./deletion";
@@ -73,8 +75,8 @@ export class DynamoModelStore implements ModelStore {
   ): Promise<boolean> {
     return this.profiles.saveProfile(ref, fields, expectedVersion, bucket, exists, months);
   }
-  touchLastSeen(ref: ProfileRef, _time: string, months: string[], exists?: boolean): Promise<void> {
-    return this.profiles.touchLastSeen(ref, months, exists);
+  touchLastSeen(ref: ProfileRef, _time: string, months: string[], exists?: boolean, marks?: MonthMarks): Promise<void> {
+    return this.profiles.touchLastSeen(ref, months, exists, marks);
   }
   recomputeLastSeen(ref: ProfileRef): Promise<void> {
     return this.profiles.recomputeLastSeen(ref);
@@ -102,8 +104,11 @@ export class DynamoModelStore implements ModelStore {
   rewriteEvents(events: StoredEvent[]): Promise<void> {
     return this.events.rewriteEvents(events);
   }
-  userEventsResolvedFromMemberships(workspaceId: string, userId: string, fromTime: string): Promise<StoredEvent[]> {
-    return this.events.userEventsResolvedFromMemberships(workspaceId, userId, fromTime);
+  userMonths(users: { workspaceId: string; userId: string }[]): Promise<Map<string, UserMonths>> {
+    return this.events.userMonths(users);
+  }
+  userEventsResolvedFromMemberships(workspaceId: string, userId: string, fromTime: string, months: string[]) {
+    return this.events.userEventsResolvedFromMemberships(workspaceId, userId, fromTime, months);
   }
   eventsAttributedByAlias(workspaceId: string, anonymousId: string, userId: string | null): Promise<StoredEvent[]> {
     return this.events.eventsAttributedByAlias(workspaceId, anonymousId, userId);

@@ -1,11 +1,11 @@
 import { type DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { DEFAULT_BUCKET } from "../../../core/src/model/account-fields";
 import type { VersionedFields } from "../../../core/src/normalize/merge";
-import type { ProfileRef, StoredProfile } from "../../../core/src/pipeline/model-store";
+import type { MonthMarks, ProfileRef, StoredProfile } from "../../../core/src/pipeline/model-store";
 import { profileKey } from "../../../core/src/pipeline/model-store";
 import { type Gathered, gatheredReads, gatheredStatements, updateStatement } from "./gathered";
 import { type Key, keys } from "./keys";
-import { monthsOfItem, newestEventTime } from "./last-seen";
+import { marksOfItem, monthsOfItem, newestEventTime } from "./last-seen";
 import { storageCall } from "./storage-error";
 import {
   batchGet,
@@ -71,6 +71,7 @@ export class ProfileStore {
         fields: (item.f as VersionedFields | undefined) ?? {},
         version: (item.version as number | undefined) ?? 0,
         eventMonths: [...((item.event_months as Set<string> | undefined) ?? [])],
+        marks: marksOfItem(item),
       });
     }
     return result;
@@ -200,14 +201,15 @@ export class ProfileStore {
    * Records that a profile has events in `months` (only called for months it does not have yet:
    * rare once a profile is active), creating the profile if only events name it. An account known
    * only from events sits in the default bucket until its group call arrives. `last_seen_at` is
-   * not stored: readers derive it from the event indexes (last-seen.ts).
+   * not stored: readers derive it from the event indexes (last-seen.ts). A user's `marks` go in
+   * the same write (`from_user_months`, `from_user_complete`: see `marksOfItem`).
    */
-  async touchLastSeen(ref: ProfileRef, months: string[], exists = false): Promise<void> {
+  async touchLastSeen(ref: ProfileRef, months: string[], exists = false, marks?: MonthMarks): Promise<void> {
     // A profile read as existing takes the months by a PartiQL UPDATE, gathered with the batch's
     // other month writes into one request per 25. It applies only where the item has everything
     // the UpdateItem below would otherwise fill in (so both leave the same item); else, or when
     // the profile has gone since it was read, the UpdateItem does it, creating what is missing.
-    if (exists && (await this.monthWrites.submit(this.monthStatement(ref, months)))) return;
+    if (exists && (await this.monthWrites.submit(this.monthStatement(ref, months, marks)))) return;
     const values: Record<string, unknown> = {
       ":months": new Set(months),
       ":kind": ref.kind,
@@ -216,6 +218,7 @@ export class ProfileStore {
     };
     let set =
       "SET #kind = if_not_exists(#kind, :kind), #id = if_not_exists(#id, :id), workspace_id = if_not_exists(workspace_id, :ws)";
+    let add = "ADD event_months :months";
     const names: Record<string, string> = { "#kind": "kind", "#id": "id" };
     if (ref.kind === "account") {
       const index = keys.bucketIndex(ref.workspaceId, DEFAULT_BUCKET, ref.id);
@@ -224,12 +227,20 @@ export class ProfileStore {
       set +=
         ", gsi2pk = if_not_exists(gsi2pk, :g2pk), gsi2sk = if_not_exists(gsi2sk, :g2sk), #bucket = if_not_exists(#bucket, :bucket)";
     }
+    if (marks?.complete) {
+      set += ", from_user_complete = :complete";
+      values[":complete"] = true;
+    }
+    if (marks && marks.months.length > 0) {
+      add += ", from_user_months :marks";
+      values[":marks"] = new Set(marks.months);
+    }
     await storageCall("event months write", () =>
       this.db.send(
         new UpdateCommand({
           TableName: this.tables.entitiesTable,
           Key: profileItemKey(ref),
-          UpdateExpression: `${set} ADD event_months :months`,
+          UpdateExpression: `${set} ${add}`,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
         }),
@@ -237,15 +248,25 @@ export class ProfileStore {
     );
   }
 
-  /** `event_months` gets `months`, where the profile item exists complete (kind, id, workspace, bucket). */
-  private monthStatement(ref: ProfileRef, months: string[]) {
+  /** `event_months` gets `months` (and a user its marks), where the profile item exists complete (kind, id, workspace, bucket). */
+  private monthStatement(ref: ProfileRef, months: string[], marks?: MonthMarks) {
     const key = profileItemKey(ref);
     const complete = `"kind" IS NOT MISSING AND "id" IS NOT MISSING AND workspace_id IS NOT MISSING${
       ref.kind === "account" ? ` AND gsi2pk IS NOT MISSING AND gsi2sk IS NOT MISSING AND "bucket" IS NOT MISSING` : ""
     }`;
+    const sets = ["SET event_months = set_add(event_months, ?)"];
+    const parameters: unknown[] = [new Set(months)];
+    if (marks?.complete) {
+      sets.push("SET from_user_complete = ?");
+      parameters.push(true);
+    }
+    if (marks && marks.months.length > 0) {
+      sets.push("SET from_user_months = set_add(from_user_months, ?)");
+      parameters.push(new Set(marks.months));
+    }
     return {
-      Statement: `UPDATE "${this.tables.entitiesTable}" SET event_months = set_add(event_months, ?) WHERE pk = ? AND sk = ? AND ${complete}`,
-      Parameters: [new Set(months), key.pk, key.sk],
+      Statement: `UPDATE "${this.tables.entitiesTable}" ${sets.join(" ")} WHERE pk = ? AND sk = ? AND ${complete}`,
+      Parameters: [...parameters, key.pk, key.sk],
       key,
     };
   }

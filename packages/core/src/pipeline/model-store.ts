@@ -11,6 +11,27 @@ export interface StoredProfile {
   version: number;
   /** The months that have the profile's events (`last_seen_at` is derived from those events). */
   eventMonths: string[];
+  /** A user's months marked as holding events whose account came from its memberships (see {@link MonthMarks}). */
+  marks?: MonthMarks;
+}
+
+/**
+ * What a user's profile records about its events whose account came from its memberships
+ * (`account_from_user`, spec 3.3): the months that hold (or held) one, recorded before the event
+ * is stored or moved there, so membership re-attribution searches only those months. `complete`:
+ * the profile's months were all recorded by code that marks (set when its first month is), so a
+ * month not marked has no such event; a profile without it (recorded before the marks) has its
+ * every month searched. A superset is never wrong (a month searched for nothing).
+ */
+export interface MonthMarks {
+  months: string[];
+  complete: boolean;
+}
+
+/** What membership re-attribution reads of a user, consistently, after writing the memberships. */
+export interface UserMonths {
+  eventMonths: string[];
+  marks?: MonthMarks;
 }
 
 export interface ProfileRef {
@@ -134,17 +155,28 @@ export interface ModelStore {
    * stored as the same call: an event a deletion removed meanwhile is not brought back.
    */
   rewriteEvents(events: StoredEvent[]): Promise<void>;
-  /** Events of a user, from `fromTime` on, whose account came from the user's memberships. */
-  userEventsResolvedFromMemberships(workspaceId: string, userId: string, fromTime: string): Promise<StoredEvent[]>;
+  /**
+   * The months of these users (keyed by `scopedKey(workspaceId, userId)`; users with no profile are
+   * left out), read consistently, in as few requests as the store can.
+   */
+  userMonths(users: { workspaceId: string; userId: string }[]): Promise<Map<string, UserMonths>>;
+  /** Events of a user in these months, from `fromTime` on, whose account came from the user's memberships. */
+  userEventsResolvedFromMemberships(
+    workspaceId: string,
+    userId: string,
+    fromTime: string,
+    months: string[],
+  ): Promise<StoredEvent[]>;
   /**
    * Records that a profile has events in `months` (creating a profile only events name), before
    * those events are written; called only for months the profile does not have yet. `time` is the
    * newest of those events: stores derive `last_seen_at` at read time from the stored events
    * themselves (the newest in the profile's newest month), so the DynamoDB adapter keeps no copy.
    * `exists`: the batch read the profile (a hint: a store may write an existing profile more
-   * cheaply; it must still create one that has gone since).
+   * cheaply; it must still create one that has gone since). `marks`: a user's months to mark (added
+   * to what is stored) and whether to record that its marks are complete, in the same write.
    */
-  touchLastSeen(ref: ProfileRef, time: string, months: string[], exists?: boolean): Promise<void>;
+  touchLastSeen(ref: ProfileRef, time: string, months: string[], exists?: boolean, marks?: MonthMarks): Promise<void>;
   /**
    * After events left a profile (moved to another account or user, deleted, lost a conflict):
    * `last_seen_at` follows by itself (it is derived from the events left); what is recomputed here is

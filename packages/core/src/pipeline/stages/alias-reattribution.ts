@@ -45,7 +45,9 @@ export async function reattributeAliasedEvents(
           : moved;
         if (event.account_id !== null && event.account_id !== next.account_id) leftAccounts.add(event.account_id);
         for (const map of [seen, own]) {
-          noteSeen(map, { workspaceId: ws, kind: "user", id: alias.to }, next.timestamp, [alias.unit]);
+          // Marked when its account comes from the user's memberships: a later one re-attributes it.
+          const user = { workspaceId: ws, kind: "user" as const, id: alias.to };
+          noteSeen(map, user, next.timestamp, [alias.unit], next.account_from_user);
           if (next.account_id !== null) {
             noteSeen(map, { workspaceId: ws, kind: "account", id: next.account_id }, next.timestamp, [alias.unit]);
           }

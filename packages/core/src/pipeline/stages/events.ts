@@ -112,7 +112,13 @@ async function storeEvents(
   const seen: SeenMap = new Map();
   for (const { event, units } of all) {
     if (event.user_id !== null)
-      noteSeen(seen, { workspaceId: ws, kind: "user", id: event.user_id }, event.timestamp, units);
+      noteSeen(
+        seen,
+        { workspaceId: ws, kind: "user", id: event.user_id },
+        event.timestamp,
+        units,
+        event.account_from_user,
+      );
     if (event.account_id !== null) {
       noteSeen(seen, { workspaceId: ws, kind: "account", id: event.account_id }, event.timestamp, units);
     }

@@ -1,25 +1,41 @@
-import { type BatchContext, type CallUnit, eachLimited } from "../batch-context";
-import { type ModelStore, type ProfileRef, profileKey } from "../model-store";
-
-/** Month writes in flight at once (a PartiQL batch holds 25). */
-const MONTH_WRITES_AT_ONCE = 25;
-
-/** Profiles seen by a batch's events: the latest time, the months, and the calls that saw them. */
-export type SeenMap = Map<string, { ref: ProfileRef; time: string; months: Set<string>; units: CallUnit[] }>;
+import { type BatchContext, type CallUnit, CONCURRENCY, eachLimited } from "../batch-context";
+import { type ModelStore, type MonthMarks, type ProfileRef, profileKey, type StoredProfile } from "../model-store";
 
 /**
- * Notes that a profile was seen at `time`, by the calls in `units` (whose records fail if the write does).
+ * Profiles seen by a batch's events: the latest time, the months, the months to mark (a user's
+ * events whose account came from its memberships: see `MonthMarks`), and the calls that saw them.
+ */
+export type SeenMap = Map<
+  string,
+  { ref: ProfileRef; time: string; months: Set<string>; marks: Set<string>; units: CallUnit[] }
+>;
+
+/**
+ * Notes that a profile was seen at `time`, by the calls in `units` (whose records fail if the write
+ * does). `fromUser`: the event's account came from the user's memberships (`account_from_user`),
+ * so the user's month is marked for membership re-attribution to search.
  *
  * @example
- * noteSeen(seen, { workspaceId: "w1", kind: "user", id: "u1" }, event.timestamp, [unit]);
+ * noteSeen(seen, { workspaceId: "w1", kind: "user", id: "u1" }, event.timestamp, [unit], event.account_from_user);
  */
-export function noteSeen(seen: SeenMap, ref: ProfileRef, time: string, units: CallUnit[]): void {
+export function noteSeen(seen: SeenMap, ref: ProfileRef, time: string, units: CallUnit[], fromUser = false): void {
   const key = profileKey(ref);
-  const entry = seen.get(key) ?? { ref, time, months: new Set<string>(), units: [] };
+  const entry = seen.get(key) ?? { ref, time, months: new Set<string>(), marks: new Set<string>(), units: [] };
   if (time > entry.time) entry.time = time;
   entry.months.add(time.slice(0, 7));
+  if (fromUser && ref.kind === "user") entry.marks.add(time.slice(0, 7));
   entry.units.push(...units);
   seen.set(key, entry);
+}
+
+/**
+ * The marks a user's month write carries: its marked months, and `complete` when this write records
+ * the user's first month (no event of it was stored before, so none can lack a mark).
+ */
+function marksToWrite(entry: { ref: ProfileRef; marks: Set<string> }, current?: StoredProfile): MonthMarks | undefined {
+  if (entry.ref.kind !== "user") return undefined;
+  const complete = !current || current.eventMonths.length === 0;
+  return entry.marks.size === 0 && !complete ? undefined : { months: [...entry.marks], complete };
 }
 
 /**
@@ -44,16 +60,29 @@ export async function touchSeenProfiles(ctx: BatchContext, seen: SeenMap): Promi
   if (!stored) return new Set(seen.keys());
   const stale = entries.filter((entry) => {
     const current = stored.get(profileKey(entry.ref));
-    return !current || [...entry.months].some((m) => !current.eventMonths.includes(m));
+    return (
+      !current ||
+      [...entry.months].some((m) => !current.eventMonths.includes(m)) ||
+      [...entry.marks].some((m) => !current.marks?.months.includes(m))
+    );
   });
-  // Up to 25 at once: the DynamoDB store gathers the writes of existing profiles into one request.
-  await eachLimited(stale, MONTH_WRITES_AT_ONCE, async (entry) => {
-    const exists = stored.has(profileKey(entry.ref));
+  const touch = async (entry: (typeof entries)[number]) => {
+    const current = stored.get(profileKey(entry.ref));
     const touched = await ctx.run(entry.units, "last_seen_at", () =>
-      ctx.store.touchLastSeen(entry.ref, entry.time, [...entry.months], exists),
+      ctx.store.touchLastSeen(entry.ref, entry.time, [...entry.months], !!current, marksToWrite(entry, current)),
     );
     if (!touched) failed.add(profileKey(entry.ref));
-  });
+  };
+  // Every write of a known profile at once: the DynamoDB store gathers them, 25 a request (a pool
+  // lets them drift apart, one request each); profiles to create, a few at a time.
+  await Promise.all([
+    Promise.all(stale.filter((e) => stored.has(profileKey(e.ref))).map(touch)),
+    eachLimited(
+      stale.filter((e) => !stored.has(profileKey(e.ref))),
+      CONCURRENCY,
+      touch,
+    ),
+  ]);
   return failed;
 }
 

@@ -1,7 +1,7 @@
 import { IngestError } from "../../errors";
 import { type NormalizedEvent, resolveEventAccount } from "../../normalize/event";
 import { type BatchContext, type CallUnit, CONCURRENCY, eachLimited } from "../batch-context";
-import { type StoredEvent, scopedKey } from "../model-store";
+import { profileKey, type StoredEvent, scopedKey, type UserMonths } from "../model-store";
 import type { BatchEvent } from "./event-conflicts";
 import { noteSeen, recomputeLastSeen, type SeenMap, touchSeenProfiles } from "./last-seen";
 import type { MembershipChanges } from "./memberships";
@@ -19,6 +19,19 @@ export function reresolve(event: NormalizedEvent, memberships: UserMemberships) 
   const next = resolveEventAccount(event, accountsAt(memberships, event.timestamp));
   const moved = next.account_id !== event.account_id || next.account_resolution !== event.account_resolution;
   return { next, moved };
+}
+
+/**
+ * The months whose events a membership from `from` on may move to another account: the user's
+ * marked months (`MonthMarks`), or every month of a profile recorded before the marks; none for a
+ * user with no profile (an event records its months on it before it is stored).
+ *
+ * @example
+ * monthsToSearch({ eventMonths: ["2024-05"], marks: { months: [], complete: true } }, "2024-04-01T00:00:00.000Z"); // []
+ */
+export function monthsToSearch(user: UserMonths | undefined, from: string): string[] {
+  const months = user?.marks?.complete ? user.marks.months : (user?.eventMonths ?? []);
+  return months.filter((m) => m >= from.slice(0, 7)).sort();
 }
 
 /** Events re-resolved in one workspace: what to rewrite, and the profiles that lost events. */
@@ -62,7 +75,8 @@ export async function rewriteReattributed(
  * Another normalizer may have stored a membership of the user between this batch's membership
  * read and its event write, and looked for the user's events before they existed. Reading the
  * memberships again after the write closes that gap: whichever of the two runs second sees the
- * other's write. Events whose account changes are recorded (months, last seen) and rewritten.
+ * other's write. Events whose account changes are recorded (months, last seen: every user's at
+ * once) and then rewritten.
  *
  * @example
  * await recheckUserAccounts(ctx, "w1", written, membershipsReadBefore);
@@ -80,34 +94,43 @@ export async function recheckUserAccounts(
   }
   const same = (a: UserMemberships, b: UserMemberships) =>
     a.length === b.length && a.every((m) => b.some((n) => n.accountId === m.accountId && n.since === m.since));
-  await eachLimited([...byUser.entries()], CONCURRENCY, ([userId, events]) =>
-    ctx.run(
-      events.flatMap((e) => e.units),
-      "membership_recheck",
-      async () => {
-        const now = await ctx.store.userMemberships(ws, userId);
-        if (same(now, before.get(scopedKey(ws, userId)) ?? [])) return;
-        const seen: SeenMap = new Map();
-        const leftAccounts = new Set<string>();
-        const updates: StoredEvent[] = [];
-        for (const { event, units } of events) {
-          const { next, moved } = reresolve(event, now);
-          if (!moved) continue;
-          if (next.account_id !== null) {
-            noteSeen(seen, { workspaceId: ws, kind: "account", id: next.account_id }, next.timestamp, units);
-          }
-          if (event.account_id !== null && event.account_id !== next.account_id) leftAccounts.add(event.account_id);
-          updates.push({ ...next, workspace_id: ws });
+  const seen: SeenMap = new Map();
+  const moves: { units: CallUnit[]; profiles: Set<string>; r: Reattribution }[] = [];
+  await eachLimited([...byUser.entries()], CONCURRENCY, ([userId, events]) => {
+    const units = events.flatMap((e) => e.units);
+    return ctx.run(units, "membership_recheck", async () => {
+      const now = await ctx.store.userMemberships(ws, userId);
+      if (same(now, before.get(scopedKey(ws, userId)) ?? [])) return;
+      const profiles = new Set<string>();
+      const leftAccounts = new Set<string>();
+      const updates: StoredEvent[] = [];
+      for (const { event, units: eventUnits } of events) {
+        const { next, moved } = reresolve(event, now);
+        if (!moved) continue;
+        if (next.account_id !== null) {
+          const ref = { workspaceId: ws, kind: "account" as const, id: next.account_id };
+          noteSeen(seen, ref, next.timestamp, eventUnits);
+          profiles.add(profileKey(ref));
         }
-        if (updates.length === 0) return;
-        const recordFirst = {
-          seen,
-          code: "event.recheck_incomplete",
-          message: "could not record the re-resolved events' accounts",
-        };
-        await rewriteReattributed(ctx, ws, { updates, leftAccounts, recordFirst });
-      },
-    ),
+        if (event.account_id !== null && event.account_id !== next.account_id) leftAccounts.add(event.account_id);
+        updates.push({ ...next, workspace_id: ws });
+      }
+      if (updates.length > 0) moves.push({ units, profiles, r: { updates, leftAccounts } });
+    });
+  });
+  if (moves.length === 0) return;
+  // Months first, every user's in one pass; a user whose accounts could not be recorded is not
+  // rewritten (its records go back).
+  const unrecorded = await touchSeenProfiles(ctx, seen);
+  await eachLimited(moves, CONCURRENCY, ({ units, profiles, r }) =>
+    ctx.run(units, "membership_recheck", async () => {
+      if ([...profiles].some((key) => unrecorded.has(key))) {
+        throw new IngestError("event.recheck_incomplete", "could not record the re-resolved events' accounts", {
+          retryable: true,
+        });
+      }
+      await rewriteReattributed(ctx, ws, r);
+    }),
   );
 }
 
@@ -137,11 +160,32 @@ export async function reattributeEvents(
   for (const edge of repeated) add(edge, true);
   const involved = (ws: string, userId: string) =>
     units.filter((u) => u.call.workspaceId === ws && u.call.memberships.some((m) => m.userId === userId));
-  await eachLimited([...byUser.values()], CONCURRENCY, (entry) => {
-    const involvedUnits = involved(entry.ws, entry.userId);
-    return ctx.run(involvedUnits, "reattribute", async () => {
+  const entries = [...byUser.values()].map((entry) => ({ ...entry, units: involved(entry.ws, entry.userId) }));
+  if (entries.length === 0) return;
+  // One consistent read for every user, after the memberships were written. An event normalizer
+  // marks the event's month (months first), stores the event, then reads the user's memberships
+  // again (recheckUserAccounts): if this read misses its mark, the membership was written before
+  // the mark, so before that re-read, which sees it and moves the event; if this read sees the
+  // mark, the month is searched below (and an event not in yet is the re-read's, as before).
+  const known = await ctx.read(
+    entries.flatMap((e) => e.units),
+    "reattribute",
+    () => ctx.store.userMonths(entries.map((e) => ({ workspaceId: e.ws, userId: e.userId }))),
+  );
+  if (!known) return;
+  const searched = entries
+    .map((entry) => ({ ...entry, months: monthsToSearch(known.get(scopedKey(entry.ws, entry.userId)), entry.from) }))
+    // No month to search: no event the memberships may move (nor one a first run moved, for a redo).
+    .filter((entry) => entry.months.length > 0);
+  await eachLimited(searched, CONCURRENCY, (entry) =>
+    ctx.run(entry.units, "reattribute", async () => {
       const memberships = await ctx.store.userMemberships(entry.ws, entry.userId);
-      const events = await ctx.store.userEventsResolvedFromMemberships(entry.ws, entry.userId, entry.from);
+      const events = await ctx.store.userEventsResolvedFromMemberships(
+        entry.ws,
+        entry.userId,
+        entry.from,
+        entry.months,
+      );
       const updates: StoredEvent[] = [];
       const leftAccounts = new Set<string>();
       for (const event of events) {
@@ -149,7 +193,7 @@ export async function reattributeEvents(
         // Noted even when unchanged: a redo must still bump what an interrupted first run did not.
         if (next.account_id !== null && (entry.redo || next.account_id !== event.account_id)) {
           const ref = { workspaceId: entry.ws, kind: "account" as const, id: next.account_id };
-          noteSeen(seen, ref, next.timestamp, involvedUnits);
+          noteSeen(seen, ref, next.timestamp, entry.units);
         }
         if (!moved) continue;
         updates.push({ ...next, workspace_id: entry.ws });
@@ -159,6 +203,6 @@ export async function reattributeEvents(
       // which can only be accounts of the user's memberships.
       if (entry.redo) for (const m of memberships) leftAccounts.add(m.accountId);
       await rewriteReattributed(ctx, entry.ws, { updates, leftAccounts });
-    });
-  });
+    }),
+  );
 }
