@@ -121,6 +121,42 @@ describe("profiles' event months, gathered into batched PartiQL UPDATEs", () => 
     }
   });
 
+  it("give a new user written with its first months the marks re-attribution relies on", async () => {
+    const ws = freshWorkspace();
+    const doc = createDocumentClient(config);
+    const handler = createNormalizeHandler({ store: new DynamoModelStore(doc, config) });
+    // A new user's identify and an event naming no account: the profile write records the month,
+    // the mark (its account comes from the user's memberships) and that the marks are complete.
+    const bare = {
+      type: "track",
+      messageId: "t-1",
+      userId: "n1",
+      event: "Signed In",
+      timestamp: "2024-05-03T00:00:00.000Z",
+    };
+    await handler(sqsEvent([rawMessage(ws, [identify("i-n1", "n1"), bare])]));
+    const item = (
+      await doc.send(
+        new GetCommand({ TableName: config.entitiesTable, Key: keys.user(ws, "n1"), ConsistentRead: true }),
+      )
+    ).Item;
+    expect([...((item?.event_months as Set<string> | undefined) ?? [])]).toEqual(["2024-05"]);
+    expect([...((item?.from_user_months as Set<string> | undefined) ?? [])]).toEqual(["2024-05"]);
+    expect(item?.from_user_complete).toBe(true);
+    // A later membership finds the event through the mark and gives it the user's only account.
+    const group = {
+      type: "group",
+      messageId: "g-1",
+      userId: "n1",
+      groupId: "acc-9",
+      timestamp: "2024-05-01T00:00:00.000Z",
+      traits: { name: "Nine" },
+    };
+    await handler(sqsEvent([rawMessage(ws, [group])]));
+    const reader = new DynamoModelReader(createDocumentClient(config), config);
+    expect((await reader.getAccount(ws, "acc-9"))?.last_seen_at).toBe("2024-05-03T00:00:00.000Z");
+  });
+
   it("fill in what an incomplete or vanished profile lacks, as the UpdateItem always did", async () => {
     const ws = freshWorkspace();
     const doc = createDocumentClient(config);

@@ -93,11 +93,15 @@ export class ProfileStore {
     expectedVersion: number,
     bucket?: string,
     exists = false,
-    months: string[] = [],
+    recorded: { months: string[]; marks?: MonthMarks } = { months: [] },
   ): Promise<boolean> {
     const key = profileItemKey(ref);
-    // New event months ride on the same write (`set_add`, as `touchLastSeen` records them).
-    const adds: Record<string, Set<string>> = months.length > 0 ? { event_months: new Set(months) } : {};
+    // New event months (and a user's marks) ride on the same write, as `touchLastSeen` records them.
+    const { months, marks } = recorded;
+    const adds: Record<string, Set<string>> = {};
+    if (months.length > 0) adds.event_months = new Set(months);
+    if (marks && marks.months.length > 0) adds.from_user_months = new Set(marks.months);
+    const complete = marks?.complete ? { from_user_complete: true } : {};
     const values: Record<string, unknown> = {
       f: fields,
       version: expectedVersion + 1,
@@ -105,6 +109,7 @@ export class ProfileStore {
       id: ref.id,
       workspace_id: ref.workspaceId,
       ...(bucket === undefined ? {} : { bucket, ...keys.bucketIndex(ref.workspaceId, bucket, ref.id) }),
+      ...complete,
     };
     const table = this.tables.entitiesTable;
     if (expectedVersion > 0) {
@@ -117,20 +122,25 @@ export class ProfileStore {
     const [first, second] = exists ? [unversioned, insert] : [insert, unversioned];
     if ((await first()) || (await second())) return true;
     const names = Object.keys(values);
+    const added = Object.keys(adds);
     return ifCondition("profile write", () =>
       this.db.send(
         new UpdateCommand({
           TableName: table,
           Key: key,
           UpdateExpression: `SET ${names.map((_, i) => `#a${i} = :a${i}`).join(", ")}${
-            months.length > 0 ? " ADD event_months :months" : ""
+            added.length > 0 ? ` ADD ${added.map((n, i) => `#s${i} :s${i}`).join(", ")}` : ""
           }`,
           ConditionExpression: "attribute_not_exists(#v) OR #v = :zero",
-          ExpressionAttributeNames: { "#v": "version", ...Object.fromEntries(names.map((n, i) => [`#a${i}`, n])) },
+          ExpressionAttributeNames: {
+            "#v": "version",
+            ...Object.fromEntries(names.map((n, i) => [`#a${i}`, n])),
+            ...Object.fromEntries(added.map((n, i) => [`#s${i}`, n])),
+          },
           ExpressionAttributeValues: {
             ":zero": 0,
             ...Object.fromEntries(names.map((n, i) => [`:a${i}`, values[n]])),
-            ...(months.length > 0 ? { ":months": new Set(months) } : {}),
+            ...Object.fromEntries(added.map((n, i) => [`:s${i}`, adds[n]])),
           },
         }),
       ),

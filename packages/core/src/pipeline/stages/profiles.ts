@@ -8,6 +8,7 @@ import { retryDelay } from "../../retry";
 import { defaultSourceKind } from "../../sources/kinds";
 import { type BatchContext, type CallUnit, CONCURRENCY } from "../batch-context";
 import { type ProfileRef, problemReject, profileKey, type StoredProfile } from "../model-store";
+import { marksToWrite, noteSeen, type SeenEntry, type SeenMap } from "./last-seen";
 
 /** Largest serialised profile we write: far under DynamoDB's 400 KB item limit. */
 export const MAX_PROFILE_BYTES = 300 * 1024;
@@ -73,43 +74,39 @@ export async function writeProfiles(ctx: BatchContext, units: CallUnit[]): Promi
 }
 
 /**
- * The months of the batch's events that name each written profile by its id (the user; the
- * account an event names itself: one taken from the user's memberships is resolved later, by the
- * events stage). A profile written anyway takes its new months in the same write, so the events
+ * The months of the batch's events that name each written profile by its id (the user, with the
+ * marks of events whose account comes from its memberships; the account an event names itself:
+ * one taken from the user's memberships is resolved later, by the events stage). A profile written anyway takes its new months in the same write, so the events
  * stage, which records the months before it stores the events, finds them there and writes the
  * profile no second time. Months of an event that is then not stored (a duplicate, a conflict's
  * loser, a refusal) are harmless: a month without an event of the profile only makes the
  * `last_seen_at` reader look one month further back.
  */
-function eventMonthsOf(units: CallUnit[], groups: Map<string, ProfileWrites>): Map<string, Set<string>> {
-  const months = new Map<string, Set<string>>();
-  const add = (ref: ProfileRef, time: string) => {
-    const key = profileKey(ref);
-    if (!groups.has(key)) return;
-    const set = months.get(key) ?? new Set<string>();
-    set.add(time.slice(0, 7));
-    months.set(key, set);
-  };
+function eventMonthsOf(units: CallUnit[], groups: Map<string, ProfileWrites>): SeenMap {
+  const seen: SeenMap = new Map();
   for (const unit of units) {
     const event = unit.call.event;
     if (event === null) continue;
     const workspaceId = unit.call.workspaceId;
-    if (event.user_id !== null) add({ workspaceId, kind: "user", id: event.user_id }, event.timestamp);
-    if (event.account_id !== null) add({ workspaceId, kind: "account", id: event.account_id }, event.timestamp);
+    const note = (ref: ProfileRef, fromUser = false) => {
+      if (groups.has(profileKey(ref))) noteSeen(seen, ref, event.timestamp, [], fromUser);
+    };
+    if (event.user_id !== null) note({ workspaceId, kind: "user", id: event.user_id }, event.account_from_user);
+    if (event.account_id !== null) note({ workspaceId, kind: "account", id: event.account_id });
   }
-  return months;
+  return seen;
 }
 
 /**
  * One profile's read-merge-write loop; `preloaded` is its state from the batch's read, `reload`
- * reads it again after a lost race, `months` the batch's event months of it (see `eventMonthsOf`).
+ * reads it again after a lost race, `months` the batch's events of it (see `eventMonthsOf`).
  */
 async function writeProfile(
   ctx: BatchContext,
   group: ProfileWrites,
   preloaded: StoredProfile | undefined,
   reload: (ref: ProfileRef) => Promise<Map<string, StoredProfile>>,
-  months: Set<string> = new Set(),
+  months?: SeenEntry,
 ): Promise<void> {
   const { ref } = group;
   for (let attempt = 0; attempt < MAX_PROFILE_ATTEMPTS; attempt++) {
@@ -138,8 +135,14 @@ async function writeProfile(
     // A profile seen for the first time is written even with no fields: it exists now.
     if (!changed && stored) return;
     const bucket = ref.kind === "account" ? storedAccountBucket(fields) : undefined;
-    const newMonths = [...months].filter((m) => !stored?.eventMonths.includes(m));
-    if (await ctx.store.saveProfile(ref, fields, stored?.version ?? 0, bucket, stored !== undefined, newMonths)) {
+    // The batch's new months (and a user's marks, as the events stage would write them) ride along.
+    const newMonths = [...(months?.months ?? [])].filter((m) => !stored?.eventMonths.includes(m));
+    const marks = months && newMonths.length > 0 ? marksToWrite(months, stored) : undefined;
+    const saved = await ctx.store.saveProfile(ref, fields, stored?.version ?? 0, bucket, stored !== undefined, {
+      months: newMonths,
+      marks,
+    });
+    if (saved) {
       ctx.stats.profilesWritten++;
       return;
     }
