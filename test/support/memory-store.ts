@@ -125,14 +125,17 @@ export class MemoryModelStore implements ModelStore {
     expectedVersion: number,
     bucket?: string,
     exists?: boolean,
+    recorded?: { months: string[]; marks?: MonthMarks },
   ) {
-    this.enter("saveProfile", [ref, fields, expectedVersion, bucket, exists]);
+    this.enter("saveProfile", [ref, fields, expectedVersion, bucket, exists, recorded]);
     const current = this.profiles.get(profileKey(ref));
     if ((current?.version ?? 0) !== expectedVersion) return false;
     const item = this.profile(ref);
     item.fields = structuredClone(fields);
     item.version = expectedVersion + 1;
     if (bucket !== undefined) item.bucket = bucket;
+    for (const m of recorded?.months ?? []) item.eventMonths.add(m);
+    if (recorded?.marks) this.addMarks(item, recorded.marks);
     return true;
   }
 
@@ -246,7 +249,10 @@ export class MemoryModelStore implements ModelStore {
     const item = this.profile(ref);
     if (ref.kind === "account") item.bucket ??= "subscribed";
     for (const m of months) item.eventMonths.add(m);
-    if (!marks) return;
+    if (marks) this.addMarks(item, marks);
+  }
+
+  private addMarks(item: ProfileItem, marks: MonthMarks): void {
     item.marks ??= { months: new Set(), complete: false };
     for (const m of marks.months) item.marks.months.add(m);
     if (marks.complete) item.marks.complete = true;

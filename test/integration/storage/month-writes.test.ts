@@ -77,6 +77,86 @@ describe("profiles' event months, gathered into batched PartiQL UPDATEs", () => 
     }
   });
 
+  it("let a profile the batch writes anyway take its new month in that same write", async () => {
+    const ws = freshWorkspace();
+    const users = Array.from({ length: 40 }, (_, i) => `u${i}`);
+    const setup = createNormalizeHandler({ store: new DynamoModelStore(createDocumentClient(config), config) });
+    await setup(
+      sqsEvent([
+        rawMessage(ws, [
+          ...users.map((u) => identify(`i-${u}`, u)),
+          ...users.map((u) => track(`m-${u}`, u, "2024-05-03T00:00:00.000Z")),
+        ]),
+      ]),
+    );
+    const db = createDocumentClient(config);
+    const statements: string[] = [];
+    db.middlewareStack.add(
+      (next) => async (args) => {
+        const input = args.input as { Statements?: { Statement: string }[] };
+        for (const s of input.Statements ?? []) statements.push(s.Statement);
+        return next(args);
+      },
+      { step: "initialize", name: "listStatements" },
+    );
+    const handler = createNormalizeHandler({ store: new DynamoModelStore(db, config) });
+    const june = users.flatMap((u) => [
+      { ...identify(`ji-${u}`, u), timestamp: "2024-06-02T00:00:00.000Z", traits: { email: `${u}@june.example` } },
+      track(`j-${u}`, u, "2024-06-03T10:00:00.000Z"),
+    ]);
+    const out = await handler(sqsEvent([rawMessage(ws, june, "product", "2024-06-04T00:00:00.000Z")]));
+    expect(out.batchItemFailures).toEqual([]);
+    // The 40 users' June rides on their profile writes; only acc-1 (named by the events, not
+    // written by these calls) takes its month on its own.
+    const monthOnly = statements.filter((s) => s.includes("set_add") && !s.includes('"version"'));
+    expect(monthOnly).toHaveLength(1);
+    const reader = new DynamoModelReader(createDocumentClient(config), config);
+    for (const u of ["u0", "u17", "u39"]) {
+      const item = await createDocumentClient(config).send(
+        new GetCommand({ TableName: config.entitiesTable, Key: keys.user(ws, u), ConsistentRead: true }),
+      );
+      expect([...((item.Item?.event_months as Set<string> | undefined) ?? [])].sort()).toEqual(["2024-05", "2024-06"]);
+      const user = await reader.getUser(ws, u);
+      expect(user?.last_seen_at).toBe("2024-06-03T10:00:00.000Z");
+    }
+  });
+
+  it("give a new user written with its first months the marks re-attribution relies on", async () => {
+    const ws = freshWorkspace();
+    const doc = createDocumentClient(config);
+    const handler = createNormalizeHandler({ store: new DynamoModelStore(doc, config) });
+    // A new user's identify and an event naming no account: the profile write records the month,
+    // the mark (its account comes from the user's memberships) and that the marks are complete.
+    const bare = {
+      type: "track",
+      messageId: "t-1",
+      userId: "n1",
+      event: "Signed In",
+      timestamp: "2024-05-03T00:00:00.000Z",
+    };
+    await handler(sqsEvent([rawMessage(ws, [identify("i-n1", "n1"), bare])]));
+    const item = (
+      await doc.send(
+        new GetCommand({ TableName: config.entitiesTable, Key: keys.user(ws, "n1"), ConsistentRead: true }),
+      )
+    ).Item;
+    expect([...((item?.event_months as Set<string> | undefined) ?? [])]).toEqual(["2024-05"]);
+    expect([...((item?.from_user_months as Set<string> | undefined) ?? [])]).toEqual(["2024-05"]);
+    expect(item?.from_user_complete).toBe(true);
+    // A later membership finds the event through the mark and gives it the user's only account.
+    const group = {
+      type: "group",
+      messageId: "g-1",
+      userId: "n1",
+      groupId: "acc-9",
+      timestamp: "2024-05-01T00:00:00.000Z",
+      traits: { name: "Nine" },
+    };
+    await handler(sqsEvent([rawMessage(ws, [group])]));
+    const reader = new DynamoModelReader(createDocumentClient(config), config);
+    expect((await reader.getAccount(ws, "acc-9"))?.last_seen_at).toBe("2024-05-03T00:00:00.000Z");
+  });
+
   it("fill in what an incomplete or vanished profile lacks, as the UpdateItem always did", async () => {
     const ws = freshWorkspace();
     const doc = createDocumentClient(config);

@@ -151,7 +151,7 @@ async function sendSettled(
 
 /**
  * A PartiQL `UPDATE` of one item for `batchStatements`: sets `values` (attribute names quoted,
- * so reserved words are fine), applied only where the item exists and `condition` holds (its `?`
+ * so reserved words are fine) and adds to the string sets in `setAdds`, applied only where the item exists and `condition` holds (its `?`
  * take `conditionValues`); else `ConditionalCheckFailed`, reported as a failed condition.
  *
  * @example
@@ -163,12 +163,24 @@ export function updateStatement(
   values: Record<string, unknown>,
   condition?: string,
   conditionValues: unknown[] = [],
+  setAdds: Record<string, Set<string>> = {},
 ): Statement {
+  const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
   const names = Object.keys(values).filter((name) => values[name] !== undefined);
-  const set = names.map((name) => `"${name.replaceAll('"', '""')}" = ?`).join(", ");
+  const adds = Object.keys(setAdds).filter((name) => (setAdds[name]?.size ?? 0) > 0);
+  const set = [
+    ...names.map((name) => `${quote(name)} = ?`),
+    ...adds.map((name) => `${quote(name)} = set_add(${quote(name)}, ?)`),
+  ].join(", ");
   return {
     Statement: `UPDATE "${table}" SET ${set} WHERE pk = ? AND sk = ?${condition ? ` AND ${condition}` : ""}`,
-    Parameters: [...names.map((name) => values[name]), key.pk, key.sk, ...conditionValues],
+    Parameters: [
+      ...names.map((name) => values[name]),
+      ...adds.map((name) => setAdds[name]),
+      key.pk,
+      key.sk,
+      ...conditionValues,
+    ],
     key,
   };
 }

@@ -71,8 +71,9 @@ export class DynamoModelStore implements ModelStore {
     expectedVersion: number,
     bucket?: string,
     exists?: boolean,
+    recorded?: { months: string[]; marks?: MonthMarks },
   ): Promise<boolean> {
-    return this.profiles.saveProfile(ref, fields, expectedVersion, bucket, exists);
+    return this.profiles.saveProfile(ref, fields, expectedVersion, bucket, exists, recorded);
   }
   touchLastSeen(ref: ProfileRef, _time: string, months: string[], exists?: boolean, marks?: MonthMarks): Promise<void> {
     return this.profiles.touchLastSeen(ref, months, exists, marks);

@@ -93,8 +93,15 @@ export class ProfileStore {
     expectedVersion: number,
     bucket?: string,
     exists = false,
+    recorded: { months: string[]; marks?: MonthMarks } = { months: [] },
   ): Promise<boolean> {
     const key = profileItemKey(ref);
+    // New event months (and a user's marks) ride on the same write, as `touchLastSeen` records them.
+    const { months, marks } = recorded;
+    const adds: Record<string, Set<string>> = {};
+    if (months.length > 0) adds.event_months = new Set(months);
+    if (marks && marks.months.length > 0) adds.from_user_months = new Set(marks.months);
+    const complete = marks?.complete ? { from_user_complete: true } : {};
     const values: Record<string, unknown> = {
       f: fields,
       version: expectedVersion + 1,
@@ -102,27 +109,39 @@ export class ProfileStore {
       id: ref.id,
       workspace_id: ref.workspaceId,
       ...(bucket === undefined ? {} : { bucket, ...keys.bucketIndex(ref.workspaceId, bucket, ref.id) }),
+      ...complete,
     };
     const table = this.tables.entitiesTable;
     if (expectedVersion > 0) {
-      return this.profileWrites.ask(updateStatement(table, key, values, `"version" = ?`, [expectedVersion]));
+      return this.profileWrites.ask(updateStatement(table, key, values, `"version" = ?`, [expectedVersion], adds));
     }
-    const insert = () => this.profileWrites.ask(insertStatement(table, { ...key, ...values }));
+    const insert = () => this.profileWrites.ask(insertStatement(table, { ...key, ...values, ...adds }));
     const unversioned = () =>
-      this.profileWrites.ask(updateStatement(table, key, values, `("version" IS MISSING OR "version" = ?)`, [0]));
+      this.profileWrites.ask(updateStatement(table, key, values, `("version" IS MISSING OR "version" = ?)`, [0], adds));
     // An item read as there most likely still is; one read as missing most likely still is not.
     const [first, second] = exists ? [unversioned, insert] : [insert, unversioned];
     if ((await first()) || (await second())) return true;
     const names = Object.keys(values);
+    const added = Object.keys(adds);
     return ifCondition("profile write", () =>
       this.db.send(
         new UpdateCommand({
           TableName: table,
           Key: key,
-          UpdateExpression: `SET ${names.map((_, i) => `#a${i} = :a${i}`).join(", ")}`,
+          UpdateExpression: `SET ${names.map((_, i) => `#a${i} = :a${i}`).join(", ")}${
+            added.length > 0 ? ` ADD ${added.map((n, i) => `#s${i} :s${i}`).join(", ")}` : ""
+          }`,
           ConditionExpression: "attribute_not_exists(#v) OR #v = :zero",
-          ExpressionAttributeNames: { "#v": "version", ...Object.fromEntries(names.map((n, i) => [`#a${i}`, n])) },
-          ExpressionAttributeValues: { ":zero": 0, ...Object.fromEntries(names.map((n, i) => [`:a${i}`, values[n]])) },
+          ExpressionAttributeNames: {
+            "#v": "version",
+            ...Object.fromEntries(names.map((n, i) => [`#a${i}`, n])),
+            ...Object.fromEntries(added.map((n, i) => [`#s${i}`, n])),
+          },
+          ExpressionAttributeValues: {
+            ":zero": 0,
+            ...Object.fromEntries(names.map((n, i) => [`:a${i}`, values[n]])),
+            ...Object.fromEntries(added.map((n, i) => [`:s${i}`, adds[n]])),
+          },
         }),
       ),
     );

@@ -121,7 +121,9 @@ export interface ModelStore {
    * Writes a profile's fields if its version is still `expectedVersion`; returns false when another
    * writer got there first (the caller reloads and merges again). `exists`: the caller read the
    * profile's item as there (a hint, as for `touchLastSeen`: a store may write a profile read
-   * without a version more cheaply; the outcome must not depend on it).
+   * without a version more cheaply; the outcome must not depend on it). `recorded`: event months
+   * (and a user's marks) the profile takes in the same write, as `touchLastSeen` records them,
+   * only if the write applies.
    */
   saveProfile(
     ref: ProfileRef,
@@ -129,6 +131,7 @@ export interface ModelStore {
     expectedVersion: number,
     bucket?: string,
     exists?: boolean,
+    recorded?: { months: string[]; marks?: MonthMarks },
   ): Promise<boolean>;
   /** The stored `since` of these memberships (absent ones are left out), keyed by `membershipKey`. */
   loadMemberships(edges: MembershipEdge[]): Promise<Map<string, string>>;

@@ -5,10 +5,8 @@ import { type ModelStore, type MonthMarks, type ProfileRef, profileKey, type Sto
  * Profiles seen by a batch's events: the latest time, the months, the months to mark (a user's
  * events whose account came from its memberships: see `MonthMarks`), and the calls that saw them.
  */
-export type SeenMap = Map<
-  string,
-  { ref: ProfileRef; time: string; months: Set<string>; marks: Set<string>; units: CallUnit[] }
->;
+export type SeenMap = Map<string, SeenEntry>;
+export type SeenEntry = { ref: ProfileRef; time: string; months: Set<string>; marks: Set<string>; units: CallUnit[] };
 
 /**
  * Notes that a profile was seen at `time`, by the calls in `units` (whose records fail if the write
@@ -32,7 +30,10 @@ export function noteSeen(seen: SeenMap, ref: ProfileRef, time: string, units: Ca
  * The marks a user's month write carries: its marked months, and `complete` when this write records
  * the user's first month (no event of it was stored before, so none can lack a mark).
  */
-function marksToWrite(entry: { ref: ProfileRef; marks: Set<string> }, current?: StoredProfile): MonthMarks | undefined {
+export function marksToWrite(
+  entry: { ref: ProfileRef; marks: Set<string> },
+  current?: StoredProfile,
+): MonthMarks | undefined {
   if (entry.ref.kind !== "user") return undefined;
   const complete = !current || current.eventMonths.length === 0;
   return entry.marks.size === 0 && !complete ? undefined : { months: [...entry.marks], complete };

@@ -8,6 +8,7 @@ import { retryDelay } from "../../retry";
 import { defaultSourceKind } from "../../sources/kinds";
 import { type BatchContext, type CallUnit, CONCURRENCY } from "../batch-context";
 import { type ProfileRef, problemReject, profileKey, type StoredProfile } from "../model-store";
+import { marksToWrite, noteSeen, type SeenEntry, type SeenMap } from "./last-seen";
 
 /** Largest serialised profile we write: far under DynamoDB's 400 KB item limit. */
 export const MAX_PROFILE_BYTES = 300 * 1024;
@@ -49,6 +50,7 @@ export async function writeProfiles(ctx: BatchContext, units: CallUnit[]): Promi
     }
   }
   const list = [...groups.values()];
+  const months = eventMonthsOf(units, groups);
   const unitsOf = (g: ProfileWrites) => g.writes.map((w) => w.unit);
   const preloaded =
     (await ctx.read(list.flatMap(unitsOf), "profile_read", () => ctx.store.loadProfiles(list.map((g) => g.ref)))) ??
@@ -59,8 +61,12 @@ export async function writeProfiles(ctx: BatchContext, units: CallUnit[]): Promi
   await Promise.all(
     list.map((group) =>
       ctx.run(unitsOf(group), "profile", () =>
-        writeProfile(ctx, group, preloaded.get(profileKey(group.ref)), (ref) =>
-          reread(() => ctx.store.loadProfiles([ref])),
+        writeProfile(
+          ctx,
+          group,
+          preloaded.get(profileKey(group.ref)),
+          (ref) => reread(() => ctx.store.loadProfiles([ref])),
+          months.get(profileKey(group.ref)),
         ),
       ),
     ),
@@ -68,14 +74,39 @@ export async function writeProfiles(ctx: BatchContext, units: CallUnit[]): Promi
 }
 
 /**
+ * The months of the batch's events that name each written profile by its id (the user, with the
+ * marks of events whose account comes from its memberships; the account an event names itself:
+ * one taken from the user's memberships is resolved later, by the events stage). A profile written anyway takes its new months in the same write, so the events
+ * stage, which records the months before it stores the events, finds them there and writes the
+ * profile no second time. Months of an event that is then not stored (a duplicate, a conflict's
+ * loser, a refusal) are harmless: a month without an event of the profile only makes the
+ * `last_seen_at` reader look one month further back.
+ */
+function eventMonthsOf(units: CallUnit[], groups: Map<string, ProfileWrites>): SeenMap {
+  const seen: SeenMap = new Map();
+  for (const unit of units) {
+    const event = unit.call.event;
+    if (event === null) continue;
+    const workspaceId = unit.call.workspaceId;
+    const note = (ref: ProfileRef, fromUser = false) => {
+      if (groups.has(profileKey(ref))) noteSeen(seen, ref, event.timestamp, [], fromUser);
+    };
+    if (event.user_id !== null) note({ workspaceId, kind: "user", id: event.user_id }, event.account_from_user);
+    if (event.account_id !== null) note({ workspaceId, kind: "account", id: event.account_id });
+  }
+  return seen;
+}
+
+/**
  * One profile's read-merge-write loop; `preloaded` is its state from the batch's read, `reload`
- * reads it again after a lost race.
+ * reads it again after a lost race, `months` the batch's events of it (see `eventMonthsOf`).
  */
 async function writeProfile(
   ctx: BatchContext,
   group: ProfileWrites,
   preloaded: StoredProfile | undefined,
   reload: (ref: ProfileRef) => Promise<Map<string, StoredProfile>>,
+  months?: SeenEntry,
 ): Promise<void> {
   const { ref } = group;
   for (let attempt = 0; attempt < MAX_PROFILE_ATTEMPTS; attempt++) {
@@ -104,7 +135,14 @@ async function writeProfile(
     // A profile seen for the first time is written even with no fields: it exists now.
     if (!changed && stored) return;
     const bucket = ref.kind === "account" ? storedAccountBucket(fields) : undefined;
-    if (await ctx.store.saveProfile(ref, fields, stored?.version ?? 0, bucket, stored !== undefined)) {
+    // The batch's new months (and a user's marks, as the events stage would write them) ride along.
+    const newMonths = [...(months?.months ?? [])].filter((m) => !stored?.eventMonths.includes(m));
+    const marks = months && newMonths.length > 0 ? marksToWrite(months, stored) : undefined;
+    const saved = await ctx.store.saveProfile(ref, fields, stored?.version ?? 0, bucket, stored !== undefined, {
+      months: newMonths,
+      marks,
+    });
+    if (saved) {
       ctx.stats.profilesWritten++;
       return;
     }
