@@ -149,10 +149,14 @@ export function countingClient(config: Config) {
           if (refused) counts.statements.refused++;
           else counts.itemsWritten++;
           // Computed only where the server reported nothing for the request (DynamoDB Local).
-          if (!consumed)
-            counts.computedStatementWriteUnits += /^\s*UPDATE/i.test(statement.Statement)
+          // (Awaited first: `+= await` would add to the total read before the await, losing what
+          // overlapping requests added meanwhile.)
+          if (!consumed) {
+            const units = /^\s*UPDATE/i.test(statement.Statement)
               ? await updateWriteUnits(plain, statement, refused)
               : statementWriteUnits(statement, refused);
+            counts.computedStatementWriteUnits += units;
+          }
         }
       } else if (out.Responses) for (const items of Object.values(out.Responses)) counts.itemsRead += items.length;
       if (out.Items) counts.itemsRead += out.Items.length;
