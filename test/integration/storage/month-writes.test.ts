@@ -2,10 +2,10 @@ import { GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createDocumentClient } from "../../../packages/aws/src/clients";
 import type { Config } from "../../../packages/aws/src/config";
+import { gatheredStatements } from "../../../packages/aws/src/dynamo/gathered";
 import { keys } from "../../../packages/aws/src/dynamo/keys";
 import { DynamoModelReader } from "../../../packages/aws/src/dynamo/model-reader";
 import { DynamoModelStore } from "../../../packages/aws/src/dynamo/model-store";
-import { StatementCoalescer } from "../../../packages/aws/src/dynamo/table-ops";
 import { createNormalizeHandler } from "../../../packages/aws/src/handlers/normalize";
 import { provisionTestResources } from "../../support/local-resources";
 import { freshWorkspace, rawMessage, sqsEvent } from "../../support/normalize-harness";
@@ -181,7 +181,7 @@ describe("profiles' event months, gathered into batched PartiQL UPDATEs", () => 
   it("send a batch DynamoDB refuses again statement by statement, so only the bad one fails", async () => {
     const ws = freshWorkspace();
     const doc = createDocumentClient(config);
-    const coalescer = new StatementCoalescer(doc, "test write");
+    const coalescer = gatheredStatements(doc, "test write");
     const good = (n: number) => ({
       Statement: `INSERT INTO "${config.entitiesTable}" VALUE {'pk': ?, 'sk': ?, 'n': ?}`,
       Parameters: [`${ws}#coalesce`, `ITEM#${n}`, n],
@@ -192,11 +192,7 @@ describe("profiles' event months, gathered into batched PartiQL UPDATEs", () => 
       Parameters: [`${ws}#coalesce-bad`],
       key: { pk: `${ws}#coalesce-bad`, sk: "" },
     };
-    const outcomes = await Promise.allSettled([
-      coalescer.submit(good(1)),
-      coalescer.submit(bad),
-      coalescer.submit(good(2)),
-    ]);
+    const outcomes = await Promise.allSettled([coalescer.ask(good(1)), coalescer.ask(bad), coalescer.ask(good(2))]);
     expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
     expect((outcomes[1] as PromiseRejectedResult).reason).toMatchObject({ code: "storage.rejected" });
     for (const n of [1, 2]) {

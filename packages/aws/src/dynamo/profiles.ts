@@ -7,15 +7,7 @@ import { type Gathered, gatheredReads, gatheredStatements, updateStatement } fro
 import { type Key, keys } from "./keys";
 import { marksOfItem, monthsOfItem, newestEventTime } from "./last-seen";
 import { storageCall } from "./storage-error";
-import {
-  batchGet,
-  getItem,
-  ifCondition,
-  insertStatement,
-  queryPage,
-  type Statement,
-  StatementCoalescer,
-} from "./table-ops";
+import { batchGet, getItem, ifCondition, insertStatement, queryPage, type Statement } from "./table-ops";
 
 /** The tables the model lives in (config names them). */
 export interface TableNames {
@@ -33,7 +25,7 @@ export const profileItemKey = (ref: ProfileRef): Key =>
  */
 export class ProfileStore {
   /** Month writes of profiles that exist, gathered 25 a request (see `touchLastSeen`). */
-  private readonly monthWrites: StatementCoalescer;
+  private readonly monthWrites: Gathered<Statement, boolean>;
   /** Profile writes and account listings, gathered 25 a request (see `saveProfile`). */
   private readonly profileWrites: Gathered<Statement, boolean>;
   private readonly listWrites: Gathered<Statement, boolean>;
@@ -46,7 +38,7 @@ export class ProfileStore {
     private readonly db: DynamoDBDocumentClient,
     private readonly tables: TableNames,
   ) {
-    this.monthWrites = new StatementCoalescer(db, "event months write");
+    this.monthWrites = gatheredStatements(db, "event months write");
     this.profileWrites = gatheredStatements(db, "profile write");
     this.listWrites = gatheredStatements(db, "account write");
     this.accountReads = gatheredReads(db, tables.entitiesTable, {
@@ -129,7 +121,7 @@ export class ProfileStore {
           TableName: table,
           Key: key,
           UpdateExpression: `SET ${names.map((_, i) => `#a${i} = :a${i}`).join(", ")}${
-            added.length > 0 ? ` ADD ${added.map((n, i) => `#s${i} :s${i}`).join(", ")}` : ""
+            added.length > 0 ? ` ADD ${added.map((_, i) => `#s${i} :s${i}`).join(", ")}` : ""
           }`,
           ConditionExpression: "attribute_not_exists(#v) OR #v = :zero",
           ExpressionAttributeNames: {
@@ -219,7 +211,7 @@ export class ProfileStore {
     // other month writes into one request per 25. It applies only where the item has everything
     // the UpdateItem below would otherwise fill in (so both leave the same item); else, or when
     // the profile has gone since it was read, the UpdateItem does it, creating what is missing.
-    if (exists && (await this.monthWrites.submit(this.monthStatement(ref, months, marks)))) return;
+    if (exists && (await this.monthWrites.ask(this.monthStatement(ref, months, marks)))) return;
     const values: Record<string, unknown> = {
       ":months": new Set(months),
       ":kind": ref.kind,
