@@ -155,6 +155,24 @@ describe("membership recheck after the event write", () => {
   });
 });
 
+describe("membership recheck after a conflict's replacement", () => {
+  it("a replacing event whose account came from a membership read before another normalizer's is re-resolved", async () => {
+    const store = new MemoryModelStore();
+    const first = batchOf([track("m1", { event: "Earlier", timestamp: "2024-05-01T00:00:00Z" })], store);
+    await writeEvents(first.ctx, first.units);
+    const later = batchOf([track("m1", { event: "Later", timestamp: "2024-05-02T00:00:00Z" })], store);
+    // Another normalizer stores the user's membership after this batch read the user's accounts
+    // (none) and before its replacement lands.
+    store.fault = (method) => {
+      if (method !== "replaceEvent") return;
+      const since = "2024-04-01T00:00:00.000Z";
+      store.memberships.set("u1-acc", { workspaceId: WS, accountId: "acc", userId: "u1", since });
+    };
+    await writeEvents(later.ctx, later.units);
+    expect(store.event(WS, "m1")).toMatchObject({ event_name: "Later", account_id: "acc" });
+  });
+});
+
 describe("alias re-attribution stage", () => {
   it("a new link moves the anonymous id's events to the user", async () => {
     const store = new MemoryModelStore();

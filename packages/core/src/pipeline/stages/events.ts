@@ -145,5 +145,6 @@ async function storeEvents(
     );
   }
   await settleConflicts(ctx, ws, [...collided, ...conflicts.filter(recorded)]);
-  await recheckUserAccounts(ctx, ws, fresh, memberships);
+  // A replacement resolved from the memberships read before it is rechecked as a fresh write is.
+  await recheckUserAccounts(ctx, ws, [...fresh, ...conflicts.filter(recorded)], memberships);
 }
