@@ -1,18 +1,7 @@
-import { BatchExecuteStatementCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { IngestError } from "../../../core/src/errors";
-import { retry } from "../../../core/src/retry";
 import type { Key } from "./keys";
-import { storageCall } from "./storage-error";
-import {
-  batchGet,
-  itemKeyOf,
-  STATEMENT_CONDITION,
-  STATEMENT_TRANSIENT,
-  type Statement,
-  statementRequests,
-  UnprocessedError,
-  unprocessedRetry,
-} from "./table-ops";
+import { batchGet, itemKeyOf, type Statement, settleStatements } from "./table-ops";
 
 type Settled<O> = PromiseSettledResult<O>;
 const fulfilled = <O>(value: O): Settled<O> => ({ status: "fulfilled", value });
@@ -101,52 +90,7 @@ export function gatheredReads(
  * const applied = await writes.ask(updateStatement(table, key, values, `"version" = ?`, [3]));
  */
 export function gatheredStatements(db: DynamoDBDocumentClient, operation: string): Gathered<Statement, boolean> {
-  return new Gathered(async (statements) => {
-    const outcomes: Settled<boolean>[] = statements.map(() => rejected(new Error("not sent")));
-    for (const request of statementRequests(statements)) await sendSettled(db, request, operation, outcomes);
-    return outcomes;
-  });
-}
-
-/** Sends one request's statements, retrying those refused for now, and settles each in `outcomes`. */
-async function sendSettled(
-  db: DynamoDBDocumentClient,
-  request: { statement: Statement; at: number }[],
-  operation: string,
-  outcomes: Settled<boolean>[],
-): Promise<void> {
-  let pending = request;
-  try {
-    await retry(async () => {
-      const out = await storageCall(operation, () =>
-        db.send(
-          new BatchExecuteStatementCommand({
-            Statements: pending.map(({ statement: { Statement, Parameters } }) => ({ Statement, Parameters })),
-          }),
-        ),
-      );
-      const again: typeof pending = [];
-      for (const [j, p] of pending.entries()) {
-        const error = out.Responses?.[j]?.Error;
-        if (!error?.Code) outcomes[p.at] = fulfilled(true);
-        else if (STATEMENT_CONDITION.has(error.Code)) outcomes[p.at] = fulfilled(false);
-        else if (STATEMENT_TRANSIENT.has(error.Code)) again.push(p);
-        else {
-          const message = `DynamoDB refused ${operation}: ${error.Code}: ${error.Message ?? ""}`;
-          outcomes[p.at] = rejected(new IngestError("storage.rejected", message));
-        }
-      }
-      pending = again;
-      if (pending.length > 0)
-        throw new UnprocessedError("storage.unavailable", `DynamoDB refused ${pending.length} statement(s) for now`);
-    }, unprocessedRetry);
-  } catch (error) {
-    if (pending.length > 1 && refused(error)) {
-      for (const p of pending) await sendSettled(db, [p], operation, outcomes);
-      return;
-    }
-    for (const p of pending) outcomes[p.at] = rejected(error);
-  }
+  return new Gathered((statements) => settleStatements(db, statements, operation));
 }
 
 /**

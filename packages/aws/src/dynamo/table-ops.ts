@@ -45,7 +45,7 @@ export const unprocessedRetry: RetryPolicy = {
 };
 
 /** What is still unprocessed after the last try of a batch. */
-export class UnprocessedError extends DependencyError {}
+class UnprocessedError extends DependencyError {}
 
 /**
  * Whether a request failed only because its condition did not hold: a `ConditionExpression` of a
@@ -224,7 +224,7 @@ export interface Statement {
 export const BATCH_STATEMENT_LIMIT = 25;
 
 /** Per-statement error codes that may pass when the statement is sent again. */
-export const STATEMENT_TRANSIENT = new Set([
+const STATEMENT_TRANSIENT = new Set([
   "ProvisionedThroughputExceeded",
   "RequestLimitExceeded",
   "ThrottlingError",
@@ -233,7 +233,7 @@ export const STATEMENT_TRANSIENT = new Set([
 ]);
 
 /** Per-statement error codes meaning "the item's condition did not hold" (not a fault). */
-export const STATEMENT_CONDITION = new Set(["ConditionalCheckFailed", "DuplicateItem"]);
+const STATEMENT_CONDITION = new Set(["ConditionalCheckFailed", "DuplicateItem"]);
 
 /**
  * A PartiQL `INSERT` of a whole item: applied only when no item has its key (else `DuplicateItem`,
@@ -271,8 +271,40 @@ export async function batchStatements(
   statements: Statement[],
   operation = "batch statement",
 ): Promise<boolean[]> {
-  const applied = new Array<boolean>(statements.length).fill(false);
-  for (let pending of statementRequests(statements)) {
+  const outcomes = await settleStatements(db, statements, operation);
+  const failed = outcomes.find((o) => o.status === "rejected");
+  if (failed) throw failed.reason;
+  return outcomes.map((o) => o.status === "fulfilled" && o.value);
+}
+
+/**
+ * Sends `statements` as `batchStatements` does and settles each on its own, in order: true when
+ * applied, false when its condition failed, rejected (for that statement alone) when DynamoDB
+ * refused it (`storage.rejected`) or kept refusing it for throughput (retryable). A request
+ * refused as a whole on its merits is sent again statement by statement, so only the bad one fails.
+ */
+export async function settleStatements(
+  db: DynamoDBDocumentClient,
+  statements: Statement[],
+  operation: string,
+): Promise<PromiseSettledResult<boolean>[]> {
+  const outcomes: PromiseSettledResult<boolean>[] = statements.map(() => ({
+    status: "rejected",
+    reason: new Error("not sent"),
+  }));
+  for (const request of statementRequests(statements)) await sendSettled(db, request, operation, outcomes);
+  return outcomes;
+}
+
+/** Sends one request's statements, retrying those refused for now, and settles each in `outcomes`. */
+async function sendSettled(
+  db: DynamoDBDocumentClient,
+  request: { statement: Statement; at: number }[],
+  operation: string,
+  outcomes: PromiseSettledResult<boolean>[],
+): Promise<void> {
+  let pending = request;
+  try {
     await retry(async () => {
       const out = await storageCall(operation, () =>
         db.send(
@@ -282,27 +314,31 @@ export async function batchStatements(
         ),
       );
       const again: typeof pending = [];
-      pending.forEach((p, j) => {
+      for (const [j, p] of pending.entries()) {
         const error = out.Responses?.[j]?.Error;
-        if (!error?.Code) applied[p.at] = true;
-        else if (STATEMENT_CONDITION.has(error.Code)) applied[p.at] = false;
+        if (!error?.Code) outcomes[p.at] = { status: "fulfilled", value: true };
+        else if (STATEMENT_CONDITION.has(error.Code)) outcomes[p.at] = { status: "fulfilled", value: false };
         else if (STATEMENT_TRANSIENT.has(error.Code)) again.push(p);
-        else
-          throw new IngestError(
-            "storage.rejected",
-            `DynamoDB refused ${operation}: ${error.Code}: ${error.Message ?? ""}`,
-          );
-      });
+        else {
+          const message = `DynamoDB refused ${operation}: ${error.Code}: ${error.Message ?? ""}`;
+          outcomes[p.at] = { status: "rejected", reason: new IngestError("storage.rejected", message) };
+        }
+      }
       pending = again;
       if (pending.length > 0)
         throw new UnprocessedError("storage.unavailable", `DynamoDB refused ${pending.length} statement(s) for now`);
     }, unprocessedRetry);
+  } catch (error) {
+    if (pending.length > 1 && error instanceof IngestError && !error.retryable) {
+      for (const p of pending) await sendSettled(db, [p], operation, outcomes);
+      return;
+    }
+    for (const p of pending) outcomes[p.at] = { status: "rejected", reason: error };
   }
-  return applied;
 }
 
 /** Statements grouped into requests of at most 25, no item twice in one, in the order given per item. */
-export function statementRequests(statements: Statement[]): { statement: Statement; at: number }[][] {
+function statementRequests(statements: Statement[]): { statement: Statement; at: number }[][] {
   const requests: { statement: Statement; at: number }[][] = [];
   const itemsIn: Set<string>[] = [];
   const lastRequestOf = new Map<string, number>();
