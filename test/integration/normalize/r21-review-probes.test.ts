@@ -1,3 +1,4 @@
+import { GetCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDocumentClient } from "../../../packages/aws/src/clients";
 import type { Config } from "../../../packages/aws/src/config";
@@ -5,9 +6,11 @@ import { keys } from "../../../packages/aws/src/dynamo/keys";
 import { DynamoModelReader } from "../../../packages/aws/src/dynamo/model-reader";
 import { DynamoModelStore } from "../../../packages/aws/src/dynamo/model-store";
 import { createNormalizeHandler } from "../../../packages/aws/src/handlers/normalize";
+import { IngestError } from "../../../packages/core/src/errors";
+import type { StoredEvent } from "../../../packages/core/src/pipeline/model-store";
+import { normalizeSubscription } from "../../../packages/resources/src/definitions";
 import { provisionTestResources } from "../../support/local-resources";
 import { freshWorkspace, rawMessage, sqsEvent } from "../../support/normalize-harness";
-import { GetCommand } from "@aws-sdk/lib-dynamodb";
 
 /**
  * Review probes of issue 21's second round: gathered writes of one item from two batches sharing a
@@ -116,4 +119,50 @@ describe("a membership racing the profile write that records a new user's first 
       expect((await reader.getAccount(ws, "acc-1"))?.last_seen_at).toBe("2024-05-03T00:00:00.000Z");
     });
   }
+});
+
+/** A store that refuses, on its merits, every event insert naming the `poison` event (as DynamoDB refuses one bad statement). */
+class PoisonedInserts extends DynamoModelStore {
+  inserts = 0;
+  override async insertEvents(events: StoredEvent[]): Promise<Set<string>> {
+    this.inserts++;
+    if (events.some((e) => e.event_id === "poison")) {
+      throw new IngestError("storage.rejected", "DynamoDB refused event write: ValidationError (test)");
+    }
+    return super.insertEvents(events);
+  }
+}
+
+describe("a full batch with one call whose shared write DynamoDB refuses on its merits", () => {
+  it("isolates that call without re-running every neighbour alone (a 1,000-record batch must fit the function's timeout)", async () => {
+    const ws = freshWorkspace();
+    const size = normalizeSubscription.batchSize;
+    const messages = Array.from({ length: size }, (_, i) =>
+      rawMessage(
+        ws,
+        [
+          track(
+            i === 11 ? "poison" : `m${i}`,
+            `u${i % 200}`,
+            `2024-05-01T10:00:${String(i % 60).padStart(2, "0")}.000Z`,
+          ),
+        ],
+        "product",
+        RECV,
+      ),
+    );
+    const store = new PoisonedInserts(db, config);
+    const started = Date.now();
+    const result = await createNormalizeHandler({ store })(sqsEvent(messages));
+    const seconds = (Date.now() - started) / 1000;
+    console.log(`poisoned ${size}-record batch: ${seconds.toFixed(1)} s, ${store.inserts} event inserts`);
+    // The poison call is its own reject; every other call is stored; no record goes back.
+    expect(result.batchItemFailures).toEqual([]);
+    expect(await reader.getEvent(ws, "poison")).toBeUndefined();
+    for (const i of [0, 10, 12, size - 1]) expect((await reader.getEvent(ws, `m${i}`))?.event_id).toBe(`m${i}`);
+    expect((await reader.listRejects(ws)).map((r) => r.message_id)).toEqual(["poison"]);
+    // Re-running the 999 neighbours one at a time costs a whole pipeline run each (about 1,000
+    // here): far past the normalize function's 30 s on DynamoDB's latencies.
+    expect(store.inserts).toBeLessThan(100);
+  }, 300_000);
 });
