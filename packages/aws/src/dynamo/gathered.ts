@@ -1,4 +1,5 @@
 import { BatchExecuteStatementCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import pLimit from "p-limit";
 import { IngestError } from "../../../core/src/errors";
 import { retry } from "../../../core/src/retry";
 import type { Key } from "./keys";
@@ -103,9 +104,39 @@ export function gatheredReads(
 export function gatheredStatements(db: DynamoDBDocumentClient, operation: string): Gathered<Statement, boolean> {
   return new Gathered(async (statements) => {
     const outcomes: Settled<boolean>[] = statements.map(() => rejected(new Error("not sent")));
-    for (const request of statementRequests(statements)) await sendSettled(db, request, operation, outcomes);
+    // Requests of one wave name each item once, so they go at once (a few at a time): a request
+    // waiting out its throttled statements' backoff must not hold up the others behind it.
+    const send = pLimit(REQUESTS_AT_ONCE);
+    for (const wave of statementWaves(statements)) {
+      await Promise.all(wave.map((request) => send(() => sendSettled(db, request, operation, outcomes))));
+    }
     return outcomes;
   });
+}
+
+/** Requests of gathered statements sent at once. */
+const REQUESTS_AT_ONCE = 16;
+
+/**
+ * `statementRequests` in waves: the n-th statement on an item goes in the n-th wave, so a wave's
+ * requests can be sent together and each item's statements still apply in the order asked.
+ */
+function statementWaves(statements: Statement[]): { statement: Statement; at: number }[][][] {
+  const waves: Statement[][] = [];
+  const ats: number[][] = [];
+  const seen = new Map<string, number>();
+  statements.forEach((statement, at) => {
+    const id = itemKeyOf(statement.key);
+    const n = seen.get(id) ?? 0;
+    seen.set(id, n + 1);
+    (waves[n] ??= []).push(statement);
+    (ats[n] ??= []).push(at);
+  });
+  return waves.map((wave, n) =>
+    statementRequests(wave).map((request) =>
+      request.map((p) => ({ statement: p.statement, at: ats[n]?.[p.at] ?? -1 })),
+    ),
+  );
 }
 
 /** Sends one request's statements, retrying those refused for now, and settles each in `outcomes`. */
