@@ -122,19 +122,19 @@ const REQUESTS_AT_ONCE = 16;
  * requests can be sent together and each item's statements still apply in the order asked.
  */
 function statementWaves(statements: Statement[]): { statement: Statement; at: number }[][][] {
-  const waves: Statement[][] = [];
-  const ats: number[][] = [];
+  const waves: { statement: Statement; at: number }[][] = [];
   const seen = new Map<string, number>();
   statements.forEach((statement, at) => {
     const id = itemKeyOf(statement.key);
     const n = seen.get(id) ?? 0;
     seen.set(id, n + 1);
-    (waves[n] ??= []).push(statement);
-    (ats[n] ??= []).push(at);
+    if (n === waves.length) waves.push([]);
+    waves[n]?.push({ statement, at });
   });
-  return waves.map((wave, n) =>
-    statementRequests(wave).map((request) =>
-      request.map((p) => ({ statement: p.statement, at: ats[n]?.[p.at] ?? -1 })),
+  // Each item once a wave: `statementRequests` only cuts it into requests of 25.
+  return waves.map((wave) =>
+    statementRequests(wave.map((p) => p.statement)).map((request) =>
+      request.map((p) => ({ statement: p.statement, at: wave[p.at]?.at ?? -1 })),
     ),
   );
 }
