@@ -11,6 +11,7 @@ import type { StoredEvent } from "../../../packages/core/src/pipeline/model-stor
 import { normalizeSubscription } from "../../../packages/resources/src/definitions";
 import { provisionTestResources } from "../../support/local-resources";
 import { freshWorkspace, rawMessage, sqsEvent } from "../../support/normalize-harness";
+import { throttleStatements } from "../../support/statement-throttling";
 
 /**
  * Review probes of issue 21's second round: gathered writes of one item from two batches sharing a
@@ -164,5 +165,29 @@ describe("a full batch with one call whose shared write DynamoDB refuses on its 
     // Re-running the 999 neighbours one at a time costs a whole pipeline run each (about 1,000
     // here): far past the normalize function's 30 s on DynamoDB's latencies.
     expect(store.inserts).toBeLessThan(100);
+  }, 300_000);
+});
+
+describe("a full batch with one event DynamoDB keeps throttling", () => {
+  it("sends back only that event's record; the other 999 events are stored", async () => {
+    const ws = freshWorkspace();
+    const size = normalizeSubscription.batchSize;
+    const messages = Array.from({ length: size }, (_, i) =>
+      rawMessage(
+        ws,
+        [track(i === 11 ? "hot" : `m${i}`, `u${i % 200}`, `2024-05-01T10:00:${String(i % 60).padStart(2, "0")}.000Z`)],
+        "product",
+        RECV,
+      ),
+    );
+    const throttled = createDocumentClient(config);
+    throttleStatements(
+      throttled,
+      (s) => s.Statement.startsWith("INSERT") && JSON.stringify(s.Parameters).includes('"hot"'),
+    );
+    const event = sqsEvent(messages);
+    const result = await createNormalizeHandler({ store: new DynamoModelStore(throttled, config) })(event);
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: event.Records[11]?.messageId }]);
+    for (const i of [0, 10, 12, size - 1]) expect((await reader.getEvent(ws, `m${i}`))?.event_id).toBe(`m${i}`);
   }, 300_000);
 });
