@@ -7,7 +7,7 @@ import { DynamoModelReader } from "../../../packages/aws/src/dynamo/model-reader
 import { DynamoModelStore } from "../../../packages/aws/src/dynamo/model-store";
 import { createNormalizeHandler } from "../../../packages/aws/src/handlers/normalize";
 import { IngestError } from "../../../packages/core/src/errors";
-import type { StoredEvent } from "../../../packages/core/src/pipeline/model-store";
+import type { EventVersion } from "../../../packages/core/src/pipeline/model-store";
 import { normalizeSubscription } from "../../../packages/resources/src/definitions";
 import { provisionTestResources } from "../../support/local-resources";
 import { freshWorkspace, rawMessage, sqsEvent } from "../../support/normalize-harness";
@@ -122,19 +122,19 @@ describe("a membership racing the profile write that records a new user's first 
   }
 });
 
-/** A store that refuses, on its merits, every event insert naming the `poison` event (as DynamoDB refuses one bad statement). */
-class PoisonedInserts extends DynamoModelStore {
-  inserts = 0;
-  override async insertEvents(events: StoredEvent[]): Promise<Set<string>> {
-    this.inserts++;
-    if (events.some((e) => e.event_id === "poison")) {
-      throw new IngestError("storage.rejected", "DynamoDB refused event write: ValidationError (test)");
+/** A store that refuses, on its merits, every read of stored events naming the `poison` event (a step the batch's calls share). */
+class PoisonedLookups extends DynamoModelStore {
+  lookups = 0;
+  override async existingEvents(workspaceId: string, eventIds: string[]): Promise<Map<string, EventVersion>> {
+    this.lookups++;
+    if (eventIds.includes("poison")) {
+      throw new IngestError("storage.rejected", "DynamoDB refused batch read: ValidationException (test)");
     }
-    return super.insertEvents(events);
+    return super.existingEvents(workspaceId, eventIds);
   }
 }
 
-describe("a full batch with one call whose shared write DynamoDB refuses on its merits", () => {
+describe("a full batch with one call whose shared step DynamoDB refuses on its merits", () => {
   it("isolates that call without re-running every neighbour alone (a 1,000-record batch must fit the function's timeout)", async () => {
     const ws = freshWorkspace();
     const size = normalizeSubscription.batchSize;
@@ -152,11 +152,11 @@ describe("a full batch with one call whose shared write DynamoDB refuses on its 
         RECV,
       ),
     );
-    const store = new PoisonedInserts(db, config);
+    const store = new PoisonedLookups(db, config);
     const started = Date.now();
     const result = await createNormalizeHandler({ store })(sqsEvent(messages));
     const seconds = (Date.now() - started) / 1000;
-    console.log(`poisoned ${size}-record batch: ${seconds.toFixed(1)} s, ${store.inserts} event inserts`);
+    console.log(`poisoned ${size}-record batch: ${seconds.toFixed(1)} s, ${store.lookups} event lookups`);
     // The poison call is its own reject; every other call is stored; no record goes back.
     expect(result.batchItemFailures).toEqual([]);
     expect(await reader.getEvent(ws, "poison")).toBeUndefined();
@@ -164,7 +164,7 @@ describe("a full batch with one call whose shared write DynamoDB refuses on its 
     expect((await reader.listRejects(ws)).map((r) => r.message_id)).toEqual(["poison"]);
     // Re-running the 999 neighbours one at a time costs a whole pipeline run each (about 1,000
     // here): far past the normalize function's 30 s on DynamoDB's latencies.
-    expect(store.inserts).toBeLessThan(100);
+    expect(store.lookups).toBeLessThan(100);
   }, 300_000);
 });
 
