@@ -5,10 +5,11 @@ import {
   scopedKey,
   type UserMonths,
 } from "../../../core/src/pipeline/model-store";
+import { type Gathered, gatheredStatements } from "./gathered";
 import { type Key, keys, monthOf } from "./keys";
 import { marksOfItem, monthsOfItem } from "./last-seen";
 import type { ProfileStore, TableNames } from "./profiles";
-import { batchGet, batchStatements, ifCondition, insertStatement, queryAll } from "./table-ops";
+import { batchGet, ifCondition, insertStatement, queryAll, type Statement } from "./table-ops";
 
 /** Conditional event puts run this many at a time (BatchWriteItem has no conditions). */
 const PUT_CONCURRENCY = 8;
@@ -44,11 +45,16 @@ export function eventFromItem(item: Record<string, unknown>): StoredEvent {
  * by account and by user (or anonymous id) per month.
  */
 export class EventStore {
+  /** Event INSERTs, gathered 25 a request across callers, each settled on its own (see `insertEvents`). */
+  private readonly inserts: Gathered<Statement, boolean>;
+
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tables: TableNames,
     private readonly profiles: ProfileStore,
-  ) {}
+  ) {
+    this.inserts = gatheredStatements(db, "event write");
+  }
 
   async existingEvents(workspaceId: string, eventIds: string[]): Promise<Map<string, EventVersion>> {
     const items = await batchGet(
@@ -91,11 +97,14 @@ export class EventStore {
    * taken since the read (a concurrent normalizer) is decided by the conditional put as before: the
    * same call again overwrites itself, another call's event is reported taken and settled.
    */
+  /**
+   * INSERTs, gathered with every other caller's of the same turn (25 a request), each settled on
+   * its own: a caller inserting one event at a time, all at once, loses only its own event to a
+   * statement DynamoDB keeps throttling or refuses. Throws the first failure among `events`.
+   */
   async insertEvents(events: StoredEvent[]): Promise<Set<string>> {
-    const inserted = await batchStatements(
-      this.db,
-      events.map((event) => insertStatement(this.tables.eventsTable, eventItem(event))),
-      "event write",
+    const inserted = await Promise.all(
+      events.map((event) => this.inserts.ask(insertStatement(this.tables.eventsTable, eventItem(event)))),
     );
     return this.conditionalPuts(
       events.filter((_, i) => !inserted[i]),

@@ -8,6 +8,7 @@ import {
   QueryCommand,
   type QueryCommandInput,
 } from "@aws-sdk/lib-dynamodb";
+import pLimit from "p-limit";
 import { DependencyError, IngestError } from "../../../core/src/errors";
 import { type RetryPolicy, retry } from "../../../core/src/retry";
 import type { Key } from "./keys";
@@ -292,8 +293,38 @@ export async function settleStatements(
     status: "rejected",
     reason: new Error("not sent"),
   }));
-  for (const request of statementRequests(statements)) await sendSettled(db, request, operation, outcomes);
+  // Requests of one wave name each item once, so they go at once (a few at a time): a request
+  // waiting out its throttled statements' backoff must not hold up the others behind it.
+  const send = pLimit(REQUESTS_AT_ONCE);
+  for (const wave of statementWaves(statements)) {
+    await Promise.all(wave.map((request) => send(() => sendSettled(db, request, operation, outcomes))));
+  }
   return outcomes;
+}
+
+/** Statement requests sent at once. */
+const REQUESTS_AT_ONCE = 16;
+
+/**
+ * `statementRequests` in waves: the n-th statement on an item goes in the n-th wave, so a wave's
+ * requests can be sent together and each item's statements still apply in the order asked.
+ */
+function statementWaves(statements: Statement[]): { statement: Statement; at: number }[][][] {
+  const waves: { statement: Statement; at: number }[][] = [];
+  const seen = new Map<string, number>();
+  statements.forEach((statement, at) => {
+    const id = itemKeyOf(statement.key);
+    const n = seen.get(id) ?? 0;
+    seen.set(id, n + 1);
+    if (n === waves.length) waves.push([]);
+    waves[n]?.push({ statement, at });
+  });
+  // Each item once a wave: `statementRequests` only cuts it into requests of 25.
+  return waves.map((wave) =>
+    statementRequests(wave.map((p) => p.statement)).map((request) =>
+      request.map((p) => ({ statement: p.statement, at: wave[p.at]?.at ?? -1 })),
+    ),
+  );
 }
 
 /** Sends one request's statements, retrying those refused for now, and settles each in `outcomes`. */

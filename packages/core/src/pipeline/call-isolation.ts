@@ -45,9 +45,13 @@ const rerunCounters = [
 ] as const;
 
 /**
- * Normalizes each suspect call again, alone, in its own one-call record. A call whose re-run fails
- * transiently sends its original record back to SQS; a permanent failure now becomes that call's
- * own reject. Suspects of records already going back are skipped: the redelivery covers them.
+ * Normalizes the suspect calls again, each in its own one-call record, in halves: a half is one
+ * run of the pipeline, and a half whose shared step DynamoDB refuses again sets its calls aside in
+ * turn, so the refused call ends alone (where its permanent failure becomes its own reject) after
+ * about two runs per halving, not one run per neighbour: a full batch (1,000 records) re-run call by
+ * call would outlast the function's timeout and come back whole. A call whose re-run fails
+ * transiently sends its original record back to SQS. Suspects of records already going back are
+ * skipped: the redelivery covers them.
  *
  * @returns the ids of the original records to send back
  * @example
@@ -60,11 +64,20 @@ export async function rerunAlone(
   stats: { [K in (typeof rerunCounters)[number]]: number },
 ): Promise<Set<string>> {
   const failed = new Set<string>();
-  for (const suspect of suspects) {
-    if (alreadyFailed.has(suspect.recordId) || failed.has(suspect.recordId)) continue;
-    const message: RawQueueMessage = { ...suspect.origin, calls: [suspect.raw] };
-    const outcome = await run([{ id: `${suspect.recordId}#${suspect.index}`, body: JSON.stringify(message) }]);
-    if (outcome.failedRecordIds.length > 0) failed.add(suspect.recordId);
+  const pending = [...suspects].filter((s) => !alreadyFailed.has(s.recordId));
+  const half = Math.ceil(pending.length / 2);
+  const groups = pending.length > 1 ? [pending.slice(0, half), pending.slice(half)] : [pending];
+  for (const group of groups) {
+    const originalOf = new Map<string, string>();
+    const records = group.map((suspect) => {
+      const id = `${suspect.recordId}#${suspect.index}`;
+      originalOf.set(id, suspect.recordId);
+      const message: RawQueueMessage = { ...suspect.origin, calls: [suspect.raw] };
+      return { id, body: JSON.stringify(message) };
+    });
+    if (records.length === 0) continue;
+    const outcome = await run(records);
+    for (const id of outcome.failedRecordIds) failed.add(originalOf.get(id) ?? id);
     for (const counter of rerunCounters) stats[counter] += outcome.stats[counter];
   }
   return failed;

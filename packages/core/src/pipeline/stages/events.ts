@@ -130,20 +130,19 @@ async function storeEvents(
     (e.event.account_id === null ||
       !unrecorded.has(profileKey({ workspaceId: ws, kind: "account", id: e.event.account_id })));
   const fresh = all.filter((e) => !existing.has(e.event.event_id) && recorded(e));
-  // One write for all (the store splits it into requests); a write never replaces another call's
-  // event: that one is settled as a conflict below.
+  // One write per event, all at once (the store gathers them into requests of 25), so an event
+  // DynamoDB keeps throttling or refuses sends back or rejects only its own calls; a write never
+  // replaces another call's event: that one is settled as a conflict below.
   const collided: BatchEvent[] = [];
-  if (fresh.length > 0) {
-    await ctx.run(
-      fresh.flatMap((e) => e.units),
-      "event",
-      async () => {
-        const taken = await ctx.store.insertEvents(fresh.map((e) => e.event));
-        collided.push(...fresh.filter((e) => taken.has(e.event.event_id)));
-        ctx.stats.eventsStored += fresh.length - taken.size;
-      },
-    );
-  }
+  await Promise.all(
+    fresh.map((e) =>
+      ctx.run(e.units, "event", async () => {
+        const taken = await ctx.store.insertEvents([e.event]);
+        if (taken.has(e.event.event_id)) collided.push(e);
+        else ctx.stats.eventsStored++;
+      }),
+    ),
+  );
   await settleConflicts(ctx, ws, [...collided, ...conflicts.filter(recorded)]);
   // A replacement resolved from the memberships read before it is rechecked as a fresh write is.
   await recheckUserAccounts(ctx, ws, [...fresh, ...conflicts.filter(recorded)], memberships);
