@@ -7,6 +7,7 @@ import { DynamoModelReader } from "../../../packages/aws/src/dynamo/model-reader
 import { DynamoModelStore } from "../../../packages/aws/src/dynamo/model-store";
 import { createNormalizeHandler } from "../../../packages/aws/src/handlers/normalize";
 import type { StoredEvent } from "../../../packages/core/src/pipeline/model-store";
+import { countingClient } from "../../support/counting-client";
 import { provisionTestResources } from "../../support/local-resources";
 import { freshWorkspace, rawMessage, sqsEvent } from "../../support/normalize-harness";
 
@@ -59,20 +60,6 @@ async function deliver(store: DynamoModelStore, ws: string, calls: Record<string
 }
 const plainStore = () => new DynamoModelStore(db, config);
 
-/** A document client that lists the requests it sends, by operation. */
-function countingClient() {
-  const counted = createDocumentClient(config);
-  const sent: string[] = [];
-  counted.middlewareStack.add(
-    (next, context) => async (args) => {
-      sent.push(String(context.commandName).replace(/Command$/, ""));
-      return next(args);
-    },
-    { step: "initialize", name: "countRequests" },
-  );
-  return { counted, sent };
-}
-
 describe("membership re-attribution, found through the months marked on the user", () => {
   it("costs no per-user Query or GetItem for 20 new memberships of users whose events all carry an account", async () => {
     const ws = freshWorkspace();
@@ -84,7 +71,7 @@ describe("membership re-attribution, found through the months marked on the user
         track(`b-${u}`, u, "2024-05-04T00:00:00.000Z", "acc-ctx"),
       ]),
     ]);
-    const { counted, sent } = countingClient();
+    const { db: counted, sent } = countingClient(config);
     await deliver(
       new DynamoModelStore(counted, config),
       ws,

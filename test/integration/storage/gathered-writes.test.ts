@@ -9,6 +9,7 @@ import type { ModelStore, ProfileRef } from "../../../packages/core/src/pipeline
 import { writeMemberships } from "../../../packages/core/src/pipeline/stages/memberships";
 import { parseRecords } from "../../../packages/core/src/pipeline/stages/parse";
 import { writeProfiles } from "../../../packages/core/src/pipeline/stages/profiles";
+import { countingClient } from "../../support/counting-client";
 import { provisionTestResources } from "../../support/local-resources";
 import { freshWorkspace } from "../../support/normalize-harness";
 import { throttleStatements } from "../../support/statement-throttling";
@@ -24,21 +25,6 @@ let config: Config;
 beforeAll(async () => {
   ({ config } = await provisionTestResources());
 });
-
-/** A document client that lists the requests it sends, by operation. */
-function countingClient() {
-  const db = createDocumentClient(config);
-  const sent: string[] = [];
-  db.middlewareStack.add(
-    (next, context) => async (args) => {
-      sent.push(String(context.commandName).replace(/Command$/, ""));
-      return next(args);
-    },
-    { step: "initialize", name: "countRequests" },
-  );
-  const count = (name: string) => sent.filter((s) => s === name).length;
-  return { db, sent, count };
-}
 
 /** A batch context and its units, over `store`, of one record of these calls. */
 function batchOf(ws: string, store: ModelStore, calls: Record<string, unknown>[]) {
@@ -91,7 +77,7 @@ describe("profile writes of a batch, gathered", () => {
   it("create 60 profiles and then change them in at most 3 requests each time, no UpdateItem", async () => {
     const ws = freshWorkspace();
     const users = Array.from({ length: 60 }, (_, i) => `u${i}`);
-    const first = countingClient();
+    const first = countingClient(config);
     const created = batchOf(
       ws,
       new DynamoModelStore(first.db, config),
@@ -103,7 +89,7 @@ describe("profile writes of a batch, gathered", () => {
     expect(first.count("UpdateItem")).toBe(0);
     expect(first.count("BatchExecuteStatement")).toBeLessThanOrEqual(3);
 
-    const second = countingClient();
+    const second = countingClient(config);
     const changed = batchOf(
       ws,
       new DynamoModelStore(second.db, config),
@@ -208,7 +194,7 @@ describe("profile writes of a batch, gathered", () => {
         },
       }),
     );
-    const { db, count } = countingClient();
+    const { db, count } = countingClient(config);
     const { ctx, units } = batchOf(ws, new DynamoModelStore(db, config), [
       group("seen", "acc", "2024-05-01T12:00:00.000Z", { name: "Acme", is_trial: true }),
       identify("seen", { first_name: "Seen" }),
@@ -301,7 +287,7 @@ describe("membership writes of a batch, gathered", () => {
     const calls = Array.from({ length: 30 }, (_, i) =>
       group(`u${i}`, accounts[i % 3] as string, `2024-05-${String(1 + (i % 9)).padStart(2, "0")}T00:00:00.000Z`),
     );
-    const { db, count } = countingClient();
+    const { db, count } = countingClient(config);
     const { ctx, units } = batchOf(ws, new DynamoModelStore(db, config), calls);
     const { changed } = await writeMemberships(ctx, units);
     expect(changed).toHaveLength(30);

@@ -7,6 +7,7 @@ import { keys } from "../../../packages/aws/src/dynamo/keys";
 import { DynamoModelReader } from "../../../packages/aws/src/dynamo/model-reader";
 import { DynamoModelStore } from "../../../packages/aws/src/dynamo/model-store";
 import { createNormalizeHandler } from "../../../packages/aws/src/handlers/normalize";
+import { countingClient } from "../../support/counting-client";
 import { provisionTestResources } from "../../support/local-resources";
 import { freshWorkspace, rawMessage, sqsEvent } from "../../support/normalize-harness";
 
@@ -15,20 +16,6 @@ let config: Config;
 beforeAll(async () => {
   ({ config } = await provisionTestResources());
 });
-
-/** A document client that lists the requests it sends, by operation. */
-function countingClient() {
-  const db = createDocumentClient(config);
-  const sent: string[] = [];
-  db.middlewareStack.add(
-    (next, context) => async (args) => {
-      sent.push(String(context.commandName).replace(/Command$/, ""));
-      return next(args);
-    },
-    { step: "initialize", name: "countRequests" },
-  );
-  return { db, sent };
-}
 
 const track = (id: string, userId: string, timestamp: string) => ({
   type: "track",
@@ -59,7 +46,7 @@ describe("profiles' event months, gathered into batched PartiQL UPDATEs", () => 
         ]),
       ]),
     );
-    const { db, sent } = countingClient();
+    const { db, sent } = countingClient(config);
     const handler = createNormalizeHandler({ store: new DynamoModelStore(db, config) });
     const june = users.map((u) => track(`j-${u}`, u, "2024-06-03T10:00:00.000Z"));
     const out = await handler(sqsEvent([rawMessage(ws, june, "product", "2024-06-04T00:00:00.000Z")]));
