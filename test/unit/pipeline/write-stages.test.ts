@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
+import { normalizeBatch } from "../../../packages/core/src/pipeline/normalize-batch";
 import { writeMemberships } from "../../../packages/core/src/pipeline/stages/memberships";
 import { recordProblems } from "../../../packages/core/src/pipeline/stages/problems";
 import { writeProfiles } from "../../../packages/core/src/pipeline/stages/profiles";
 import { MemoryModelStore } from "../../support/memory-store";
-import { batchOf, group, identify, WS } from "./batch";
+import { batchOf, group, identify, NOW, record, track, WS } from "./batch";
 
 const fieldOf = (store: MemoryModelStore, kind: "user" | "account", id: string, field: string) =>
   (store.profileOf(WS, kind, id)?.fields as Record<string, { v: unknown }> | undefined)?.[field]?.v;
@@ -72,6 +73,20 @@ describe("profiles stage", () => {
     const again = batchOf([identify("u1")], store);
     await writeProfiles(again.ctx, again.units);
     expect(store.count("saveProfile")).toBe(1);
+  });
+});
+
+describe("profiles stage: the batch's event months ride on the profile write", () => {
+  it("a user written anyway takes a missing mark in that write, so the events stage writes it no second time", async () => {
+    const store = new MemoryModelStore();
+    // May is recorded for u1 by an event naming its account: no mark yet.
+    await normalizeBatch([record([track("m1", { properties: { account_id: "acc" } })])], store, () => NOW);
+    const touchesBefore = store.count("touchLastSeen");
+    // A changed identify and, in the same month, an event naming no account (a marked month).
+    const later = [identify("u1", { plan: "pro" }, { messageId: "i-2" }), track("m2")];
+    await normalizeBatch([record(later)], store, () => NOW);
+    expect(store.profileOf(WS, "user", "u1")?.marks?.months).toEqual(new Set(["2024-05"]));
+    expect(store.count("touchLastSeen")).toBe(touchesBefore);
   });
 });
 

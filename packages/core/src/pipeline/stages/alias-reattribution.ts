@@ -2,7 +2,7 @@ import { resolveEventAccount } from "../../normalize/event";
 import { type BatchContext, CONCURRENCY, eachLimited } from "../batch-context";
 import { type StoredEvent, scopedKey } from "../model-store";
 import type { ChangedAlias } from "./aliases";
-import { noteSeen, type SeenMap } from "./last-seen";
+import { noteEvent, type SeenMap } from "./last-seen";
 import { accountsAt, recheckUserAccounts, rewriteReattributed } from "./reattribution";
 
 /** Events an alias moved to its user in this batch (the deletion undo names them). */
@@ -44,14 +44,8 @@ export async function reattributeAliasedEvents(
           ? resolveEventAccount(moved, accountsAt(memberships, moved.timestamp))
           : moved;
         if (event.account_id !== null && event.account_id !== next.account_id) leftAccounts.add(event.account_id);
-        for (const map of [seen, own]) {
-          // Marked when its account comes from the user's memberships: a later one re-attributes it.
-          const user = { workspaceId: ws, kind: "user" as const, id: alias.to };
-          noteSeen(map, user, next.timestamp, [alias.unit], next.account_from_user);
-          if (next.account_id !== null) {
-            noteSeen(map, { workspaceId: ws, kind: "account", id: next.account_id }, next.timestamp, [alias.unit]);
-          }
-        }
+        // The user marked when the account comes from its memberships: a later one re-attributes it.
+        for (const map of [seen, own]) noteEvent(map, ws, next, [alias.unit]);
         return { ...next, workspace_id: ws, user_from_alias: true };
       });
       moves.push({ alias, eventIds: updates.map((e) => e.event_id) });

@@ -2,7 +2,7 @@ import { resolveEventAccount } from "../../normalize/event";
 import { type BatchContext, type CallUnit, CONCURRENCY, eachLimited } from "../batch-context";
 import { type EventVersion, profileKey, scopedKey } from "../model-store";
 import { type BatchEvent, eventRank, rejectLoser, sameCall, settleConflicts } from "./event-conflicts";
-import { noteSeen, type SeenMap, touchSeenProfiles } from "./last-seen";
+import { noteEvent, type SeenMap, touchSeenProfiles } from "./last-seen";
 import { accountsAt, recheckUserAccounts, type UserMemberships } from "./reattribution";
 
 /**
@@ -110,19 +110,7 @@ async function storeEvents(
     if (stored && !sameCall(stored, entry.event)) conflicts.push(entry);
   }
   const seen: SeenMap = new Map();
-  for (const { event, units } of all) {
-    if (event.user_id !== null)
-      noteSeen(
-        seen,
-        { workspaceId: ws, kind: "user", id: event.user_id },
-        event.timestamp,
-        units,
-        event.account_from_user,
-      );
-    if (event.account_id !== null) {
-      noteSeen(seen, { workspaceId: ws, kind: "account", id: event.account_id }, event.timestamp, units);
-    }
-  }
+  for (const { event, units } of all) noteEvent(seen, ws, event, units);
   ctx.stats.duplicates += all.filter((e) => existing.has(e.event.event_id) && !conflicts.includes(e)).length;
   const unrecorded = await touchSeenProfiles(ctx, seen);
   const recorded = (e: BatchEvent) =>

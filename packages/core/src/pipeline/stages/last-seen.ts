@@ -27,6 +27,39 @@ export function noteSeen(seen: SeenMap, ref: ProfileRef, time: string, units: Ca
 }
 
 /**
+ * Notes an event's profiles as seen: its user (marked when the event's account came from the
+ * user's memberships) and its account, if it has one.
+ *
+ * @example
+ * noteEvent(seen, "w1", event, [unit]);
+ */
+export function noteEvent(
+  seen: SeenMap,
+  workspaceId: string,
+  event: { timestamp: string; user_id: string | null; account_id: string | null; account_from_user: boolean },
+  units: CallUnit[],
+): void {
+  if (event.user_id !== null)
+    noteSeen(seen, { workspaceId, kind: "user", id: event.user_id }, event.timestamp, units, event.account_from_user);
+  if (event.account_id !== null)
+    noteSeen(seen, { workspaceId, kind: "account", id: event.account_id }, event.timestamp, units);
+}
+
+/**
+ * What a seen profile still lacks in store: the months it has no record of yet and the marks to
+ * write with them, or undefined when everything is recorded.
+ */
+export function unrecorded(
+  entry: SeenEntry,
+  current?: StoredProfile,
+): { months: string[]; marks?: MonthMarks } | undefined {
+  const months = [...entry.months].filter((m) => !current?.eventMonths.includes(m));
+  const unmarked = [...entry.marks].some((m) => !current?.marks?.months.includes(m));
+  if (current && months.length === 0 && !unmarked) return undefined;
+  return { months, marks: marksToWrite(entry, current) };
+}
+
+/**
  * The marks a user's month write carries: its marked months, and `complete` when this write records
  * the user's first month (no event of it was stored before, so none can lack a mark).
  */
@@ -59,14 +92,7 @@ export async function touchSeenProfiles(ctx: BatchContext, seen: SeenMap): Promi
     () => ctx.store.loadProfiles(entries.map((e) => e.ref)),
   );
   if (!stored) return new Set(seen.keys());
-  const stale = entries.filter((entry) => {
-    const current = stored.get(profileKey(entry.ref));
-    return (
-      !current ||
-      [...entry.months].some((m) => !current.eventMonths.includes(m)) ||
-      [...entry.marks].some((m) => !current.marks?.months.includes(m))
-    );
-  });
+  const stale = entries.filter((entry) => unrecorded(entry, stored.get(profileKey(entry.ref))) !== undefined);
   const touch = async (entry: (typeof entries)[number]) => {
     const current = stored.get(profileKey(entry.ref));
     const touched = await ctx.run(entry.units, "last_seen_at", () =>

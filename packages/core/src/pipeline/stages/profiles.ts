@@ -8,7 +8,7 @@ import { retryDelay } from "../../retry";
 import { defaultSourceKind } from "../../sources/kinds";
 import { type BatchContext, type CallUnit, CONCURRENCY } from "../batch-context";
 import { type ProfileRef, problemReject, profileKey, type StoredProfile } from "../model-store";
-import { marksToWrite, noteSeen, type SeenEntry, type SeenMap } from "./last-seen";
+import { noteEvent, type SeenEntry, type SeenMap, unrecorded } from "./last-seen";
 
 /** Largest serialised profile we write: far under DynamoDB's 400 KB item limit. */
 export const MAX_PROFILE_BYTES = 300 * 1024;
@@ -85,15 +85,9 @@ export async function writeProfiles(ctx: BatchContext, units: CallUnit[]): Promi
 function eventMonthsOf(units: CallUnit[], groups: Map<string, ProfileWrites>): SeenMap {
   const seen: SeenMap = new Map();
   for (const unit of units) {
-    const event = unit.call.event;
-    if (event === null) continue;
-    const workspaceId = unit.call.workspaceId;
-    const note = (ref: ProfileRef, fromUser = false) => {
-      if (groups.has(profileKey(ref))) noteSeen(seen, ref, event.timestamp, [], fromUser);
-    };
-    if (event.user_id !== null) note({ workspaceId, kind: "user", id: event.user_id }, event.account_from_user);
-    if (event.account_id !== null) note({ workspaceId, kind: "account", id: event.account_id });
+    if (unit.call.event !== null) noteEvent(seen, unit.call.workspaceId, unit.call.event, []);
   }
+  for (const key of seen.keys()) if (!groups.has(key)) seen.delete(key);
   return seen;
 }
 
@@ -135,13 +129,16 @@ async function writeProfile(
     // A profile seen for the first time is written even with no fields: it exists now.
     if (!changed && stored) return;
     const bucket = ref.kind === "account" ? storedAccountBucket(fields) : undefined;
-    // The batch's new months (and a user's marks, as the events stage would write them) ride along.
-    const newMonths = [...(months?.months ?? [])].filter((m) => !stored?.eventMonths.includes(m));
-    const marks = months && newMonths.length > 0 ? marksToWrite(months, stored) : undefined;
-    const saved = await ctx.store.saveProfile(ref, fields, stored?.version ?? 0, bucket, stored !== undefined, {
-      months: newMonths,
-      marks,
-    });
+    // What the events stage would record of the batch's events (new months, a user's marks) rides along.
+    const recorded = months && unrecorded(months, stored);
+    const saved = await ctx.store.saveProfile(
+      ref,
+      fields,
+      stored?.version ?? 0,
+      bucket,
+      stored !== undefined,
+      recorded || undefined,
+    );
     if (saved) {
       ctx.stats.profilesWritten++;
       return;
