@@ -112,12 +112,13 @@ export function updateStatement(
   const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
   const names = Object.keys(values).filter((name) => values[name] !== undefined);
   const adds = Object.keys(setAdds).filter((name) => (setAdds[name]?.size ?? 0) > 0);
+  // One SET clause per attribute (`SET a = ? SET b = ?`), the form DynamoDB's PartiQL grammar documents.
   const set = [
-    ...names.map((name) => `${quote(name)} = ?`),
-    ...adds.map((name) => `${quote(name)} = set_add(${quote(name)}, ?)`),
-  ].join(", ");
+    ...names.map((name) => `SET ${quote(name)} = ?`),
+    ...adds.map((name) => `SET ${quote(name)} = set_add(${quote(name)}, ?)`),
+  ].join(" ");
   return {
-    Statement: `UPDATE "${table}" SET ${set} WHERE pk = ? AND sk = ?${condition ? ` AND ${condition}` : ""}`,
+    Statement: `UPDATE "${table}" ${set} WHERE pk = ? AND sk = ?${condition ? ` AND ${condition}` : ""}`,
     Parameters: [
       ...names.map((name) => values[name]),
       ...adds.map((name) => setAdds[name]),

@@ -89,11 +89,7 @@ export class ProfileStore {
   ): Promise<boolean> {
     const key = profileItemKey(ref);
     // New event months (and a user's marks) ride on the same write, as `touchLastSeen` records them.
-    const { months, marks } = recorded;
-    const adds: Record<string, Set<string>> = {};
-    if (months.length > 0) adds.event_months = new Set(months);
-    if (marks && marks.months.length > 0) adds.from_user_months = new Set(marks.months);
-    const complete = marks?.complete ? { from_user_complete: true } : {};
+    const { values: complete, adds } = recordedAttributes(recorded.months, recorded.marks);
     const values: Record<string, unknown> = {
       f: fields,
       version: expectedVersion + 1,
@@ -252,25 +248,11 @@ export class ProfileStore {
 
   /** `event_months` gets `months` (and a user its marks), where the profile item exists complete (kind, id, workspace, bucket). */
   private monthStatement(ref: ProfileRef, months: string[], marks?: MonthMarks) {
-    const key = profileItemKey(ref);
     const complete = `"kind" IS NOT MISSING AND "id" IS NOT MISSING AND workspace_id IS NOT MISSING${
       ref.kind === "account" ? ` AND gsi2pk IS NOT MISSING AND gsi2sk IS NOT MISSING AND "bucket" IS NOT MISSING` : ""
     }`;
-    const sets = ["SET event_months = set_add(event_months, ?)"];
-    const parameters: unknown[] = [new Set(months)];
-    if (marks?.complete) {
-      sets.push("SET from_user_complete = ?");
-      parameters.push(true);
-    }
-    if (marks && marks.months.length > 0) {
-      sets.push("SET from_user_months = set_add(from_user_months, ?)");
-      parameters.push(new Set(marks.months));
-    }
-    return {
-      Statement: `UPDATE "${this.tables.entitiesTable}" ${sets.join(" ")} WHERE pk = ? AND sk = ? AND ${complete}`,
-      Parameters: [...parameters, key.pk, key.sk],
-      key,
-    };
+    const { values, adds } = recordedAttributes(months, marks);
+    return updateStatement(this.tables.entitiesTable, profileItemKey(ref), values, complete, [], adds);
   }
 
   /**
@@ -320,4 +302,19 @@ export class ProfileStore {
     });
     return page.items.length > 0;
   }
+}
+
+/**
+ * What a write records of a profile's event months and a user's marks: the sets to add to
+ * (`event_months`, `from_user_months`; empty ones left out, DynamoDB refuses empty sets) and
+ * `from_user_complete` when the write records the user's first month (see `marksOfItem`).
+ */
+function recordedAttributes(
+  months: string[],
+  marks?: MonthMarks,
+): { values: Record<string, unknown>; adds: Record<string, Set<string>> } {
+  const adds: Record<string, Set<string>> = {};
+  if (months.length > 0) adds.event_months = new Set(months);
+  if (marks && marks.months.length > 0) adds.from_user_months = new Set(marks.months);
+  return { values: marks?.complete ? { from_user_complete: true } : {}, adds };
 }
