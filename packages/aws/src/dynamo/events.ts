@@ -93,14 +93,12 @@ export class EventStore {
 
   /**
    * The events are ones the consistent read found absent, so nearly all ids are free: PartiQL
-   * INSERTs, 25 a request (each applied or refused on its own, at PutItem's write units). An id
-   * taken since the read (a concurrent normalizer) is decided by the conditional put as before: the
-   * same call again overwrites itself, another call's event is reported taken and settled.
-   */
-  /**
-   * INSERTs, gathered with every other caller's of the same turn (25 a request), each settled on
-   * its own: a caller inserting one event at a time, all at once, loses only its own event to a
-   * statement DynamoDB keeps throttling or refuses. Throws the first failure among `events`.
+   * INSERTs, gathered with every other caller's of the same turn (25 a request, each applied or
+   * refused on its own, at PutItem's write units): a caller inserting one event at a time, all at
+   * once, loses only its own event to a statement DynamoDB keeps throttling or refuses. An id taken
+   * since the read (a concurrent normalizer) is decided by the conditional put as before: the same
+   * call again overwrites itself, another call's event is reported taken and settled. Throws the
+   * first failure among `events`.
    */
   async insertEvents(events: StoredEvent[]): Promise<Set<string>> {
     const inserted = await Promise.all(

@@ -1,10 +1,10 @@
 /**
  * Failure isolation in the normalizer (issue 16): one call's permanent storage error must not fail
  * or reject the other calls of its SQS batch. The batch shares reads and writes between its calls
- * (one BatchGetItem for every profile, 25 events a BatchWriteItem), so a request DynamoDB refuses on
- * its merits cannot say which call made it fail. Such calls are set aside and normalized again one
- * at a time, where a permanent error can only be that call's own; every step is idempotent, so
- * applying a call again is safe. Rejects are written the same way: together, and one by one when
+ * (one BatchGetItem for every profile, 25 statements a BatchExecuteStatement), so a request DynamoDB
+ * refuses on its merits cannot say which call made it fail. Such calls are set aside and normalized
+ * again in halves, each call in its own record, until a permanent error can only be that call's
+ * own (`rerunAlone`); every step is idempotent, so applying a call again is safe. Rejects are written the same way: together, and one by one when
  * that is refused.
  */
 import { createHash } from "node:crypto";

@@ -29,10 +29,7 @@ export interface MonthMarks {
 }
 
 /** What membership re-attribution reads of a user, consistently, after writing the memberships. */
-export interface UserMonths {
-  eventMonths: string[];
-  marks?: MonthMarks;
-}
+export type UserMonths = Pick<StoredProfile, "eventMonths" | "marks">;
 
 export interface ProfileRef {
   workspaceId: string;

@@ -29,7 +29,7 @@ export function reresolve(event: NormalizedEvent, memberships: UserMemberships) 
  * @example
  * monthsToSearch({ eventMonths: ["2024-05"], marks: { months: [], complete: true } }, "2024-04-01T00:00:00.000Z"); // []
  */
-export function monthsToSearch(user: UserMonths | undefined, from: string): string[] {
+function monthsToSearch(user: UserMonths | undefined, from: string): string[] {
   const months = user?.marks?.complete ? user.marks.months : (user?.eventMonths ?? []);
   return months.filter((m) => m >= from.slice(0, 7)).sort();
 }
