@@ -35,11 +35,12 @@ export function httpRequestOf(event: APIGatewayProxyEventV2): HttpRequest {
  * return jsonResult(200, { success: true });
  */
 export function jsonResult(statusCode: number, body: unknown): APIGatewayProxyStructuredResultV2 {
-  return {
-    statusCode,
-    headers: { "content-type": "application/json; charset=utf-8" },
-    body: JSON.stringify(body),
-  };
+  return jsonTextResult(statusCode, JSON.stringify(body));
+}
+
+/** A JSON answer whose body is serialised already (an answer that never changes, serialised once). */
+export function jsonTextResult(statusCode: number, text: string): APIGatewayProxyStructuredResultV2 {
+  return { statusCode, headers: { "content-type": "application/json; charset=utf-8" }, body: text };
 }
 
 /**

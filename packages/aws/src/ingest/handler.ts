@@ -9,7 +9,14 @@ import type { Config } from "../config";
 import { DeliveryStatusStore } from "../dynamo/delivery-status";
 import { WorkspaceStore } from "../dynamo/workspaces";
 import { onFirstUse } from "../handlers/first-use";
-import { errorResult, errorSummary, type HttpApiHandler, httpRequestOf, jsonResult } from "../http/api-gateway";
+import {
+  errorResult,
+  errorSummary,
+  type HttpApiHandler,
+  httpRequestOf,
+  jsonResult,
+  jsonTextResult,
+} from "../http/api-gateway";
 import { logger } from "../logger";
 import type { AuditedFunction } from "../sdk-call-audit";
 import { createRawQueueSender } from "../sqs/raw-queue";
@@ -87,7 +94,7 @@ export function createIngestHandler(
         result =
           outcome.refused.length > 0
             ? jsonResult(200, partialSuccessBody(outcome.accepted, outcome.refused))
-            : { statusCode: 200, headers: { "content-type": "application/json; charset=utf-8" }, body: queuedAnswer };
+            : jsonTextResult(200, queuedAnswer);
         line.outcome = "queued";
       } else {
         result = errorResult(outcome.error);

@@ -33,21 +33,13 @@ function attributesOf(meta: RawMessageMeta): Record<string, MessageAttributeValu
   };
 }
 
-/** The part of the attributes' size that is the same for every request: each one's name and type. */
-const fixedAttributeBytes = Object.values(RawMessageAttribute).reduce(
-  (bytes, name) => bytes + Buffer.byteLength(name) + Buffer.byteLength("String"),
-  0,
-);
-
 /** Size SQS counts for a request's attributes (`attributesOf`): each one's name, type and value. */
-function attributeBytes(meta: RawMessageMeta): number {
-  return (
-    fixedAttributeBytes +
-    Buffer.byteLength(meta.workspaceId) +
-    Buffer.byteLength(meta.source) +
-    Buffer.byteLength(meta.receivedAt) +
-    Buffer.byteLength(meta.requestId)
-  );
+function attributeBytes(attributes: Record<string, MessageAttributeValue>): number {
+  let bytes = 0;
+  for (const [name, a] of Object.entries(attributes)) {
+    bytes += Buffer.byteLength(name) + Buffer.byteLength(a.DataType ?? "") + Buffer.byteLength(a.StringValue ?? "");
+  }
+  return bytes;
 }
 
 /**
@@ -149,7 +141,7 @@ export function createRawQueueSender(
     async send(bodies, meta) {
       const attributes = attributesOf(meta);
       const entries = bodies.map((body, i) => ({ Id: `m${i}`, MessageBody: body, MessageAttributes: attributes }));
-      const calls = batchCalls(entries, attributeBytes(meta));
+      const calls = batchCalls(entries, attributeBytes(attributes));
       // One call (most requests): its own outcome is the answer, with no settling of a list.
       if (calls.length === 1) return sendCall(calls[0] as SendMessageBatchRequestEntry[]);
       const results = await Promise.allSettled(calls.map(sendCall));

@@ -84,7 +84,7 @@ export async function receiveIngestRequest(received: HttpRequest, ports: IngestP
   try {
     const matched = matchIngestRoute(request.path, ports.sources);
     if (!matched) throw new NotFoundError("route.not_found", `No ingest endpoint at ${request.path}`);
-    if (request.method !== "POST" && request.method.toUpperCase() !== "POST") {
+    if (request.method.toUpperCase() !== "POST") {
       throw new ValidationError("request.method_not_allowed", "Ingest endpoints take POST");
     }
     facts.route = matched.route.kind;

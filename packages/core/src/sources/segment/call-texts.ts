@@ -1,3 +1,5 @@
+import type { MeasuredCall } from "../../ingest/calls";
+
 /**
  * Each call's own text, sliced from the request body, so ingest queues the bytes the sender sent
  * instead of serialising every parsed call again. One pass over the text, which also answers the
@@ -12,14 +14,7 @@
  * parse to something `JSON.stringify` writes differently (`null`, a longer form), so such a call
  * has no text and is serialised as before.
  */
-export type CallTexts = (CallText | undefined)[];
-
-/** A call's text as sent, its UTF-8 bytes, and whether SQS takes it unescaped (`split-batch.ts`). */
-export interface CallText {
-  text: string;
-  bytes: number;
-  sqsSafe: boolean;
-}
+export type CallTexts = (MeasuredCall | undefined)[];
 
 // Character codes the scan looks at.
 const quote = 0x22;

@@ -12,10 +12,10 @@ import type { ReceivePorts, SourceAdapter } from "../source";
 import { defaultStripeSourceName } from "../webhook-path";
 import { isHandledEventType, type QueuedStripeEvent } from "./events";
 import { defaultStripeClient, refetchedEvent } from "./refetch";
-import { type StripeRoute, stripeLimits, stripeWebhookRoutes } from "./routes";
+import { type StripeRoute, stripeWebhookRoutes } from "./routes";
 
 /** The source name a URL without one means (defined beside the webhook paths, which the API reads without the SDK). */
-export { defaultStripeSourceName, type StripeRoute, stripeLimits, stripeWebhookRoutes };
+export { defaultStripeSourceName };
 
 /** How old a signature's timestamp may be (Stripe's libraries' default: five minutes). */
 export const signatureToleranceSeconds = 300;
