@@ -77,7 +77,7 @@ describe("membership re-attribution, found through the months marked on the user
       ws,
       users.map((u, i) => group(`g-${u}`, u, `acc-${i % 4}`)),
     );
-    // Today: a Query of memberships, a GetItem of months and a Query per month, for each user.
+    // Before the marks: a Query of memberships, a GetItem of months and a Query per month, for each user.
     expect(sent.filter((s) => s === "Query" || s === "GetItem")).toEqual([]);
     // The batch's reads: tombstones, stored memberships, profiles, the users' months (one for all),
     // the deletion re-check, and the membership stage's account check (one per membership today).

@@ -33,25 +33,31 @@ const identify = (id: string, userId: string) => ({
   traits: { email: `${userId}@example.com` },
 });
 
+/** Earlier traffic: each user identified, with one event in May (acc-1 named by the events). */
+async function seenInMay(ws: string, users: string[]) {
+  const setup = createNormalizeHandler({ store: new DynamoModelStore(createDocumentClient(config), config) });
+  await setup(
+    sqsEvent([
+      rawMessage(ws, [
+        ...users.map((u) => identify(`i-${u}`, u)),
+        ...users.map((u) => track(`m-${u}`, u, "2024-05-03T00:00:00.000Z")),
+      ]),
+    ]),
+  );
+}
+
 describe("profiles' event months, gathered into batched PartiQL UPDATEs", () => {
   it("record a new month for 60 known profiles in a few requests instead of one UpdateItem each", async () => {
     const ws = freshWorkspace();
     const users = Array.from({ length: 60 }, (_, i) => `u${i}`);
-    const setup = createNormalizeHandler({ store: new DynamoModelStore(createDocumentClient(config), config) });
-    await setup(
-      sqsEvent([
-        rawMessage(ws, [
-          ...users.map((u) => identify(`i-${u}`, u)),
-          ...users.map((u) => track(`m-${u}`, u, "2024-05-03T00:00:00.000Z")),
-        ]),
-      ]),
-    );
+    await seenInMay(ws, users);
     const { db, sent } = countingClient(config);
     const handler = createNormalizeHandler({ store: new DynamoModelStore(db, config) });
     const june = users.map((u) => track(`j-${u}`, u, "2024-06-03T10:00:00.000Z"));
     const out = await handler(sqsEvent([rawMessage(ws, june, "product", "2024-06-04T00:00:00.000Z")]));
     expect(out.batchItemFailures).toEqual([]);
-    // 60 users and acc-1 take June: 61 month writes in 3 requests (25 a request), no UpdateItem.
+    // 60 users and acc-1 take June: 61 month writes in 3 requests (25 a request), the 60 event
+    // inserts in 3 more, no UpdateItem.
     expect(sent.filter((s) => s === "UpdateItem" || s === "PutItem")).toEqual([]);
     expect(sent.filter((s) => s === "BatchExecuteStatement").length).toBeLessThanOrEqual(3 + 3);
     const reader = new DynamoModelReader(createDocumentClient(config), config);
@@ -67,15 +73,7 @@ describe("profiles' event months, gathered into batched PartiQL UPDATEs", () => 
   it("let a profile the batch writes anyway take its new month in that same write", async () => {
     const ws = freshWorkspace();
     const users = Array.from({ length: 40 }, (_, i) => `u${i}`);
-    const setup = createNormalizeHandler({ store: new DynamoModelStore(createDocumentClient(config), config) });
-    await setup(
-      sqsEvent([
-        rawMessage(ws, [
-          ...users.map((u) => identify(`i-${u}`, u)),
-          ...users.map((u) => track(`m-${u}`, u, "2024-05-03T00:00:00.000Z")),
-        ]),
-      ]),
-    );
+    await seenInMay(ws, users);
     const db = createDocumentClient(config);
     const statements: string[] = [];
     db.middlewareStack.add(
