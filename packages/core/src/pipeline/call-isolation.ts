@@ -67,7 +67,9 @@ export async function rerunAlone(
   const pending = [...suspects].filter((s) => !alreadyFailed.has(s.recordId));
   const half = Math.ceil(pending.length / 2);
   const groups = pending.length > 1 ? [pending.slice(0, half), pending.slice(half)] : [pending];
-  for (const group of groups) {
+  for (const all of groups) {
+    // A record the first half sent back is redelivered whole: its calls in the second half wait for that.
+    const group = all.filter((s) => !failed.has(s.recordId));
     const originalOf = new Map<string, string>();
     const records = group.map((suspect) => {
       const id = `${suspect.recordId}#${suspect.index}`;
