@@ -5,7 +5,7 @@ import { DynamoModelReader } from "../../../packages/aws/src/dynamo/model-reader
 import { DynamoModelStore } from "../../../packages/aws/src/dynamo/model-store";
 import { createNormalizeHandler } from "../../../packages/aws/src/handlers/normalize";
 import { IngestError } from "../../../packages/core/src/errors";
-import type { ProfileRef } from "../../../packages/core/src/pipeline/model-store";
+import type { MonthMarks, ProfileRef } from "../../../packages/core/src/pipeline/model-store";
 import { normalizeSubscription } from "../../../packages/resources/src/definitions";
 import { provisionTestResources } from "../../support/local-resources";
 import { freshWorkspace, rawMessage, sqsEvent } from "../../support/normalize-harness";
@@ -27,11 +27,17 @@ class OneUserThrottled extends DynamoModelStore {
   constructor(private readonly userId: string) {
     super(createDocumentClient(config), config);
   }
-  override async touchLastSeen(ref: ProfileRef, time: string, months: string[], exists?: boolean): Promise<void> {
+  override async touchLastSeen(
+    ref: ProfileRef,
+    time: string,
+    months: string[],
+    exists?: boolean,
+    marks?: MonthMarks,
+  ): Promise<void> {
     if (ref.kind === "user" && ref.id === this.userId) {
       throw new IngestError("storage.unavailable", "throttled (test)", { retryable: true });
     }
-    return super.touchLastSeen(ref, time, months, exists);
+    return super.touchLastSeen(ref, time, months, exists, marks);
   }
 }
 
