@@ -188,13 +188,7 @@ async function updateWriteUnits(
   }
   const table = statementTable(s);
   const item = (await plain.send(new GetCommand({ TableName: table, Key: key, ConsistentRead: true }))).Item ?? key;
-  const units = Math.max(1, Math.ceil(dynamoItemBytes(item) / 1024));
-  if (refused) return units;
-  const definition = tables.find((t) => shortTable(table) === t.name);
-  const indexes = (definition?.globalIndexes ?? []).filter(
-    (i) => item[i.partitionKey] !== undefined && item[i.sortKey] !== undefined,
-  );
-  return units * (1 + indexes.length);
+  return itemWriteUnits(item, tableIndexes(table), refused);
 }
 
 interface PartiqlStatement {
@@ -234,14 +228,27 @@ function statementItem(s: PartiqlStatement): Record<string, unknown> {
  * table alone (a failed condition writes no index), sized from the attempted item.
  */
 function statementWriteUnits(s: PartiqlStatement, refused: boolean): number {
-  const item = statementItem(s);
+  return itemWriteUnits(statementItem(s), tableIndexes(statementTable(s)), refused);
+}
+
+/** The global indexes of a table, by its stage's name. */
+const tableIndexes = (name: string) => tables.find((t) => shortTable(name) === t.name)?.globalIndexes ?? [];
+
+/**
+ * Write units of storing `item` once: 1 WCU per started KB on the table, and the same again on
+ * every index whose key attributes it carries (the indexes project ALL, so an entry is as large as
+ * the item); `tableOnly` (a refused condition) bills the table alone.
+ */
+function itemWriteUnits(
+  item: Record<string, unknown>,
+  indexes: readonly { partitionKey: string; sortKey: string }[],
+  tableOnly = false,
+): number {
   const units = Math.max(1, Math.ceil(dynamoItemBytes(item) / 1024));
-  if (refused) return units;
-  const table = tables.find((t) => shortTable(statementTable(s)) === t.name);
-  const indexes = (table?.globalIndexes ?? []).filter(
-    (i) => item[i.partitionKey] !== undefined && item[i.sortKey] !== undefined,
+  if (tableOnly) return units;
+  return (
+    units * (1 + indexes.filter((i) => item[i.partitionKey] !== undefined && item[i.sortKey] !== undefined).length)
   );
-  return units * (1 + indexes.length);
 }
 
 export interface DynamoCostResult {
@@ -315,11 +322,7 @@ function valueBytes(value: unknown): number {
  * large as the item).
  */
 export function eventWriteUnits(item: Record<string, unknown>): number {
-  const units = Math.max(1, Math.ceil(dynamoItemBytes(item) / 1024));
-  const indexes = EventsTable.globalIndexes.filter(
-    (i) => item[i.partitionKey] !== undefined && item[i.sortKey] !== undefined,
-  );
-  return units * (1 + indexes.length);
+  return itemWriteUnits(item, EventsTable.globalIndexes);
 }
 
 /**
@@ -444,10 +447,7 @@ function entityFloorUnits(
   for (const [key, item] of after) {
     const old = before.get(key);
     if (old && old.version === item.version && old.since === item.since) continue;
-    const indexes = EntitiesTable.globalIndexes.filter(
-      (i) => item[i.partitionKey] !== undefined && item[i.sortKey] !== undefined,
-    );
-    units += Math.max(1, Math.ceil(dynamoItemBytes(item) / 1024)) * (1 + indexes.length);
+    units += itemWriteUnits(item, EntitiesTable.globalIndexes);
   }
   return units;
 }
